@@ -1,0 +1,286 @@
+"""Engine settings: `config/settings.yaml` (or `$HURACAN_CONFIG`), a profile overlay, then `HURACAN_*` env vars.
+
+Why pydantic-settings: one typed object that every stage receives, env overrides with `__` nesting
+(`HURACAN_UNIVERSE__TOP_N=10`), and errors that name the key, the value and what is allowed.
+Secrets are `SecretStr` so they never end up in a log line, an export or a synced file.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG = Path("config/settings.yaml")
+PROFILE_FILES = {"production": "production.yaml"}
+TIMEFRAMES = {"1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "4h": 14400, "1d": 86400}
+
+
+class ConfigError(Exception):
+    """A setting is invalid. `str()` names every key at fault, its value and what is allowed."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ScheduleSettings(_Section):
+    cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+    first_date: date = date(2020, 1, 1)
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        if len(v.split()) != 5:
+            raise ValueError("must be a 5-field cron expression such as '0 2 * * *'")
+        return v
+
+
+class MarketSettings(_Section):
+    source: Literal["synthetic", "replay", "ccxt"] = "synthetic"
+    exchange_id: str = "binance"
+    quote: str = "USDT"
+    timeframe: str = "1d"
+    lookback_days: int = Field(150, ge=10, le=5000)
+    synthetic_seed: int = 7
+    synthetic_coins: int = Field(30, ge=3, le=200)
+    replay_dir: Path | None = None
+    api_url: str | None = None
+    request_timeout_s: float = Field(10.0, gt=0)
+    max_retries: int = Field(5, ge=0, le=20)
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+
+    @field_validator("timeframe")
+    @classmethod
+    def _timeframe(cls, v: str) -> str:
+        if v not in TIMEFRAMES:
+            raise ValueError(f"must be one of {', '.join(TIMEFRAMES)}")
+        return v
+
+    @property
+    def timeframe_seconds(self) -> int:
+        return TIMEFRAMES[self.timeframe]
+
+
+class UniverseSettings(_Section):
+    min_quote_volume_usd: float = Field(1_000_000, ge=0)
+    min_age_days: int = Field(30, ge=0)
+    market_type: Literal["spot", "swap"] = "spot"
+    top_n: int = Field(20, ge=1, le=500)
+
+
+class CostSettings(_Section):
+    maker_fee_bps: float = Field(2.0, ge=0)
+    taker_fee_bps: float = Field(4.0, ge=0)
+    use_maker: bool = False
+    default_spread_bps: float = Field(2.0, ge=0)
+    funding_bps_per_8h: float = Field(1.0, ge=0)
+    safety_margin_bps: float = Field(3.0, ge=0)
+    slippage_impact_coef: float = Field(0.1, ge=0)
+    trade_size_usd: float = Field(10_000, gt=0)
+
+
+class GateSettings(_Section):
+    min_sharpe: float = 0.5
+    min_hit_rate: float = Field(0.45, ge=0, le=1)
+    min_net_pnl_bps: float = 0.0
+    max_drawdown_pct: float = Field(20.0, gt=0, le=100)
+    min_trades: int = Field(100, ge=0)
+
+
+class TrainingSettings(_Section):
+    mode: Literal["sequential", "parallel", "hybrid"] = "hybrid"
+    workers: int | None = Field(None, ge=1, le=256)
+    timeout_minutes: float = Field(45, gt=0)
+    retries: int = Field(2, ge=0, le=10)
+    horizon_bars: int = Field(1, ge=1, le=100)
+    folds: int = Field(4, ge=3, le=50)
+    embargo_bars: int = Field(2, ge=0)
+    window: Literal["expanding", "rolling"] = "expanding"
+    min_train_bars: int = Field(60, ge=20)
+    seed: int = 42
+    num_boost_round: int = Field(200, ge=1)
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    num_leaves: int = Field(15, ge=2)
+
+
+class StorageSettings(_Section):
+    backend: Literal["local", "dropbox", "s3"] = "local"
+    remote_dir: Path | None = None
+    dropbox_token: SecretStr | None = None
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+
+
+class TelegramSettings(_Section):
+    enabled: bool = False
+    token: SecretStr | None = None
+    chat_id: str | None = None
+    api_url: str | None = None
+
+
+class DatabaseSettings(_Section):
+    url: SecretStr | None = None
+
+
+class RaySettings(_Section):
+    address: str | None = None
+
+
+class Settings(BaseSettings):
+    """The whole engine configuration. Build with `load_settings()` to get exit-2 style errors."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HURACAN_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_assignment=True,
+    )
+
+    profile: Literal["local", "production"] = "local"
+    home: Path = Path(".huracan")
+    schedule: ScheduleSettings = ScheduleSettings()
+    market: MarketSettings = MarketSettings()
+    universe: UniverseSettings = UniverseSettings()
+    costs: CostSettings = CostSettings()
+    gates: GateSettings = GateSettings()
+    training: TrainingSettings = TrainingSettings()
+    storage: StorageSettings = StorageSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    ray: RaySettings = RaySettings()
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Settings:
+        if self.market.source == "replay" and self.market.replay_dir is None:
+            raise ValueError("market.replay_dir must be set when market.source is 'replay'")
+        if self.telegram.enabled and (self.telegram.token is None or not self.telegram.chat_id):
+            raise ValueError("telegram.token and telegram.chat_id must be set when telegram.enabled is true")
+        if self.profile == "production" and self.database.url is None:
+            raise ValueError("database.url must be set for the production profile (HURACAN_DATABASE__URL)")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls))
+
+    @property
+    def database_url(self) -> str:
+        """SQLAlchemy URL of the Brain Library; SQLite under the engine home when none is configured."""
+        if self.database.url is not None:
+            return self.database.url.get_secret_value()
+        return f"sqlite:///{(self.home / 'brain.sqlite').resolve()}"
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses duplicate keys: a repeated section must never silently drop the first."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in mapping:
+            raise ConfigError(f"duplicate key '{key}' in {node.start_mark.name} line {key_node.start_mark.line + 1}")
+        mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    return data
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def config_path() -> Path | None:
+    """The settings file in use: `$HURACAN_CONFIG`, else `./config/settings.yaml` when present."""
+    env = os.environ.get("HURACAN_CONFIG")
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise ConfigError(f"HURACAN_CONFIG points at {path}, which is not a file")
+        return path
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Base YAML plus the profile overlay (`production.yaml` beside it), lowest priority after env."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = config_path()
+        data = read_yaml(path) if path else {}
+        profile = os.environ.get("HURACAN_PROFILE", data.get("profile", "local"))
+        overlay_name = PROFILE_FILES.get(str(profile))
+        if path and overlay_name and (path.parent / overlay_name).is_file():
+            data = _deep_merge(data, read_yaml(path.parent / overlay_name))
+        return data
+
+
+def _env_name(loc: tuple[Any, ...]) -> str:
+    return "HURACAN_" + "__".join(str(p).upper() for p in loc)
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per fault: the dotted key, the value given, and what is allowed."""
+    lines = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if p != "__root__")
+        key = ".".join(str(p) for p in loc) or "(settings)"
+        value = err.get("input")
+        shown = "<secret>" if any("token" in str(p) or "secret" in str(p) or "url" == str(p) for p in loc) else value
+        msg = err["msg"].removeprefix("Value error, ")
+        if loc:
+            lines.append(f"invalid setting {key} = {shown!r}: {msg} (env {_env_name(loc)})")
+        else:
+            lines.append(f"invalid settings: {msg}")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings; raise `ConfigError` naming the key, the value and what is allowed."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from None
+    return settings
+
+
+def public_dict(settings: Settings) -> dict[str, Any]:
+    """Settings as JSON-able data with every secret masked: safe to log, export or sync."""
+    return settings.model_dump(mode="json")

@@ -1,0 +1,72 @@
+"""The engine home layout (`HURACAN_HOME`), in one place so every stage and the exports agree on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from huracan_core.symbols import normalise_symbol
+
+
+def day_tag(day: date) -> str:
+    """Dated folder name used by runs/ and summary/: `20260420Z`."""
+    return day.strftime("%Y%m%d") + "Z"
+
+
+def stamp(moment: datetime) -> str:
+    """Model version folder name: `20260420_020512Z` (UTC)."""
+    return moment.strftime("%Y%m%d_%H%M%SZ")
+
+
+@dataclass(frozen=True)
+class EngineHome:
+    root: Path
+
+    def candles(self, symbol: str, timeframe: str) -> Path:
+        return self.root / "data" / "candles" / timeframe / f"{normalise_symbol(symbol)}.parquet"
+
+    def candles_dir(self) -> Path:
+        return self.root / "data" / "candles"
+
+    def quarantine_dir(self) -> Path:
+        return self.root / "data" / "quarantine"
+
+    def universe(self, day: date) -> Path:
+        return self.root / "runs" / day_tag(day) / "universe.json"
+
+    def features(self, day: date, symbol: str) -> Path:
+        return self.root / "data" / "features" / day_tag(day) / f"{normalise_symbol(symbol)}.parquet"
+
+    def encoder_dir(self, day: date) -> Path:
+        return self.root / "meta" / day_tag(day)
+
+    def model_root(self, symbol: str) -> Path:
+        return self.root / "models" / normalise_symbol(symbol)
+
+    def champions_dir(self) -> Path:
+        return self.root / "champions"
+
+    def champion(self, symbol: str) -> Path:
+        return self.champions_dir() / f"{normalise_symbol(symbol)}.json"
+
+    def roster(self) -> Path:
+        return self.champions_dir() / "roster.json"
+
+    def run_dir(self, day: date) -> Path:
+        return self.root / "runs" / day_tag(day)
+
+    def status(self, day: date) -> Path:
+        return self.run_dir(day) / "status.json"
+
+    def summary(self, day: date) -> Path:
+        return self.root / "summary" / day_tag(day) / "engine_summary.json"
+
+    def exports_dir(self, day: date) -> Path:
+        return self.root / "exports" / day.isoformat()
+
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    def learning_dir(self) -> Path:
+        return self.root / "logs" / "learning"
