@@ -52,7 +52,7 @@ def conform(frame: pl.DataFrame) -> pl.DataFrame:
         raise TypeError(f"candle column 'timestamp' has type {ts.dtype}; expected integer ms or datetime")
     return (
         frame.select(
-            ts_expr.alias("timestamp"),
+            ts_expr.cast(TIMESTAMP).alias("timestamp"),
             *[pl.col(c).cast(pl.Float64) for c in CANDLE_COLUMNS[1:]],
         )
         .unique(subset="timestamp", keep="last")
