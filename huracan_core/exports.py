@@ -1,0 +1,54 @@
+"""The day's hand-off to the trading bot and to humans: engine_summary.json plus copies of the
+day's status.json and roster in `exports/YYYY-MM-DD/`. Secrets are never part of any export.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import date, datetime
+from typing import Any
+
+from huracan_core.atomic import read_json, write_bytes, write_json
+from huracan_core.ledger import RunLedger
+from huracan_core.paths import EngineHome
+
+
+def engine_summary(home: EngineHome, day: date) -> dict[str, Any]:
+    """Counts and timings of the night, computed from the ledger (never estimated)."""
+    entries = RunLedger(home, day).entries()
+    by_status: dict[str, int] = {}
+    for entry in entries.values():
+        by_status[entry.status] = by_status.get(entry.status, 0) + 1
+    train_minutes = [e.wall_minutes for e in entries.values() if e.status == "success" and e.wall_minutes is not None]
+    starts = [datetime.fromisoformat(e.started_at) for e in entries.values() if e.started_at]
+    ends = [datetime.fromisoformat(e.ended_at) for e in entries.values() if e.ended_at]
+    total_wall = (max(ends) - min(starts)).total_seconds() / 60 if starts and ends else 0.0
+    return {
+        "date": day.isoformat(),
+        "total": len(entries),
+        "succeeded": by_status.get("success", 0),
+        "failed": by_status.get("failed", 0),
+        "skipped": by_status.get("skipped", 0),
+        "pending": by_status.get("pending", 0) + by_status.get("running", 0),
+        "avg_train_minutes": round(statistics.fmean(train_minutes), 4) if train_minutes else None,
+        "median_train_minutes": round(statistics.median(train_minutes), 4) if train_minutes else None,
+        "total_wall_minutes": round(total_wall, 4),
+        "by_symbol": {
+            sym: {"status": e.status, "stage": e.stage, "wall_minutes": e.wall_minutes, "error": e.error,
+                  "error_type": e.error_type, "reason": e.reason, "metrics": e.metrics}
+            for sym, e in sorted(entries.items())
+        },
+    }
+
+
+def export_day(home: EngineHome, day: date) -> dict[str, Any]:
+    """Write engine_summary.json and the day's export folder; returns what was written."""
+    summary = engine_summary(home, day)
+    write_json(home.summary(day), summary)
+    out = home.exports_dir(day)
+    written = [str(write_json(out / "engine_summary.json", summary))]
+    for src, name in ((home.status(day), "status.json"), (home.roster(), "roster.json")):
+        if src.is_file():
+            written.append(str(write_bytes(out / name, src.read_bytes())))
+    roster = read_json(home.roster()) if home.roster().is_file() else None
+    return {"summary": summary, "files": written, "roster": roster}

@@ -1,0 +1,279 @@
+"""One function per nightly stage, composing the engine's modules. Orchestrators (Dagster assets,
+the Ray task wrapper, tests) call these and nothing deeper, so every path runs the same code.
+
+Each stage reads its inputs from the engine home and writes its outputs there atomically; the
+return value is a small summary for metadata and logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from huracan_core.atomic import write_parquet
+from huracan_core.candles.store import CandleStore, SyncReport
+from huracan_core.config import Settings
+from huracan_core.dates import as_of_for
+from huracan_core.features import (
+    CrossAssetInputs,
+    build_features,
+    default_recipe,
+    equal_weight_market,
+    validate_features,
+)
+from huracan_core.ledger import RunLedger
+from huracan_core.logs import bind_context, get_logger
+from huracan_core.market.factory import build_source
+from huracan_core.paths import EngineHome
+from huracan_core.symbols import normalise_symbol
+from huracan_core.universe import Universe, select_universe
+
+log = get_logger("stages")
+BTC, ETH = "BTC-USDT", "ETH-USDT"
+
+
+class StageError(Exception):
+    """A stage cannot run for a stated reason (missing upstream output, bad data)."""
+
+
+def engine_home(settings: Settings) -> EngineHome:
+    return EngineHome(Path(settings.home))
+
+
+def universe_stage(
+    settings: Settings, day: date, *, symbols: list[str] | None = None, top_n: int | None = None
+) -> Universe:
+    """Select the day's coins at the day's close and store the selection with every reason."""
+    home = engine_home(settings)
+    bind_context(date=day.isoformat(), stage="universe")
+    source = build_source(settings, as_of_for(day))
+    universe = select_universe(source, settings.universe, settings.market.quote, symbols=symbols, top_n=top_n)
+    universe.save(home.universe(day))
+    RunLedger(home, day).ensure(universe.selected)
+    log.info("universe selected", selected=len(universe.selected), excluded=len(universe.excluded))
+    return universe
+
+
+def load_universe(settings: Settings, day: date) -> Universe:
+    path = engine_home(settings).universe(day)
+    if not path.is_file():
+        raise StageError(f"no universe stored for {day} at {path}: materialise `universe` for that date first")
+    return Universe.load(path)
+
+
+def warmup_bars() -> int:
+    """Bars the feature recipe needs before its first complete row (fetched on top of the lookback)."""
+    return max(spec.warmup for spec in default_recipe().features)
+
+
+def candle_window(settings: Settings, day: date) -> tuple[Any, Any]:
+    """[since, until) of the candles a day needs: lookback days of usable rows plus the feature warm-up."""
+    until = as_of_for(day)
+    bar = timedelta(seconds=settings.market.timeframe_seconds)
+    since = until - timedelta(days=settings.market.lookback_days) - bar * warmup_bars()
+    return since, until
+
+
+def candles_stage(settings: Settings, day: date, symbol: str) -> SyncReport:
+    """Bring the coin's cache up to the day's close, fetching only missing bars."""
+    symbol = normalise_symbol(symbol)
+    bind_context(date=day.isoformat(), symbol=symbol, stage="candles")
+    home = engine_home(settings)
+    since, until = candle_window(settings, day)
+    source = build_source(settings, until)
+    report = CandleStore(home).sync(source, symbol, settings.market.timeframe, since=since, until=until)
+    log.info("candles synced", bars_added=report.bars_added, requests=report.requests, bars=report.bars_total)
+    return report
+
+
+def load_candles(settings: Settings, day: date, symbol: str) -> pl.DataFrame:
+    since, until = candle_window(settings, day)
+    return CandleStore(engine_home(settings)).load(normalise_symbol(symbol), settings.market.timeframe, since, until)
+
+
+def market_context_path(settings: Settings, day: date) -> Path:
+    return engine_home(settings).features(day, "MARKET-CONTEXT").with_name("_market_context.parquet")
+
+
+def market_context_stage(settings: Settings, day: date, symbols: list[str]) -> dict[str, Any]:
+    """Cross-asset references of the day: BTC and ETH closes and the equal-weight universe return."""
+    bind_context(date=day.isoformat(), stage="market_context")
+    frames: dict[str, pl.DataFrame] = {}
+    for symbol in symbols:
+        try:
+            frames[symbol] = load_candles(settings, day, symbol)
+        except Exception as exc:  # a coin without candles simply does not join the index
+            log.warning("coin left out of the market index", symbol=symbol, error=str(exc))
+    if not frames:
+        raise StageError(f"no candles for any of the {len(symbols)} coins of {day}")
+    market = equal_weight_market(frames)
+    path = market_context_path(settings, day)
+    write_parquet(path, market)
+    for ref in (BTC, ETH):
+        if ref in frames:
+            write_parquet(path.with_name(f"_ref_{ref}.parquet"), frames[ref])
+    return {"path": str(path), "rows": market.height, "coins": len(frames), "has_btc": BTC in frames,
+            "has_eth": ETH in frames}
+
+
+def _cross_inputs(settings: Settings, day: date) -> CrossAssetInputs:
+    path = market_context_path(settings, day)
+    if not path.is_file():
+        raise StageError(f"no market context for {day} at {path}: materialise `market_context` first")
+    refs = {ref: path.with_name(f"_ref_{ref}.parquet") for ref in (BTC, ETH)}
+    return CrossAssetInputs(
+        btc=pl.read_parquet(refs[BTC]) if refs[BTC].is_file() else None,
+        eth=pl.read_parquet(refs[ETH]) if refs[ETH].is_file() else None,
+        market=pl.read_parquet(path),
+    )
+
+
+def features_stage(settings: Settings, day: date, symbol: str) -> dict[str, Any]:
+    """Compute the recipe for one coin from its cached candles and the day's market context."""
+    symbol = normalise_symbol(symbol)
+    bind_context(date=day.isoformat(), symbol=symbol, stage="features")
+    recipe = default_recipe(settings.market.timeframe)
+    candles = load_candles(settings, day, symbol)
+    if candles.is_empty():
+        raise StageError(f"{symbol} has no cached candles for {day}: materialise `candles` first")
+    frame = build_features(candles, recipe, _cross_inputs(settings, day))
+    validate_features(frame, recipe)
+    path = engine_home(settings).features(day, symbol)
+    write_parquet(path, frame)
+    return {
+        "path": str(path),
+        "rows": frame.height,
+        "columns": len(recipe.model_columns),
+        "recipe_hash": recipe.content_hash,
+        "first": frame["timestamp"].min(),
+        "last": frame["timestamp"].max(),
+    }
+
+
+def load_features(settings: Settings, day: date, symbol: str) -> pl.DataFrame:
+    path = engine_home(settings).features(day, symbol)
+    if not path.is_file():
+        raise StageError(f"no features for {symbol} on {day} at {path}: materialise `features` first")
+    return pl.read_parquet(path)
+
+
+# --- per-coin bookkeeping ---------------------------------------------------------------------------
+
+
+class coin_stage:  # noqa: N801 - used as a context manager, reads like a statement
+    """Record a coin's failure in the day's ledger with its stage and error type, then re-raise."""
+
+    def __init__(self, settings: Settings, day: date, symbol: str, stage: str) -> None:
+        self.ledger = RunLedger(engine_home(settings), day)
+        self.symbol = normalise_symbol(symbol)
+        self.stage = stage
+
+    def __enter__(self) -> coin_stage:
+        bind_context(date=self.ledger.day.isoformat(), symbol=self.symbol, stage=self.stage)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if exc is not None and not isinstance(exc, KeyboardInterrupt):
+            self.ledger.update(
+                self.symbol, status="failed", stage=self.stage, error=str(exc)[:2000], error_type=exc_type.__name__
+            )
+            log.error("coin stage failed", error=str(exc), error_type=exc_type.__name__)
+
+
+# --- encoder, model, roster, exports ----------------------------------------------------------------
+
+
+def encoder_stage(settings: Settings, day: date, symbols: list[str]) -> dict[str, Any]:
+    """Fit the day's shared encoder on the pooled features of every coin that has them."""
+    from huracan_core.training.encoder import fit_shared_encoder
+
+    bind_context(date=day.isoformat(), stage="shared_encoder")
+    frames = {}
+    for symbol in symbols:
+        path = engine_home(settings).features(day, symbol)
+        if path.is_file():
+            frames[symbol] = pl.read_parquet(path)
+    if not frames:
+        raise StageError(f"no coin of {day} has features: nothing to fit the shared encoder on")
+    info = fit_shared_encoder(
+        frames, default_recipe(settings.market.timeframe), as_of_for(day), engine_home(settings).encoder_dir(day)
+    )
+    return info if isinstance(info, dict) else dict(vars(info))
+
+
+def cost_inputs_for(settings: Settings, day: date, symbol: str) -> Any:
+    """Per-coin cost inputs from the day's universe row (spread, 24 h volume) and the fee settings."""
+    from huracan_core.costs import CostInputs
+
+    row = load_universe(settings, day).row(symbol)
+    return CostInputs(
+        spread_bps=row.spread_bps if row.spread_bps is not None else settings.costs.default_spread_bps,
+        maker_fee_bps=settings.costs.maker_fee_bps,
+        taker_fee_bps=settings.costs.taker_fee_bps,
+        adv_usd=row.quote_volume_usd or 0.0,
+        market_type=row.market_type,
+    )
+
+
+def model_stage(settings: Settings, day: date, symbol: str, *, device: str = "cpu", num_threads: int = 1) -> Any:
+    """Train, judge and (maybe) promote one coin's model; the ledger records the outcome."""
+    from huracan_core.roster import update_champion
+    from huracan_core.training.trainer import train_coin
+
+    symbol = normalise_symbol(symbol)
+    home = engine_home(settings)
+    ledger = RunLedger(home, day)
+    ledger.update(symbol, status="running", stage="model")
+    with coin_stage(settings, day, symbol, "model"):
+        encoder_dir = home.encoder_dir(day)
+        result = train_coin(
+            symbol=symbol,
+            features=load_features(settings, day, symbol),
+            recipe=default_recipe(settings.market.timeframe),
+            encoder_dir=encoder_dir if encoder_dir.is_dir() else None,
+            cost_inputs=cost_inputs_for(settings, day, symbol),
+            settings=settings,
+            home=home,
+            training_date=day,
+            bar_seconds=settings.market.timeframe_seconds,
+            device=device,
+            num_threads=num_threads,
+        )
+        if result.skipped_reason:
+            ledger.update(symbol, status="skipped", reason=result.skipped_reason,
+                          output_path=str(result.model_dir) if result.model_dir else None)
+            return result
+        decision = update_champion(home, result, settings)
+        headline = {k: result.metrics.get(k) for k in ("sharpe", "hit_rate", "net_pnl_bps", "max_drawdown_pct",
+                                                       "trades", "deflated_sharpe")}
+        ledger.update(
+            symbol,
+            status="success",
+            output_path=str(result.model_dir),
+            metrics_path=str(Path(result.model_dir) / "metrics.json"),
+            reason=("champion: " if decision.promoted else "not promoted: ") + decision.reason,
+            metrics={**headline, "gates_passed": result.gates.passed},
+        )
+        return result
+
+
+def roster_stage(settings: Settings, day: date) -> dict[str, Any]:
+    """The day's roster: exactly the coins of that day's universe, each ranked or marked missing with why."""
+    from huracan_core.roster import build_roster
+
+    universe = load_universe(settings, day)
+    entries = RunLedger(engine_home(settings), day).entries()
+    outcomes = {}
+    for symbol in universe.selected:
+        entry = entries.get(symbol)
+        if entry is None or entry.status not in ("success", "failed", "skipped"):
+            outcomes[symbol] = {"status": "failed", "error": f"no outcome recorded (last state: "
+                                f"{entry.status if entry else 'never started'})", "model_dir": None}
+        else:
+            outcomes[symbol] = {"status": entry.status, "error": entry.error or entry.reason,
+                                "model_dir": entry.output_path}
+    return build_roster(engine_home(settings), day, universe.selected, outcomes, settings)
