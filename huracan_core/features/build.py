@@ -1,0 +1,151 @@
+"""Compute a recipe on one coin's candles: every row kept, warm-up left null, nothing filled backward.
+
+The recipe's specs are grouped into dependency levels (a spec's level is one more than the deepest feature it
+reads) and each level is one `with_columns` of a lazy query, so Polars evaluates the independent expressions
+of a level in parallel and eliminates common sub-expressions. Every expression is aliased to its spec name
+and cast to Float64; OHLCV columns are never written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import polars as pl
+
+from huracan_core.candles.frame import CANDLE_COLUMNS, CANDLE_SCHEMA, TIMESTAMP, conform
+from huracan_core.features.cross_asset import FAMILY as CROSS_FAMILY
+from huracan_core.features.cross_asset import REF_COLUMNS
+from huracan_core.features.defaults import default_recipe
+from huracan_core.features.ops import safe_div
+from huracan_core.features.recipe import FeatureRecipe, FeatureSpec
+from huracan_core.features.registry import BASE_COLUMNS, OPS
+
+
+@dataclass
+class CrossAssetInputs:
+    """Reference series for the cross-asset family. btc/eth: candle frames; market: timestamp, market_ret
+    (see `equal_weight_market`). A missing reference leaves its columns null."""
+
+    btc: pl.DataFrame | None = None
+    eth: pl.DataFrame | None = None
+    market: pl.DataFrame | None = None
+
+
+def _log_return(close: pl.Expr) -> pl.Expr:
+    return safe_div(close, close.shift(1)).log()
+
+
+def _canonical(frame: pl.DataFrame, what: str) -> pl.DataFrame:
+    missing = [c for c in CANDLE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} lacks candle columns {missing}; expected {CANDLE_COLUMNS}")
+    if any(frame.schema[c] != dtype for c, dtype in CANDLE_SCHEMA.items()):
+        return conform(frame.select(CANDLE_COLUMNS))
+    return frame.select(CANDLE_COLUMNS)
+
+
+def equal_weight_market(candles_by_symbol: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    """Equal-weight market return per timestamp: the mean of the 1-bar log returns of the coins that have a
+    bar at t and at their previous bar (only bars <= t are used). Columns: timestamp, market_ret, n_coins."""
+    parts = [
+        _canonical(frame, f"candles of {symbol}")
+        .select("timestamp", _log_return(pl.col("close")).alias("ret"))
+        .drop_nulls()
+        for symbol, frame in candles_by_symbol.items()
+    ]
+    if not parts:
+        return pl.DataFrame(schema={"timestamp": TIMESTAMP, "market_ret": pl.Float64, "n_coins": pl.UInt32})
+    return (
+        pl.concat(parts)
+        .group_by("timestamp")
+        .agg(pl.col("ret").mean().alias("market_ret"), pl.len().cast(pl.UInt32).alias("n_coins"))
+        .sort("timestamp")
+    )
+
+
+def _reference_returns(cross: CrossAssetInputs) -> dict[str, pl.DataFrame | None]:
+    out: dict[str, pl.DataFrame | None] = {}
+    for ref in ("btc", "eth"):
+        frame = getattr(cross, ref)
+        out[ref] = (
+            None
+            if frame is None
+            else _canonical(frame, f"{ref} reference").select(
+                "timestamp", _log_return(pl.col("close")).alias(REF_COLUMNS[ref])
+            )
+        )
+    market = cross.market
+    if market is None:
+        out["market"] = None
+    else:
+        if "market_ret" not in market.columns or "timestamp" not in market.columns:
+            raise ValueError("market reference needs columns timestamp, market_ret (see equal_weight_market)")
+        out["market"] = market.select(
+            pl.col("timestamp").cast(TIMESTAMP),
+            pl.col("market_ret").cast(pl.Float64).alias(REF_COLUMNS["market"]),
+        ).unique("timestamp", keep="last")
+    return out
+
+
+def dependency_levels(recipe: FeatureRecipe) -> list[list[FeatureSpec]]:
+    """Specs grouped so that each group reads only base columns and earlier groups; checks the recipe."""
+    level: dict[str, int] = dict.fromkeys(BASE_COLUMNS, 0)
+    groups: list[list[FeatureSpec]] = []
+    for spec in recipe.features:
+        if spec.op not in OPS:
+            raise ValueError(f"feature {spec.name!r} uses unknown op {spec.op!r}")
+        if spec.name in level:
+            raise ValueError(f"feature {spec.name!r} is declared twice or shadows a base column")
+        unknown = [i for i in spec.inputs if i not in level]
+        if unknown:
+            raise ValueError(
+                f"feature {spec.name!r} reads {unknown}, which no earlier feature or base column provides"
+            )
+        depth = 1 + max((level[i] for i in spec.inputs), default=0)
+        level[spec.name] = depth
+        while len(groups) < depth:
+            groups.append([])
+        groups[depth - 1].append(spec)
+    return [g for g in groups if g]
+
+
+def build_features(
+    candles: pl.DataFrame, recipe: FeatureRecipe | None = None, cross: CrossAssetInputs | None = None
+) -> pl.DataFrame:
+    """Candle columns plus every recipe column, one row per candle, warm-up rows null (never filled)."""
+    recipe = recipe or default_recipe()
+    frame = _canonical(candles, "candles")
+    if frame.height and not frame["timestamp"].is_sorted():
+        raise ValueError("candles must be sorted by timestamp (use huracan_core.candles.frame.conform)")
+    if frame["timestamp"].n_unique() != frame.height:
+        raise ValueError("candles have duplicate timestamps (use huracan_core.candles.frame.conform)")
+    groups = dependency_levels(recipe)
+    read = {i for spec in recipe.features for i in spec.inputs}
+    lazy = frame.lazy()
+    for ref, returns in _reference_returns(cross or CrossAssetInputs()).items():
+        name = REF_COLUMNS[ref]
+        if name not in read:
+            continue
+        if returns is None:
+            lazy = lazy.with_columns(pl.lit(None, dtype=pl.Float64).alias(name))
+        else:
+            lazy = lazy.join(returns.lazy(), on="timestamp", how="left", maintain_order="left")
+    for group in groups:
+        lazy = lazy.with_columns(
+            [OPS[s.op].build(s.params, s.inputs).cast(pl.Float64).alias(s.name) for s in group]
+        )
+    return lazy.select(*CANDLE_COLUMNS, *recipe.names).collect()
+
+
+def cross_asset_columns(recipe: FeatureRecipe) -> list[str]:
+    return recipe.columns_of(CROSS_FAMILY)
+
+
+def drop_warmup(frame: pl.DataFrame, recipe: FeatureRecipe) -> pl.DataFrame:
+    """Drop rows with a null in any model column, ignoring cross-asset columns that are null throughout
+    (their reference was not supplied): those would otherwise drop every row."""
+    cross = set(cross_asset_columns(recipe))
+    absent = {c for c in cross if c in frame.columns and frame[c].null_count() == frame.height}
+    subset = [c for c in recipe.model_columns if c not in absent]
+    return frame.drop_nulls(subset=subset)

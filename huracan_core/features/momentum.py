@@ -1,0 +1,213 @@
+"""Momentum family: RSI, MACD, slow stochastic, ADX and directional indicators, with TA-Lib's conventions.
+
+Conventions (each one reproduced so TA-Lib parity holds to 1e-6 after the warm-up):
+- RSI(n): Wilder averages of gains and losses, seeded with the plain mean of the first n changes (first value
+  on bar n); RSI = 100 * avg_gain / (avg_gain + avg_loss), and 0 when both averages are 0 (TA-Lib's choice).
+- MACD(12, 26, 9): both EMAs use alpha 2/(n+1). TA-Lib seeds the *fast* EMA on the slow EMA's seed bar
+  (bar 25) with the mean of closes 14..25, not with the first 12 closes, so `macd` here is not
+  ema_12 - ema_26 of the standalone EMA; the signal is an EMA(9) of the MACD line seeded with the mean of
+  its first 9 values (first value on bar 33). TA-Lib hides the MACD line before bar 33; we publish it from
+  bar 25 (its own warm-up), which changes nothing after bar 33.
+- STOCH(14, 3, 3): fast %K = 100 * (close - lowest low 14) / (highest high 14 - lowest low 14), 0 when the
+  range is 0; stoch_k (slow %K) = SMA3(fast %K); stoch_d = SMA3(stoch_k). TA-Lib publishes both from bar 17,
+  we publish stoch_k from bar 15.
+- ADX(14): +DM/-DM as in Wilder (the larger positive move wins, ties give 0), Wilder *sums* seeded with the
+  sum of the first n-1 values, DI = 100 * sum(DM) / sum(TR) (0 when the TR sum is 0), DX = 100 * |+DI - -DI|
+  / (+DI + -DI) (0 when both are 0), ADX = Wilder mean of DX seeded with the mean of the first n DX (bar 2n-1).
+  Difference: TA-Lib treats |x| < 1e-8 as zero (TA_IS_ZERO), which breaks coins priced below ~1e-6; we test
+  for an exact 0. When +DI + -DI is 0 after the seed, TA-Lib keeps the previous ADX while we feed DX = 0;
+  both only happen on perfectly flat prices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from huracan_core.features.ops import Add, Op, Params, col
+from huracan_core.features.smoothing import ema, seeded_ewm, wilder
+from huracan_core.features.volatility import true_range
+
+FAMILY = "momentum"
+
+
+def rsi(close: pl.Expr, n: int) -> pl.Expr:
+    change = close.diff()
+    gain = pl.when(change > 0).then(change).when(change.is_not_null()).then(0.0)
+    loss = pl.when(change < 0).then(-change).when(change.is_not_null()).then(0.0)
+    avg_gain, avg_loss = wilder(gain, n), wilder(loss, n)
+    total = avg_gain + avg_loss
+    return pl.when(total != 0).then(100.0 * avg_gain / total).when(total.is_not_null()).then(0.0)
+
+
+def macd(close: pl.Expr, fast: int, slow: int, signal: int, part: str) -> pl.Expr:
+    fast_ema = seeded_ewm(close, 2.0 / (fast + 1), fast, seed_at=slow)
+    line = fast_ema - ema(close, slow)
+    if part == "line":
+        return line
+    sig = ema(line, signal)
+    return sig if part == "signal" else line - sig
+
+
+def stochastic(
+    high: pl.Expr, low: pl.Expr, close: pl.Expr, fastk: int, slowk: int, slowd: int, part: str
+) -> pl.Expr:
+    lowest = low.rolling_min(fastk)
+    span = high.rolling_max(fastk) - lowest
+    fast_k = pl.when(span != 0).then(100.0 * (close - lowest) / span).when(span.is_not_null()).then(0.0)
+    slow_k = fast_k.rolling_mean(slowk)
+    return slow_k if part == "k" else slow_k.rolling_mean(slowd)
+
+
+def directional(high: pl.Expr, low: pl.Expr, close: pl.Expr, n: int, part: str) -> pl.Expr:
+    up = high.diff()
+    down = low.shift(1) - low
+    plus_dm = pl.when((up > down) & (up > 0)).then(up).when(up.is_not_null()).then(0.0)
+    minus_dm = pl.when((down > up) & (down > 0)).then(down).when(down.is_not_null()).then(0.0)
+    tr = true_range(high, low, close)
+
+    def wilder_sum(x: pl.Expr) -> pl.Expr:  # Wilder sum / n, seeded with sum of the first n-1 values
+        return seeded_ewm(x, 1.0 / n, n - 1, seed_div=n)
+
+    s_tr = wilder_sum(tr)
+    ready = up.is_not_null().cum_sum() >= n  # TA-Lib publishes DI from bar n (one update after the seed)
+
+    def di(dm: pl.Expr) -> pl.Expr:
+        return pl.when(ready & (s_tr != 0)).then(100.0 * wilder_sum(dm) / s_tr).when(ready).then(0.0)
+
+    plus_di, minus_di = di(plus_dm), di(minus_dm)
+    if part == "plus_di":
+        return plus_di
+    if part == "minus_di":
+        return minus_di
+    total = plus_di + minus_di
+    dx = (
+        pl.when(total != 0)
+        .then(100.0 * (plus_di - minus_di).abs() / total)
+        .when(total.is_not_null())
+        .then(0.0)
+    )
+    return wilder(dx, n)
+
+
+def _rsi(p: Params, i: Sequence[str]) -> pl.Expr:
+    return rsi(col(i[0]), p["window"])
+
+
+def _macd(p: Params, i: Sequence[str]) -> pl.Expr:
+    return macd(col(i[0]), p["fast"], p["slow"], p["signal"], p["part"])
+
+
+def _macd_warmup(p: Params, w: int) -> int:
+    return w + p["slow"] - 1 + (0 if p["part"] == "line" else p["signal"] - 1)
+
+
+def _stochastic(p: Params, i: Sequence[str]) -> pl.Expr:
+    high, low, close = (col(n) for n in i)
+    return stochastic(high, low, close, p["fastk"], p["slowk"], p["slowd"], p["part"])
+
+
+def _stochastic_warmup(p: Params, w: int) -> int:
+    return w + p["fastk"] - 1 + p["slowk"] - 1 + (p["slowd"] - 1 if p["part"] == "d" else 0)
+
+
+def _directional(p: Params, i: Sequence[str]) -> pl.Expr:
+    high, low, close = (col(n) for n in i)
+    return directional(high, low, close, p["window"], p["part"])
+
+
+def _directional_warmup(p: Params, w: int) -> int:
+    return w + (2 * p["window"] - 1 if p["part"] == "adx" else p["window"])
+
+
+def _scaled_difference(p: Params, i: Sequence[str]) -> pl.Expr:
+    return (col(i[0]) - col(i[1])) / p["scale"]
+
+
+OPS: dict[str, Op] = {
+    "rsi": Op(_rsi, lambda p, w: w + p["window"]),
+    "macd": Op(_macd, _macd_warmup),
+    "stochastic": Op(_stochastic, _stochastic_warmup),
+    "directional": Op(_directional, _directional_warmup),
+    "scaled_difference": Op(_scaled_difference, lambda p, w: w),
+}
+
+
+def add_specs(add: Add, timeframe: str) -> None:
+    add(
+        "rsi_14",
+        "rsi",
+        ["close"],
+        "100 * wilder(gain, 14) / (wilder(gain, 14) + wilder(loss, 14))",
+        True,
+        window=14,
+    )
+    macd_params = {"fast": 12, "slow": 26, "signal": 9}
+    add(
+        "macd",
+        "macd",
+        ["close"],
+        "EMA12(close) - EMA26(close), TA-Lib seeding (price units)",
+        False,
+        part="line",
+        **macd_params,
+    )
+    add("macd_signal", "macd", ["close"], "EMA9(macd) (price units)", False, part="signal", **macd_params)
+    add(
+        "macd_histogram",
+        "macd",
+        ["close"],
+        "macd - macd_signal (price units)",
+        False,
+        part="histogram",
+        **macd_params,
+    )
+    for name in ("macd", "macd_signal", "macd_histogram"):
+        add(f"{name}_pct", "ratio", [name, "close"], f"{name} / close", True, minus=0.0)
+    stoch = {"fastk": 14, "slowk": 3, "slowd": 3}
+    add(
+        "stoch_k",
+        "stochastic",
+        ["high", "low", "close"],
+        "SMA3(100 * (close - min(low,14)) / (max(high,14) - min(low,14)))",
+        True,
+        part="k",
+        **stoch,
+    )
+    add("stoch_d", "stochastic", ["high", "low", "close"], "SMA3(stoch_k)", True, part="d", **stoch)
+    add(
+        "adx_14",
+        "directional",
+        ["high", "low", "close"],
+        "wilder(100 * |+DI - -DI| / (+DI + -DI), 14)",
+        True,
+        window=14,
+        part="adx",
+    )
+    add(
+        "plus_di_14",
+        "directional",
+        ["high", "low", "close"],
+        "100 * wilder_sum(+DM, 14) / wilder_sum(TR, 14)",
+        True,
+        window=14,
+        part="plus_di",
+    )
+    add(
+        "minus_di_14",
+        "directional",
+        ["high", "low", "close"],
+        "100 * wilder_sum(-DM, 14) / wilder_sum(TR, 14)",
+        True,
+        window=14,
+        part="minus_di",
+    )
+    add(
+        "di_spread_14",
+        "scaled_difference",
+        ["plus_di_14", "minus_di_14"],
+        "(plus_di_14 - minus_di_14) / 100",
+        True,
+        scale=100.0,
+    )

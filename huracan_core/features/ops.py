@@ -1,0 +1,47 @@
+"""The building block of the feature library: an *op* turns named input columns and parameters into one
+Polars expression, and knows how many leading bars it leaves null (its warm-up).
+
+Why a registry of ops instead of hard-coded columns: the recipe (names, ops, params, inputs) is the single
+source of truth. `build_features` computes exactly what the recipe says, the reference page is generated
+from it, and the content hash covers it, so a model can refuse to score features computed differently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+Params = Mapping[str, Any]
+Builder = Callable[[Params, Sequence[str]], pl.Expr]
+Warmup = Callable[[Params, int], int]
+
+
+@dataclass(frozen=True)
+class Op:
+    """`build(params, inputs)` returns the (un-aliased) expression; `warmup(params, w)` returns the number of
+    leading null bars given `w`, the largest warm-up among the inputs."""
+
+    build: Builder
+    warmup: Warmup
+
+
+def safe_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    """num/den, null where den is 0 or null: an undefined ratio is missing, never inf and never invented."""
+    return pl.when(den != 0).then(num / den)
+
+
+def col(name: str) -> pl.Expr:
+    return pl.col(name)
+
+
+class Add:
+    """Signature of the recipe builder's `add`, which family modules call to declare their specs:
+    add(name, op, inputs, formula, model_input, **params)."""
+
+    def __call__(
+        self, name: str, op: str, inputs: Sequence[str], formula: str, model_input: bool, **params: Any
+    ) -> None:  # pragma: no cover - protocol
+        raise NotImplementedError

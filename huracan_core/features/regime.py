@@ -1,0 +1,121 @@
+"""Regime family: how trending, how volatile and what kind of market the coin is in.
+
+- trend_strength: Kaufman's efficiency ratio over 20 bars, |close - close[t-20]| / sum(|close - close[t-1]|),
+  in [0, 1]: 1 is a straight line, 0 a round trip. Scale-free, so comparable across coins.
+- volatility_percentile: where volatility_20 ranks among its last 100 values (0 = lowest, 1 = highest).
+- volatility_regime: 0 low / 1 medium / 2 high by that percentile's terciles (< 1/3, < 2/3, else).
+- market_regime: one code per bar by the first rule that holds, in this order:
+    3 ILLIQUID  volume_ratio < 0.25 (the bar traded under a quarter of its 20-bar average volume);
+    2 PANIC     log_ret_5 < -2 * volatility_20 * sqrt(5) (a five-bar fall beyond two sigma);
+    0 TREND     adx_14 >= 25 (Wilder's classic trend threshold);
+    1 RANGE     otherwise.
+  The code is for reports; the model sees the four one-hot columns regime_trend/range/panic/illiquid
+  (a nominal code must not be read as ordered).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import polars as pl
+
+from huracan_core.features.ops import Add, Op, Params, col, safe_div
+
+FAMILY = "regime"
+REGIME_CODES = {"TREND": 0, "RANGE": 1, "PANIC": 2, "ILLIQUID": 3}
+
+
+def _efficiency_ratio(p: Params, i: Sequence[str]) -> pl.Expr:
+    x, n = col(i[0]), p["window"]
+    return safe_div((x - x.shift(n)).abs(), x.diff().abs().rolling_sum(n))
+
+
+def _rolling_percentile(p: Params, i: Sequence[str]) -> pl.Expr:
+    n = p["window"]
+    return (col(i[0]).rolling_rank(n, method="average") - 1.0) / (n - 1)
+
+
+def _tercile(p: Params, i: Sequence[str]) -> pl.Expr:
+    x = col(i[0])
+    return pl.when(x < 1.0 / 3.0).then(0.0).when(x < 2.0 / 3.0).then(1.0).when(x.is_not_null()).then(2.0)
+
+
+def _market_regime(p: Params, i: Sequence[str]) -> pl.Expr:
+    volume_ratio, log_ret_5, volatility_20, adx = (col(n) for n in i)
+    known = pl.all_horizontal(
+        volume_ratio.is_not_null(), log_ret_5.is_not_null(), volatility_20.is_not_null(), adx.is_not_null()
+    )
+    panic_line = -p["panic_sigmas"] * volatility_20 * math.sqrt(p["panic_bars"])
+    return (
+        pl.when(~known)
+        .then(None)
+        .when(volume_ratio < p["illiquid_volume_ratio"])
+        .then(float(REGIME_CODES["ILLIQUID"]))
+        .when(log_ret_5 < panic_line)
+        .then(float(REGIME_CODES["PANIC"]))
+        .when(adx >= p["trend_adx"])
+        .then(float(REGIME_CODES["TREND"]))
+        .otherwise(float(REGIME_CODES["RANGE"]))
+    )
+
+
+def _equals(p: Params, i: Sequence[str]) -> pl.Expr:
+    x = col(i[0])
+    return pl.when(x.is_not_null()).then((x == p["value"]).cast(pl.Float64))
+
+
+OPS: dict[str, Op] = {
+    "efficiency_ratio": Op(_efficiency_ratio, lambda p, w: w + p["window"]),
+    "rolling_percentile": Op(_rolling_percentile, lambda p, w: w + p["window"] - 1),
+    "tercile": Op(_tercile, lambda p, w: w),
+    "market_regime": Op(_market_regime, lambda p, w: w),
+    "equals": Op(_equals, lambda p, w: w),
+}
+
+
+def add_specs(add: Add, timeframe: str) -> None:
+    add(
+        "trend_strength",
+        "efficiency_ratio",
+        ["close"],
+        "|close - close[t-20]| / sum(|close - close[t-1]|, 20)",
+        True,
+        window=20,
+    )
+    add(
+        "volatility_percentile",
+        "rolling_percentile",
+        ["volatility_20"],
+        "(rank of volatility_20 among its last 100 values - 1) / 99",
+        True,
+        window=100,
+    )
+    add(
+        "volatility_regime",
+        "tercile",
+        ["volatility_percentile"],
+        "0 low (< 1/3), 1 medium (< 2/3), 2 high by volatility_percentile",
+        True,
+    )
+    add(
+        "market_regime",
+        "market_regime",
+        ["volume_ratio", "log_ret_5", "volatility_20", "adx_14"],
+        "3 ILLIQUID if volume_ratio < 0.25, else 2 PANIC if log_ret_5 < -2 vol_20 sqrt(5), "
+        "else 0 TREND if adx_14 >= 25, else 1 RANGE (code for reports)",
+        False,
+        illiquid_volume_ratio=0.25,
+        panic_sigmas=2.0,
+        panic_bars=5,
+        trend_adx=25.0,
+    )
+    for label, code in REGIME_CODES.items():
+        add(
+            f"regime_{label.lower()}",
+            "equals",
+            ["market_regime"],
+            f"1 if market_regime == {code} ({label}) else 0",
+            True,
+            value=float(code),
+        )
