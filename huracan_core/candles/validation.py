@@ -1,0 +1,134 @@
+"""The candle contract, checked with pandera (polars backend) wherever candles cross a boundary:
+after a download, before a write, and when a cache file is read back.
+
+Why so strict: the original system kept caches whose timestamps had been divided by 1000 (January 1970)
+and trained on them. Every rule here is one that bad data has broken before; a frame that fails any of
+them never reaches the cache or a model, and the error names the symbol, the rule and the first bar at fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+import pandera.polars as pa
+import polars as pl
+
+from huracan_core.candles.frame import CANDLE_COLUMNS, CANDLE_SCHEMA, TIMESTAMP
+
+# Nothing traded before the Bitcoin genesis block; anything earlier is a unit mistake (ms/1000 → 1970).
+EARLIEST = datetime(2009, 1, 3, tzinfo=UTC)
+
+
+class CandleValidationError(Exception):
+    """A candle frame broke a rule. Carries the symbol, the rule and the first offending timestamp."""
+
+    def __init__(self, symbol: str, rule: str, first_bad: datetime | None, detail: str = "") -> None:
+        self.symbol = symbol
+        self.rule = rule
+        self.first_bad = first_bad
+        self.detail = detail
+        where = f" at {first_bad:%Y-%m-%d %H:%M} UTC" if first_bad is not None else ""
+        super().__init__(f"{symbol}: candles fail rule '{rule}'{where}" + (f" ({detail})" if detail else ""))
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named row rule: `ok` is True for every good row (evaluated on the frame with epoch ms in `_ms`)."""
+
+    name: str
+    ok: Callable[[int, int], pl.Expr]  # (timeframe_ms, latest_ms) -> boolean expression
+
+
+def _ms() -> pl.Expr:
+    return pl.col("timestamp").dt.epoch("ms")
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("timestamp_not_before_2009", lambda tf, hi: _ms() >= int(EARLIEST.timestamp() * 1000)),
+    Rule("timestamp_not_in_future", lambda tf, hi: _ms() <= hi),
+    Rule("timestamp_aligned_to_timeframe", lambda tf, hi: (_ms() % tf) == 0),
+    Rule("timestamp_strictly_increasing", lambda tf, hi: _ms().diff().fill_null(1) > 0),
+    Rule("prices_positive", lambda tf, hi: pl.min_horizontal("open", "high", "low", "close") > 0),
+    Rule("high_at_least_open_close", lambda tf, hi: pl.col("high") >= pl.max_horizontal("open", "close")),
+    Rule("low_at_most_open_close", lambda tf, hi: pl.col("low") <= pl.min_horizontal("open", "close")),
+    Rule("volume_not_negative", lambda tf, hi: pl.col("volume") >= 0),
+    Rule(
+        "values_finite",
+        lambda tf, hi: pl.all_horizontal(
+            [pl.col(c).is_finite() for c in ("open", "high", "low", "close", "volume")]
+        ),
+    ),
+)
+
+
+def _check(rule: Rule, tf_ms: int, latest_ms: int) -> pa.Check:
+    expr = rule.ok(tf_ms, latest_ms)
+    return pa.Check(lambda data: data.lazyframe.select(expr.alias(rule.name)), name=rule.name, error=rule.name)
+
+
+@lru_cache(maxsize=32)
+def candle_schema(timeframe_s: int, latest_ms: int) -> pa.DataFrameSchema:
+    """The pandera schema for one timeframe; `latest_ms` is the newest open time that is not 'the future'."""
+    tf_ms = timeframe_s * 1000
+    columns = {name: pa.Column(dtype, nullable=False) for name, dtype in CANDLE_SCHEMA.items()}
+    columns["timestamp"] = pa.Column(TIMESTAMP, nullable=False, unique=True)
+    return pa.DataFrameSchema(
+        columns, checks=[_check(rule, tf_ms, latest_ms) for rule in RULES], strict=True, ordered=True
+    )
+
+
+def _latest_ms(now: datetime | None) -> int:
+    """Open times up to one minute past `now` are plausible; later ones are from the future (clock or unit bug)."""
+    moment = (now or datetime.now(UTC)) + timedelta(minutes=1)
+    # Rounded up to the minute so the lru-cached schema is reused within a minute.
+    return (int(moment.timestamp()) // 60 + 1) * 60_000
+
+
+def schema_problem(frame: pl.DataFrame) -> str | None:
+    """Why `frame` is not in the canonical candle layout (columns and dtypes), or None when it is."""
+    if list(frame.columns) != CANDLE_COLUMNS:
+        return f"columns {frame.columns} instead of {CANDLE_COLUMNS}"
+    for name, dtype in CANDLE_SCHEMA.items():
+        if frame.schema[name] != dtype:
+            return f"column {name!r} is {frame.schema[name]} instead of {dtype}"
+    return None
+
+
+def validate_candles(frame: pl.DataFrame, symbol: str, timeframe_s: int, now: datetime | None = None) -> pl.DataFrame:
+    """Return `frame` unchanged if it meets the candle contract; raise `CandleValidationError` otherwise."""
+    problem = schema_problem(frame)
+    if problem is not None:
+        raise CandleValidationError(symbol, "canonical_schema", None, problem)
+    latest = _latest_ms(now)
+    try:
+        candle_schema(timeframe_s, latest).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        raise _explain(frame, symbol, timeframe_s * 1000, latest, exc) from None
+    return frame
+
+
+def _explain(
+    frame: pl.DataFrame, symbol: str, tf_ms: int, latest_ms: int, exc: pa.errors.SchemaErrors
+) -> CandleValidationError:
+    """Turn pandera's failure table into one error: the earliest offending bar over every failed rule."""
+    failed = set(exc.failure_cases["check"].to_list())
+    candidates: list[tuple[datetime | None, str, str]] = []
+    for rule in RULES:
+        if rule.name in failed:
+            bad = frame.filter(~rule.ok(tf_ms, latest_ms).fill_null(False))
+            first = bad["timestamp"][0] if bad.height else None
+            candidates.append((first, rule.name, f"{bad.height} bad rows"))
+    if "not_nullable" in failed:
+        bad = frame.filter(pl.any_horizontal(pl.all().is_null() | pl.all().cast(pl.Float64, strict=False).is_nan()))
+        candidates.append((bad["timestamp"][0] if bad.height else None, "no_missing_values", f"{bad.height} rows"))
+    if "field_uniqueness" in failed or "unique" in failed:
+        dup = frame.filter(pl.col("timestamp").is_duplicated())
+        candidates.append((dup["timestamp"][0] if dup.height else None, "timestamp_unique", f"{dup.height} rows"))
+    if not candidates:
+        return CandleValidationError(symbol, "candle_schema", None, "; ".join(sorted(failed)))
+    candidates.sort(key=lambda c: (c[0] is None, c[0] or datetime.min.replace(tzinfo=UTC)))
+    first, rule, detail = candidates[0]
+    return CandleValidationError(symbol, rule, first, detail)
