@@ -1,0 +1,108 @@
+"""`huracan ...` commands that need no orchestrator (the Dagster-backed `run` lives in huracan_dagster.cli).
+
+Why the split: huracan_core must never import Dagster, yet `huracan run` materialises through it.
+A bad setting exits with status 2 and names the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from huracan_core.config import ConfigError, Settings, load_settings, public_dict
+from huracan_core.dates import as_of_for, last_complete_day, parse_day
+
+app = typer.Typer(help="Huracan Engine: the nightly model factory for crypto trading.", no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings_or_exit() -> Settings:
+    """Load settings; on a bad value print every fault and exit 2 (never prints a secret)."""
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        err_console.print(f"[bold red]configuration error[/]\n{exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def day_or_exit(text: str | None) -> date:
+    if text is None:
+        return last_complete_day()
+    try:
+        day = parse_day(text)
+    except ValueError as exc:
+        err_console.print(f"[red]--date: {exc}[/]")
+        raise typer.Exit(2) from None
+    if day > last_complete_day():
+        err_console.print(f"[red]--date {day} has not closed yet: the newest complete UTC day is {last_complete_day()}[/]")
+        raise typer.Exit(2)
+    return day
+
+
+config_app = typer.Typer(help="Inspect the effective configuration.")
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """Print the effective settings as JSON (secrets masked)."""
+    console.print_json(json.dumps(public_dict(settings_or_exit())))
+
+
+@app.command("universe")
+def universe_cmd(
+    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: yesterday UTC)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    top: Annotated[int | None, typer.Option("--top", help="override universe.top_n")] = None,
+) -> None:
+    """Show the day's selection and the reason every other coin is out (nothing is stored)."""
+    from huracan_core.market.base import MarketDataError
+    from huracan_core.market.factory import build_source
+    from huracan_core.universe import select_universe
+
+    settings = settings_or_exit()
+    the_day = day_or_exit(day)
+    try:
+        source = build_source(settings, as_of_for(the_day))
+        result = select_universe(source, settings.universe, settings.market.quote, top_n=top)
+    except MarketDataError as exc:
+        err_console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_json(), default=str, indent=2) + "\n")
+        return
+    table = Table(title=f"Universe {the_day} ({result.source}): {len(result.selected)} selected")
+    for col in ("symbol", "in", "rank", "24h volume $", "spread bps", "age d", "reason"):
+        table.add_column(col)
+    for row in result.rows:
+        table.add_row(
+            row.symbol, "yes" if row.selected else "no", str(row.rank or ""),
+            f"{row.quote_volume_usd:,.0f}" if row.quote_volume_usd is not None else "",
+            f"{row.spread_bps:.2f}" if row.spread_bps is not None else "",
+            f"{row.age_days:.0f}" if row.age_days is not None else "", row.reason,
+        )
+    console.print(table)
+
+
+def register_subapps() -> None:
+    """Attach the feature and candle command groups (their modules import only huracan_core)."""
+    import importlib
+
+    for module, attr, name, text in (
+        ("huracan_core.features.cli", "features_app", "features", "Compute the feature recipe for one coin."),
+        ("huracan_core.candles.cli", "candles_app", "candles", "Sync the candle cache from the market source."),
+    ):
+        if name not in {g.name for g in app.registered_groups}:
+            app.add_typer(getattr(importlib.import_module(module), attr), name=name, help=text)
+
+
+def main() -> None:  # pragma: no cover - console entry without Dagster
+    register_subapps()
+    app()

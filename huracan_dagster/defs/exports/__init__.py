@@ -1,0 +1,1 @@
+"""Dagster wiring for one stage: assets, checks and sensors."""

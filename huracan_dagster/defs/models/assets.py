@@ -1,0 +1,85 @@
+"""`shared_encoder` (daily) and `model` (date × symbol) with its gates as blocking asset checks."""
+
+
+from datetime import date
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetDep,
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from huracan_core import stages
+from huracan_dagster.context import plain, start
+from huracan_dagster.partitions import by_date, daily, date_symbol, split_key
+from huracan_dagster.resources import HuracanConfig
+
+GATE_CHECKS = ("sharpe", "hit_rate", "net_pnl", "max_drawdown", "trades", "deflated_sharpe")
+
+
+@asset(
+    partitions_def=daily,
+    deps=[AssetDep("features", partition_mapping=by_date)],
+    group_name="models",
+    kinds={"numpy"},
+)
+def shared_encoder(context: AssetExecutionContext, huracan: HuracanConfig) -> MaterializeResult:
+    """Fit on the pooled, standardised features of all the day's coins, using only data known that day."""
+    day = date.fromisoformat(context.partition_key)
+    settings = start(context, huracan, day)
+    info = stages.encoder_stage(settings, day, stages.load_universe(settings, day).selected)
+    return MaterializeResult(metadata={k: plain(v) for k, v in info.items() if isinstance(v, str | int | float)})
+
+
+@asset(
+    partitions_def=date_symbol,
+    deps=["features", AssetDep("shared_encoder", partition_mapping=by_date)],
+    group_name="models",
+    kinds={"lightgbm"},
+    pool="train",
+    check_specs=[AssetCheckSpec(f"gate_{name}", asset="model", blocking=True) for name in GATE_CHECKS],
+)
+def model(context: AssetExecutionContext, huracan: HuracanConfig) -> MaterializeResult:
+    """Per-coin model: purged walk-forward, after-cost out-of-sample metrics, gates, champion decision."""
+    day, symbol = split_key(context.partition_key)
+    settings = start(context, huracan, day, symbol)
+    result = stages.model_stage(settings, day, symbol)
+    if result.skipped_reason:
+        checks = [
+            AssetCheckResult(check_name=f"gate_{name}", passed=False, severity=AssetCheckSeverity.WARN,
+                             metadata={"skipped": result.skipped_reason})
+            for name in GATE_CHECKS
+        ]
+        return MaterializeResult(metadata={"status": "skipped", "reason": result.skipped_reason},
+                                 check_results=checks)
+    by_name = {c.name: c for c in result.gates.checks}
+    checks = []
+    for name in GATE_CHECKS:
+        gate = by_name.get(name)
+        if gate is None:
+            continue
+        checks.append(
+            AssetCheckResult(
+                check_name=f"gate_{name}",
+                passed=bool(gate.passed),
+                metadata={"value": plain(gate.value), "threshold": plain(gate.threshold), "op": gate.op},
+                description=f"{name} = {gate.value} (must be {gate.op} {gate.threshold})",
+            )
+        )
+    metrics = {k: plain(v) for k, v in result.metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    return MaterializeResult(
+        metadata={
+            **metrics,
+            "status": "trained",
+            "gates_passed": result.gates.passed,
+            "model_dir": MetadataValue.path(str(result.model_dir)),
+            "train_seconds": round(result.train_seconds, 3),
+            "n_samples": result.n_samples,
+        },
+        check_results=checks,
+    )

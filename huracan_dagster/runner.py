@@ -1,0 +1,192 @@
+"""`huracan run`: drive one date through the whole graph from a terminal, through Dagster.
+
+Every step executes as a real Dagster run recorded in the instance under `DAGSTER_HOME`, so
+`dagster dev` shows them afterwards with lineage, metadata and checks. The order comes from the same
+planner the daemon's sensors use; the runs execute in this process one after another (the model
+step hands its training to the configured executor).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from dagster import DagsterInstance, ExecuteInProcessResult, MultiPartitionKey
+
+from huracan_core.config import Settings
+from huracan_core.ledger import CoinEntry, RunLedger
+from huracan_core.paths import EngineHome
+from huracan_dagster.defs.pipeline.plan import (
+    STEPS,
+    TAG_DATE,
+    TAG_GENERATION,
+    TAG_STEP,
+    StepRequest,
+    day_state,
+    latest_generation,
+    next_steps,
+)
+from huracan_dagster.partitions import symbols as symbols_partitions
+
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+LOCAL_INSTANCE_YAML = """\
+# Local Dagster instance written by `huracan run` (embedded profile): SQLite storage in this folder.
+# Point `dagster dev` here with DAGSTER_HOME to see the runs. Production uses the repo's dagster.yaml.
+telemetry:
+  enabled: false
+run_monitoring:
+  enabled: true
+  max_runtime_seconds: 7200
+  free_slots_after_run_end_seconds: 30
+run_retries:
+  enabled: true
+  max_retries: 0
+"""
+
+
+class RunFailed(Exception):
+    """A daily step of the night failed; the message carries Dagster's error."""
+
+
+@dataclass
+class StepOutcome:
+    step: str
+    partition_key: str
+    success: bool
+    seconds: float
+    error: str | None = None
+
+
+@dataclass
+class DayReport:
+    day: date
+    generation: str | None
+    coins: dict[str, CoinEntry]
+    steps: list[StepOutcome] = field(default_factory=list)
+    roster_path: Path | None = None
+    wall_seconds: float = 0.0
+    skipped_complete: bool = False
+
+    @property
+    def failed_coins(self) -> list[str]:
+        return [s for s, e in self.coins.items() if e.status == "failed"]
+
+    @property
+    def failed_daily_steps(self) -> list[StepOutcome]:
+        return [s for s in self.steps if not s.success and "|" not in s.partition_key]
+
+
+def ensure_dagster_home(settings: Settings) -> Path:
+    """Use `DAGSTER_HOME` when set; otherwise a local instance inside the engine home."""
+    if os.environ.get("DAGSTER_HOME"):
+        path = Path(os.environ["DAGSTER_HOME"])
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    path = (Path(settings.home) / "dagster").resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    config = path / "dagster.yaml"
+    if not config.exists():
+        config.write_text(LOCAL_INSTANCE_YAML)
+    os.environ["DAGSTER_HOME"] = str(path)
+    return path
+
+
+def _error_of(result: ExecuteInProcessResult) -> str | None:
+    """The first step failure's message (Dagster wraps it; the last line is the original error)."""
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            while error.cause is not None:  # Dagster wraps the user error: report the original
+                error = error.cause
+            return error.message.strip()[:500]
+    failures = [e.message for e in result.all_events if e.is_run_failure and e.message]
+    return failures[0] if failures else None
+
+
+def _partition(step: StepRequest) -> str | MultiPartitionKey:
+    if step.symbol is None:
+        return step.partition_key
+    day, symbol = step.partition_key.split("|")
+    return MultiPartitionKey({"date": day, "symbol": symbol})
+
+
+def execute(instance: DagsterInstance, step: StepRequest, run_config: dict | None = None) -> StepOutcome:
+    from huracan_dagster.definitions import defs
+
+    job = defs.resolve_job_def(step.job)
+    started = time.perf_counter()
+    result = job.execute_in_process(
+        partition_key=_partition(step),  # type: ignore[arg-type]
+        instance=instance,
+        tags=step.tags,
+        run_config={**QUIET_RUN_CONFIG, **(run_config or {})},
+        raise_on_error=False,
+    )
+    return StepOutcome(step.step, step.partition_key, result.success, time.perf_counter() - started,
+                       None if result.success else _error_of(result))
+
+
+def run_day(
+    settings: Settings,
+    day: date,
+    *,
+    symbols: list[str] | None = None,
+    top_n: int | None = None,
+    force: bool = False,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> DayReport:
+    """Materialise the whole graph for `day`. Completed steps are skipped unless `force`."""
+    ensure_dagster_home(settings)
+    started = time.perf_counter()
+    instance = DagsterInstance.get()
+    report = DayReport(day, None, {})
+    requested = {"symbols": symbols, "top_n": top_n}
+    gen = latest_generation(instance, day)
+    explicit = symbols is not None or top_n is not None
+    if force or gen is None or (explicit and gen.requested != requested):
+        universe_step = StepRequest(
+            "universe", "universe_job", day.isoformat(), None, "",
+            {TAG_DATE: day.isoformat(), TAG_STEP: f"universe:{day.isoformat()}", "huracan/trigger": "cli"},
+        )
+        outcome = execute(instance, universe_step, {"ops": {"universe": {"config": requested}}})
+        report.steps.append(outcome)
+        if not outcome.success:
+            raise RunFailed(f"universe for {day} failed: {outcome.error}")
+        gen = latest_generation(instance, day)
+    assert gen is not None
+    report.generation = gen.run_id
+    known = set(instance.get_dynamic_partitions(symbols_partitions.name))
+    new = [s for s in gen.symbols if s not in known]
+    if new:
+        instance.add_dynamic_partitions(symbols_partitions.name, new)
+
+    n = len(gen.symbols)
+    total = sum(n if s.per_coin else 1 for s in STEPS[1:])
+    attempted: set[str] = set()
+    state = day_state(instance, day)
+    report.skipped_complete = state.finished()
+    while True:
+        done = sum(len(v) for v in state.done.values()) + sum(len(v) for v in state.failed.values())
+        steps = next_steps(state, attempted=attempted, skip_started=False)
+        if not steps:
+            break
+        for step in steps:
+            if on_progress:
+                label = f"{step.step} {step.symbol or ''}".strip()
+                on_progress(label, min(done, total), total)
+            outcome = execute(instance, step)
+            report.steps.append(outcome)
+            attempted.add(f"{step.step}:{step.partition_key}")
+            done += 1
+        state = day_state(instance, day)
+    if on_progress:
+        on_progress("done", total, total)
+    home = EngineHome(Path(settings.home))
+    report.coins = RunLedger(home, day).entries()
+    report.roster_path = home.roster() if home.roster().is_file() else None
+    report.wall_seconds = time.perf_counter() - started
+    return report
