@@ -17,7 +17,7 @@ from huracan_core.candles.frame import CANDLE_COLUMNS, CANDLE_SCHEMA, TIMESTAMP,
 from huracan_core.features.cross_asset import FAMILY as CROSS_FAMILY
 from huracan_core.features.cross_asset import REF_COLUMNS
 from huracan_core.features.defaults import default_recipe
-from huracan_core.features.ops import safe_div
+from huracan_core.features.ops import Scratch, safe_div
 from huracan_core.features.recipe import FeatureRecipe, FeatureSpec
 from huracan_core.features.registry import BASE_COLUMNS, OPS
 
@@ -132,9 +132,18 @@ def build_features(
         else:
             lazy = lazy.join(returns.lazy(), on="timestamp", how="left", maintain_order="left")
     for group in groups:
-        lazy = lazy.with_columns(
-            [OPS[s.op].build(s.params, s.inputs).cast(pl.Float64).alias(s.name) for s in group]
-        )
+        finals, steps = [], []
+        for spec in group:
+            scratch = Scratch(f"_{spec.name}__")
+            finals.append(
+                OPS[spec.op].build(spec.params, spec.inputs, scratch).cast(pl.Float64).alias(spec.name)
+            )
+            steps.append(scratch.steps)
+        for depth in range(max(map(len, steps))):
+            lazy = lazy.with_columns(
+                [e for spec_steps in steps if depth < len(spec_steps) for e in spec_steps[depth]]
+            )
+        lazy = lazy.with_columns(finals)
     return lazy.select(*CANDLE_COLUMNS, *recipe.names).collect()
 
 

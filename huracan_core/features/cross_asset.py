@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from huracan_core.features.ops import Add, Op, Params, col, safe_div
+from huracan_core.features.ops import Add, Op, Params, Scratch, col, safe_div
 
 FAMILY = "cross_asset"
 REFERENCES = ("btc", "eth", "market")
@@ -20,18 +20,18 @@ REF_COLUMNS = {ref: f"_ref_{ref}" for ref in REFERENCES}
 REF_WARMUP = 1  # a reference return needs the reference's previous bar
 
 
-def _rolling_corr(p: Params, i: Sequence[str]) -> pl.Expr:
+def _rolling_corr(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     # a constant window has no correlation: polars returns NaN (0/0); we publish null
     return pl.rolling_corr(col(i[0]), col(i[1]), window_size=p["window"]).fill_nan(None)
 
 
-def _rolling_beta(p: Params, i: Sequence[str]) -> pl.Expr:
+def _rolling_beta(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     a, b, n = col(i[0]), col(i[1]), p["window"]
     paired_b = pl.when(a.is_not_null()).then(b)  # both moments over the same bars
     return safe_div(pl.rolling_cov(a, b, window_size=n, ddof=1), paired_b.rolling_var(n, ddof=1))
 
 
-def _rolling_excess(p: Params, i: Sequence[str]) -> pl.Expr:
+def _rolling_excess(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     return (col(i[0]) - col(i[1])).rolling_sum(p["window"])
 
 

@@ -10,28 +10,28 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from huracan_core.features.ops import Add, Op, Params, col, safe_div
+from huracan_core.features.ops import Add, Op, Params, Scratch, col, safe_div
 
 FAMILY = "derived"
 ROLLING_STATS = ("mean", "min", "max", "std")
 
 
-def _ratio(p: Params, i: Sequence[str]) -> pl.Expr:
+def _ratio(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     return safe_div(col(i[0]), col(i[1])) - p["minus"]
 
 
-def _lag(p: Params, i: Sequence[str]) -> pl.Expr:
+def _lag(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     return col(i[0]).shift(p["periods"])
 
 
-def _rolling_stat(p: Params, i: Sequence[str]) -> pl.Expr:
+def _rolling_stat(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     x, n, stat = col(i[0]), p["window"], p["stat"]
     if stat not in ROLLING_STATS:
         raise ValueError(f"rolling stat {stat!r} is not one of {ROLLING_STATS}")
     return getattr(x, f"rolling_{stat}")(n)
 
 
-def _interaction(p: Params, i: Sequence[str]) -> pl.Expr:
+def _interaction(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     a = (col(i[0]) - p["a_center"]) / p["a_scale"]
     b = (col(i[1]) - p["b_center"]) / p["b_scale"]
     return a * b

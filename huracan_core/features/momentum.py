@@ -25,62 +25,80 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from huracan_core.features.ops import Add, Op, Params, col
+from huracan_core.features.ops import Add, Op, Params, Scratch, col
 from huracan_core.features.smoothing import ema, seeded_ewm, wilder
-from huracan_core.features.volatility import true_range
 
 FAMILY = "momentum"
 
 
-def rsi(close: pl.Expr, n: int) -> pl.Expr:
-    change = close.diff()
-    gain = pl.when(change > 0).then(change).when(change.is_not_null()).then(0.0)
-    loss = pl.when(change < 0).then(-change).when(change.is_not_null()).then(0.0)
-    avg_gain, avg_loss = wilder(gain, n), wilder(loss, n)
-    total = avg_gain + avg_loss
-    return pl.when(total != 0).then(100.0 * avg_gain / total).when(total.is_not_null()).then(0.0)
+def _rsi(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
+    n = p["window"]
+    change = s.step(change=col(i[0]).diff())["change"]
+    moves = s.step(
+        gain=pl.when(change > 0).then(change).when(change.is_not_null()).then(0.0),
+        loss=pl.when(change < 0).then(-change).when(change.is_not_null()).then(0.0),
+    )
+    avg = s.step(gain=wilder(moves["gain"], n), loss=wilder(moves["loss"], n))
+    total = s.step(total=avg["gain"] + avg["loss"])["total"]
+    return pl.when(total != 0).then(100.0 * avg["gain"] / total).when(total.is_not_null()).then(0.0)
 
 
-def macd(close: pl.Expr, fast: int, slow: int, signal: int, part: str) -> pl.Expr:
-    fast_ema = seeded_ewm(close, 2.0 / (fast + 1), fast, seed_at=slow)
-    line = fast_ema - ema(close, slow)
-    if part == "line":
+def _macd(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
+    close, fast, slow = col(i[0]), p["fast"], p["slow"]
+    emas = s.step(fast=seeded_ewm(close, 2.0 / (fast + 1), fast, seed_at=slow), slow=ema(close, slow))
+    line = s.step(line=emas["fast"] - emas["slow"])["line"]
+    if p["part"] == "line":
         return line
-    sig = ema(line, signal)
-    return sig if part == "signal" else line - sig
+    signal = s.step(signal=ema(line, p["signal"]))["signal"]
+    return signal if p["part"] == "signal" else line - signal
 
 
-def stochastic(
-    high: pl.Expr, low: pl.Expr, close: pl.Expr, fastk: int, slowk: int, slowd: int, part: str
-) -> pl.Expr:
-    lowest = low.rolling_min(fastk)
-    span = high.rolling_max(fastk) - lowest
-    fast_k = pl.when(span != 0).then(100.0 * (close - lowest) / span).when(span.is_not_null()).then(0.0)
-    slow_k = fast_k.rolling_mean(slowk)
-    return slow_k if part == "k" else slow_k.rolling_mean(slowd)
+def _macd_warmup(p: Params, w: int) -> int:
+    return w + p["slow"] - 1 + (0 if p["part"] == "line" else p["signal"] - 1)
 
 
-def directional(high: pl.Expr, low: pl.Expr, close: pl.Expr, n: int, part: str) -> pl.Expr:
-    up = high.diff()
-    down = low.shift(1) - low
-    plus_dm = pl.when((up > down) & (up > 0)).then(up).when(up.is_not_null()).then(0.0)
-    minus_dm = pl.when((down > up) & (down > 0)).then(down).when(down.is_not_null()).then(0.0)
-    tr = true_range(high, low, close)
+def _stochastic(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
+    high, low, close = (col(n) for n in i)
+    window = s.step(lowest=low.rolling_min(p["fastk"]), highest=high.rolling_max(p["fastk"]))
+    span = s.step(span=window["highest"] - window["lowest"])["span"]
+    fast_k = s.step(
+        fast_k=pl.when(span != 0)
+        .then(100.0 * (close - window["lowest"]) / span)
+        .when(span.is_not_null())
+        .then(0.0)
+    )["fast_k"]
+    slow_k = fast_k.rolling_mean(p["slowk"])
+    if p["part"] == "k":
+        return slow_k
+    return s.step(slow_k=slow_k)["slow_k"].rolling_mean(p["slowd"])
 
-    def wilder_sum(x: pl.Expr) -> pl.Expr:  # Wilder sum / n, seeded with sum of the first n-1 values
-        return seeded_ewm(x, 1.0 / n, n - 1, seed_div=n)
 
-    s_tr = wilder_sum(tr)
-    ready = up.is_not_null().cum_sum() >= n  # TA-Lib publishes DI from bar n (one update after the seed)
+def _stochastic_warmup(p: Params, w: int) -> int:
+    return w + p["fastk"] - 1 + p["slowk"] - 1 + (p["slowd"] - 1 if p["part"] == "d" else 0)
 
-    def di(dm: pl.Expr) -> pl.Expr:
-        return pl.when(ready & (s_tr != 0)).then(100.0 * wilder_sum(dm) / s_tr).when(ready).then(0.0)
 
-    plus_di, minus_di = di(plus_dm), di(minus_dm)
-    if part == "plus_di":
-        return plus_di
-    if part == "minus_di":
-        return minus_di
+def _directional_index(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
+    """+DI or -DI; inputs high, low, true_range."""
+    high, low, tr = (col(n) for n in i)
+    n = p["window"]
+    moves = s.step(up=high.diff(), down=low.shift(1) - low)
+    up, down = moves["up"], moves["down"]
+    if p["part"] == "plus":
+        dm = pl.when((up > down) & (up > 0)).then(up).when(up.is_not_null()).then(0.0)
+    else:
+        dm = pl.when((down > up) & (down > 0)).then(down).when(down.is_not_null()).then(0.0)
+    dm = s.step(dm=dm)["dm"]
+    # Wilder sums as means: seeded with the sum of the first n-1 values, divided by n (the n cancels in DI)
+    sums = s.step(
+        dm=seeded_ewm(dm, 1.0 / n, n - 1, seed_div=n), tr=seeded_ewm(tr, 1.0 / n, n - 1, seed_div=n)
+    )
+    ready = sums["tr"].shift(1).is_not_null()  # TA-Lib publishes DI from one update after the seed (bar n)
+    return pl.when(ready & (sums["tr"] != 0)).then(100.0 * sums["dm"] / sums["tr"]).when(ready).then(0.0)
+
+
+def _adx(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
+    """Wilder mean of DX; inputs +DI, -DI."""
+    plus_di, minus_di = col(i[0]), col(i[1])
     total = plus_di + minus_di
     dx = (
         pl.when(total != 0)
@@ -88,40 +106,10 @@ def directional(high: pl.Expr, low: pl.Expr, close: pl.Expr, n: int, part: str) 
         .when(total.is_not_null())
         .then(0.0)
     )
-    return wilder(dx, n)
+    return wilder(s.step(dx=dx)["dx"], p["window"])
 
 
-def _rsi(p: Params, i: Sequence[str]) -> pl.Expr:
-    return rsi(col(i[0]), p["window"])
-
-
-def _macd(p: Params, i: Sequence[str]) -> pl.Expr:
-    return macd(col(i[0]), p["fast"], p["slow"], p["signal"], p["part"])
-
-
-def _macd_warmup(p: Params, w: int) -> int:
-    return w + p["slow"] - 1 + (0 if p["part"] == "line" else p["signal"] - 1)
-
-
-def _stochastic(p: Params, i: Sequence[str]) -> pl.Expr:
-    high, low, close = (col(n) for n in i)
-    return stochastic(high, low, close, p["fastk"], p["slowk"], p["slowd"], p["part"])
-
-
-def _stochastic_warmup(p: Params, w: int) -> int:
-    return w + p["fastk"] - 1 + p["slowk"] - 1 + (p["slowd"] - 1 if p["part"] == "d" else 0)
-
-
-def _directional(p: Params, i: Sequence[str]) -> pl.Expr:
-    high, low, close = (col(n) for n in i)
-    return directional(high, low, close, p["window"], p["part"])
-
-
-def _directional_warmup(p: Params, w: int) -> int:
-    return w + (2 * p["window"] - 1 if p["part"] == "adx" else p["window"])
-
-
-def _scaled_difference(p: Params, i: Sequence[str]) -> pl.Expr:
+def _scaled_difference(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     return (col(i[0]) - col(i[1])) / p["scale"]
 
 
@@ -129,7 +117,8 @@ OPS: dict[str, Op] = {
     "rsi": Op(_rsi, lambda p, w: w + p["window"]),
     "macd": Op(_macd, _macd_warmup),
     "stochastic": Op(_stochastic, _stochastic_warmup),
-    "directional": Op(_directional, _directional_warmup),
+    "directional_index": Op(_directional_index, lambda p, w: w + p["window"] - 1),
+    "adx": Op(_adx, lambda p, w: w + p["window"] - 1),
     "scaled_difference": Op(_scaled_difference, lambda p, w: w),
 }
 
@@ -176,32 +165,23 @@ def add_specs(add: Add, timeframe: str) -> None:
         **stoch,
     )
     add("stoch_d", "stochastic", ["high", "low", "close"], "SMA3(stoch_k)", True, part="d", **stoch)
+    for side, sign in (("plus", "+"), ("minus", "-")):
+        add(
+            f"{side}_di_14",
+            "directional_index",
+            ["high", "low", "true_range"],
+            f"100 * wilder_sum({sign}DM, 14) / wilder_sum(true_range, 14)",
+            True,
+            window=14,
+            part=side,
+        )
     add(
         "adx_14",
-        "directional",
-        ["high", "low", "close"],
+        "adx",
+        ["plus_di_14", "minus_di_14"],
         "wilder(100 * |+DI - -DI| / (+DI + -DI), 14)",
         True,
         window=14,
-        part="adx",
-    )
-    add(
-        "plus_di_14",
-        "directional",
-        ["high", "low", "close"],
-        "100 * wilder_sum(+DM, 14) / wilder_sum(TR, 14)",
-        True,
-        window=14,
-        part="plus_di",
-    )
-    add(
-        "minus_di_14",
-        "directional",
-        ["high", "low", "close"],
-        "100 * wilder_sum(-DM, 14) / wilder_sum(TR, 14)",
-        True,
-        window=14,
-        part="minus_di",
     )
     add(
         "di_spread_14",

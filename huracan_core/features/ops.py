@@ -15,14 +15,37 @@ from typing import Any
 import polars as pl
 
 Params = Mapping[str, Any]
-Builder = Callable[[Params, Sequence[str]], pl.Expr]
 Warmup = Callable[[Params, int], int]
+
+
+class Scratch:
+    """Private helper columns of one feature, computed step by step before its final expression.
+
+    Why: a recursive indicator written as one nested expression repeats its sub-expressions (ADX reads the
+    smoothed true range in both DIs, the DX and the seed of its own smoothing) and the tree grows
+    multiplicatively. Materialising each intermediate once as a helper column keeps every expression
+    small; `build_features` computes the steps of all features of a level together and drops the helpers.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.steps: list[list[pl.Expr]] = []
+
+    def step(self, **exprs: pl.Expr) -> dict[str, pl.Expr]:
+        """Add one step (its expressions may read only earlier steps); returns references to its columns."""
+        names = {key: f"{self.prefix}{key}" for key in exprs}
+        self.steps.append([expr.alias(names[key]) for key, expr in exprs.items()])
+        return {key: pl.col(name) for key, name in names.items()}
+
+
+Builder = Callable[[Params, Sequence[str], Scratch], pl.Expr]
 
 
 @dataclass(frozen=True)
 class Op:
-    """`build(params, inputs)` returns the (un-aliased) expression; `warmup(params, w)` returns the number of
-    leading null bars given `w`, the largest warm-up among the inputs."""
+    """`build(params, inputs, scratch)` returns the (un-aliased) expression, optionally after declaring helper
+    columns on `scratch`; `warmup(params, w)` returns the number of leading null bars given `w`, the largest
+    warm-up among the inputs."""
 
     build: Builder
     warmup: Warmup

@@ -20,28 +20,28 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from huracan_core.features.ops import Add, Op, Params, col, safe_div
+from huracan_core.features.ops import Add, Op, Params, Scratch, col, safe_div
 
 FAMILY = "regime"
 REGIME_CODES = {"TREND": 0, "RANGE": 1, "PANIC": 2, "ILLIQUID": 3}
 
 
-def _efficiency_ratio(p: Params, i: Sequence[str]) -> pl.Expr:
+def _efficiency_ratio(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     x, n = col(i[0]), p["window"]
     return safe_div((x - x.shift(n)).abs(), x.diff().abs().rolling_sum(n))
 
 
-def _rolling_percentile(p: Params, i: Sequence[str]) -> pl.Expr:
+def _rolling_percentile(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     n = p["window"]
     return (col(i[0]).rolling_rank(n, method="average") - 1.0) / (n - 1)
 
 
-def _tercile(p: Params, i: Sequence[str]) -> pl.Expr:
+def _tercile(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     x = col(i[0])
     return pl.when(x < 1.0 / 3.0).then(0.0).when(x < 2.0 / 3.0).then(1.0).when(x.is_not_null()).then(2.0)
 
 
-def _market_regime(p: Params, i: Sequence[str]) -> pl.Expr:
+def _market_regime(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     volume_ratio, log_ret_5, volatility_20, adx = (col(n) for n in i)
     known = pl.all_horizontal(
         volume_ratio.is_not_null(), log_ret_5.is_not_null(), volatility_20.is_not_null(), adx.is_not_null()
@@ -60,7 +60,7 @@ def _market_regime(p: Params, i: Sequence[str]) -> pl.Expr:
     )
 
 
-def _equals(p: Params, i: Sequence[str]) -> pl.Expr:
+def _equals(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     x = col(i[0])
     return pl.when(x.is_not_null()).then((x == p["value"]).cast(pl.Float64))
 

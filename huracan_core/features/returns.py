@@ -6,22 +6,22 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from huracan_core.features.ops import Add, Op, Params, col, safe_div
+from huracan_core.features.ops import Add, Op, Params, Scratch, col, safe_div
 
 FAMILY = "returns"
 
 
-def _pct_change(p: Params, i: Sequence[str]) -> pl.Expr:
+def _pct_change(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     x = col(i[0])
     return safe_div(x, x.shift(p["periods"])) - 1.0
 
 
-def _log_return(p: Params, i: Sequence[str]) -> pl.Expr:
+def _log_return(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     x = col(i[0])
     return safe_div(x, x.shift(p["periods"])).log()
 
 
-def _difference(p: Params, i: Sequence[str]) -> pl.Expr:
+def _difference(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     x = col(i[0])
     return x - x.shift(p["periods"])
 

@@ -9,21 +9,21 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from huracan_core.features.ops import Add, Op, Params, col
+from huracan_core.features.ops import Add, Op, Params, Scratch, col
 
 FAMILY = "time"
 INTRADAY = ("1m", "5m", "15m", "30m", "1h", "4h")
 
 
-def _hour(p: Params, i: Sequence[str]) -> pl.Expr:
+def _hour(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     return col(i[0]).dt.hour().cast(pl.Float64)
 
 
-def _weekday(p: Params, i: Sequence[str]) -> pl.Expr:
+def _weekday(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     return col(i[0]).dt.weekday().cast(pl.Float64)
 
 
-def _weekend(p: Params, i: Sequence[str]) -> pl.Expr:
+def _weekend(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     return (col(i[0]).dt.weekday() >= 6).cast(pl.Float64)
 
 

@@ -10,17 +10,17 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from huracan_core.features.ops import Add, Op, Params, col
+from huracan_core.features.ops import Add, Op, Params, Scratch, col
 from huracan_core.features.smoothing import ema
 
 FAMILY = "trend"
 
 
-def _sma(p: Params, i: Sequence[str]) -> pl.Expr:
+def _sma(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     return col(i[0]).rolling_mean(p["window"])
 
 
-def _ema(p: Params, i: Sequence[str]) -> pl.Expr:
+def _ema(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     """TA-Lib EMA: alpha 2/(n+1), first value = SMA of the first n inputs (bar n-1), not the first input."""
     return ema(col(i[0]), p["window"])
 

@@ -15,13 +15,13 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from huracan_core.features.ops import Add, Op, Params, col, safe_div
+from huracan_core.features.ops import Add, Op, Params, Scratch, col, safe_div
 from huracan_core.features.smoothing import wilder
 
 FAMILY = "volatility"
 
 
-def _rolling_std(p: Params, i: Sequence[str]) -> pl.Expr:
+def _rolling_std(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     return col(i[0]).rolling_std(p["window"], ddof=p["ddof"])
 
 
@@ -30,15 +30,15 @@ def true_range(high: pl.Expr, low: pl.Expr, close: pl.Expr) -> pl.Expr:
     return pl.when(prev.is_not_null()).then(pl.max_horizontal(high, prev) - pl.min_horizontal(low, prev))
 
 
-def _true_range(p: Params, i: Sequence[str]) -> pl.Expr:
+def _true_range(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     return true_range(col(i[0]), col(i[1]), col(i[2]))
 
 
-def _wilder(p: Params, i: Sequence[str]) -> pl.Expr:
+def _wilder(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     return wilder(col(i[0]), p["window"])
 
 
-def _bollinger(p: Params, i: Sequence[str]) -> pl.Expr:
+def _bollinger(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     x = col(i[0])
     middle = x.rolling_mean(p["window"])
     if p["band"] == "middle":
@@ -47,18 +47,18 @@ def _bollinger(p: Params, i: Sequence[str]) -> pl.Expr:
     return middle + sign * p["k"] * x.rolling_std(p["window"], ddof=0)
 
 
-def _band_width(p: Params, i: Sequence[str]) -> pl.Expr:
+def _band_width(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     upper, lower, middle = (col(n) for n in i)
     return safe_div(upper - lower, middle)
 
 
-def _position(p: Params, i: Sequence[str]) -> pl.Expr:
+def _position(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     """(x - lo) / (hi - lo): where x sits in a band; null when the band has zero width."""
     x, lo, hi = (col(n) for n in i)
     return safe_div(x - lo, hi - lo)
 
 
-def _parkinson(p: Params, i: Sequence[str]) -> pl.Expr:
+def _parkinson(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     high, low = col(i[0]), col(i[1])
     return (safe_div(high, low).log().pow(2).rolling_mean(p["window"]) / (4.0 * math.log(2.0))).sqrt()
 

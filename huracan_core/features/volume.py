@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from huracan_core.features.ops import Add, Op, Params, col, safe_div
+from huracan_core.features.ops import Add, Op, Params, Scratch, col, safe_div
 
 FAMILY = "volume"
 
@@ -28,21 +28,21 @@ def price_volume_trend(close: pl.Expr, volume: pl.Expr) -> pl.Expr:
     return pl.when(first).then(0.0).otherwise(step).cum_sum()
 
 
-def _obv(p: Params, i: Sequence[str]) -> pl.Expr:
+def _obv(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     return on_balance_volume(col(i[0]), col(i[1]))
 
 
-def _pvt(p: Params, i: Sequence[str]) -> pl.Expr:
+def _pvt(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     return price_volume_trend(col(i[0]), col(i[1]))
 
 
-def _flow(p: Params, i: Sequence[str]) -> pl.Expr:
+def _flow(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     running, volume = col(i[0]), col(i[1])
     n = p["window"]
     return safe_div(running - running.shift(n), volume.rolling_sum(n))
 
 
-def _log_zscore(p: Params, i: Sequence[str]) -> pl.Expr:
+def _log_zscore(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     x = col(i[0]).log1p()
     n = p["window"]
     return safe_div(x - x.rolling_mean(n), x.rolling_std(n))
