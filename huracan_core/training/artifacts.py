@@ -1,0 +1,135 @@
+"""Model folders (DESIGN §1): `models/{SYMBOL}/{YYYYMMDD_HHMMSSZ}/`, complete only once sha256.txt verifies.
+
+Why: partials (features.parquet, split_indices.json, training_log.json) are written before training so a
+crashed run leaves evidence; `sha256.txt` is written LAST over every file, so a folder without a verifying
+manifest is incomplete and is never loaded, promoted or listed as a model. `load_model` verifies the
+hashes before it reads a byte of the model and names the file at fault.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from huracan_core.atomic import MANIFEST, IntegrityError, read_json, sha256_bytes, verify_manifest
+from huracan_core.paths import EngineHome, stamp
+from huracan_core.training import models
+from huracan_core.training.encoder import META as ENC_META
+from huracan_core.training.encoder import NPZ as ENC_NPZ
+from huracan_core.training.encoder import SharedEncoder, load_shared_encoder
+
+PARTIALS = ("features.parquet", "split_indices.json", "training_log.json")
+FINALS = ("model.bin", "config.json", "metrics.json", "costs.json", "features.json", "metadata.json",
+          "oos_predictions.parquet")
+ENCODER_FILES = ("encoder/" + ENC_NPZ, "encoder/" + ENC_META, "encoder/" + MANIFEST)
+
+
+class ModelRecipeMismatch(ValueError):
+    """The features offered to a model were built by another recipe than the one it was trained on."""
+
+
+def new_model_dir(home: EngineHome, symbol: str, now: datetime | None = None) -> Path:
+    """Create a fresh, unique version folder (the stamp moves on a second if the folder already exists)."""
+    root = home.model_root(symbol)
+    root.mkdir(parents=True, exist_ok=True)
+    moment = now or datetime.now(UTC)
+    for _ in range(120):
+        path = root / stamp(moment)
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            moment = datetime.fromtimestamp(moment.timestamp() + 1, tz=UTC)
+    raise RuntimeError(f"could not allocate a model folder under {root}")
+
+
+def is_complete(model_dir: Path) -> bool:
+    try:
+        verify_manifest(model_dir)
+    except IntegrityError:
+        return False
+    return True
+
+
+def complete_models(home: EngineHome, symbol: str) -> list[Path]:
+    """The coin's complete (verifying) model folders, oldest first."""
+    root = home.model_root(symbol)
+    if not root.is_dir():
+        return []
+    return [p for p in sorted(root.iterdir()) if p.is_dir() and is_complete(p)]
+
+
+def recipe_payload(recipe: Any) -> dict[str, Any]:
+    """The recipe as stored in features.json: its own JSON plus its content hash."""
+    raw = recipe.to_json()
+    body = json.loads(raw) if isinstance(raw, str | bytes) else raw
+    return {"content_hash": str(recipe.content_hash), "recipe": body}
+
+
+@dataclass
+class LoadedModel:
+    """A verified model folder, ready to predict expected forward returns (bps) from a features frame."""
+
+    model_dir: Path
+    model_type: models.ModelType
+    booster: Any
+    input_columns: list[str]
+    recipe_hash: str
+    encoder: SharedEncoder | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_id(self) -> str:
+        return str(self.metadata.get("model_id", ""))
+
+    def predict(self, features: pl.DataFrame, recipe_hash: str | None = None, num_threads: int = 1) -> np.ndarray:
+        """Predictions (bps) for every row of `features` (rows with missing inputs give NaN-aware output)."""
+        if recipe_hash is not None and recipe_hash != self.recipe_hash:
+            raise ModelRecipeMismatch(
+                f"{self.model_dir}: trained on recipe {self.recipe_hash[:12]}…, features built by {recipe_hash[:12]}…"
+            )
+        frame = features
+        if self.encoder is not None:
+            frame = self.encoder.transform(frame, bar_seconds=self.config.get("bar_seconds"))
+        missing = [c for c in self.input_columns if c not in frame.columns]
+        if missing:
+            raise ModelRecipeMismatch(f"{self.model_dir}: features lack model inputs {missing[:5]}")
+        x = frame.select(pl.col(c).cast(pl.Float64) for c in self.input_columns).to_numpy()
+        return models.predict(self.model_type, self.booster, x, num_threads)
+
+
+def load_model(model_dir: Path, expected_recipe_hash: str | None = None) -> LoadedModel:
+    """Verify sha256.txt first (IntegrityError naming the file), check the recipe hash, then load."""
+    model_dir = Path(model_dir)
+    verify_manifest(model_dir)
+    metadata = read_json(model_dir / "metadata.json")
+    config = read_json(model_dir / "config.json")
+    stored = read_json(model_dir / "features.json")
+    recipe_hash = str(stored["content_hash"])
+    if recipe_hash != metadata.get("recipe_hash"):
+        raise IntegrityError(f"{model_dir / 'features.json'}: recipe hash differs from metadata.json")
+    if expected_recipe_hash is not None and expected_recipe_hash != recipe_hash:
+        raise ModelRecipeMismatch(
+            f"{model_dir}: trained on recipe {recipe_hash[:12]}…, expected {expected_recipe_hash[:12]}…"
+        )
+    model_bytes = (model_dir / "model.bin").read_bytes()
+    if sha256_bytes(model_bytes) != metadata.get("model_sha256"):
+        raise IntegrityError(f"{model_dir / 'model.bin'}: sha256 differs from metadata.json")
+    encoder = load_shared_encoder(model_dir / "encoder") if (model_dir / "encoder").is_dir() else None
+    return LoadedModel(
+        model_dir=model_dir,
+        model_type=config["model_type"],
+        booster=models.from_bytes(config["model_type"], model_bytes),
+        input_columns=list(config["input_columns"]),
+        recipe_hash=recipe_hash,
+        encoder=encoder,
+        metadata=metadata,
+        config=config,
+    )

@@ -1,0 +1,359 @@
+"""Train one coin end to end: walk-forward OOS evaluation after costs, gates, refit, artifacts.
+
+Why this order: the numbers a trader sees must come from predictions the model could have made at the
+time. Each walk-forward fold searches hyperparameters inside its own training window (purged inner split),
+fits, and predicts its test block; the concatenated OOS predictions are saved and evaluated after costs by
+`evaluate_predictions`, which produces metrics.json. Only then is the shipping model refit on all labelled
+rows up to the date — its in-sample fit is never evaluated or reported.
+
+`train_coin` is a top-level function taking plain, picklable arguments, so Ray can run it remotely.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from huracan_core.atomic import sha256_bytes, write_bytes, write_json, write_manifest, write_parquet
+from huracan_core.backtest import run_backtest, signal_positions
+from huracan_core.config import Settings
+from huracan_core.costs import CostInputs, cost_breakdown, leg_cost_fraction
+from huracan_core.gates import GateReport, evaluate_gates, not_evaluated
+from huracan_core.labels import LABEL, add_label, bar_volatility
+from huracan_core.metrics import periods_per_year
+from huracan_core.paths import EngineHome
+from huracan_core.symbols import normalise_symbol
+from huracan_core.training import models
+from huracan_core.training.artifacts import (
+    ENCODER_FILES,
+    FINALS,
+    PARTIALS,
+    LoadedModel,
+    complete_models,
+    load_model,
+    new_model_dir,
+    recipe_payload,
+)
+from huracan_core.training.encoder import load_shared_encoder
+from huracan_core.training.evaluate import PRED_COLUMNS, evaluate_predictions
+from huracan_core.training.learning import write_learning_snapshot
+from huracan_core.training.search import default_params, search
+from huracan_core.training.splits import Fold, TooShortError, inner_split, walk_forward
+
+__all__ = ["TrainOptions", "TrainResult", "train_coin", "load_model", "LoadedModel"]
+ENGINE_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """Training knobs not (yet) in `Settings.training`; a setting of the same name wins over the default,
+    an explicit `options=` argument wins over both."""
+
+    n_trials: int = 10
+    model_type: str = "lightgbm"
+    min_test_bars: int = 20
+    inner_val_fraction: float = 0.2
+    min_deflated_sharpe: float = 0.95
+    vol_window: int = 24
+
+    @classmethod
+    def resolve(cls, settings: Settings, options: TrainOptions | None) -> TrainOptions:
+        if options is not None:
+            return options
+        values = {f.name: getattr(settings.training, f.name) for f in fields(cls)
+                  if hasattr(settings.training, f.name)}
+        return cls(**values)
+
+
+@dataclass
+class TrainResult:
+    symbol: str
+    model_id: str
+    model_dir: Path | None
+    metrics: dict[str, Any]
+    gates: GateReport
+    n_samples: int
+    n_trades: int
+    train_seconds: float
+    fit_seconds: float
+    feature_importance: dict[str, float] = field(default_factory=dict)
+    skipped_reason: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.skipped_reason is None and self.gates.passed
+
+
+def _as_of(training_date: date) -> datetime:
+    """Bars must have closed by the end of the training date (00:00 UTC the next day)."""
+    return datetime.combine(training_date + timedelta(days=1), dtime(0), tzinfo=UTC)
+
+
+def _skip(symbol: str, reason: str, n_samples: int, start: float) -> TrainResult:
+    return TrainResult(symbol, "", None, {}, not_evaluated(reason), n_samples, 0,
+                       time.perf_counter() - start, 0.0, {}, reason)
+
+
+@dataclass
+class _Prepared:
+    frame: pl.DataFrame  # usable rows: after warm-up, labelled
+    inputs: list[str]
+    x: np.ndarray
+    y: np.ndarray
+    threshold: np.ndarray
+    round_trip: np.ndarray
+    leg: np.ndarray
+    exec_price: np.ndarray
+    next_exec: np.ndarray
+    funding_per_bar: float
+    breakdown: dict[str, float]
+    dropped_future_rows: int
+    encoder_hash: str | None
+
+
+def _prepare(features: pl.DataFrame, recipe: Any, encoder_dir: Path | None, cost_inputs: CostInputs,
+             settings: Settings, training_date: date, bar_seconds: int, opts: TrainOptions) -> _Prepared:
+    columns = list(recipe.model_columns)
+    missing = [c for c in ["timestamp", "open", "close", *columns] if c not in features.columns]
+    if missing:
+        raise ValueError(f"features frame lacks columns {missing[:8]}")
+    frame = features.sort("timestamp")
+    cutoff = _as_of(training_date) - timedelta(seconds=bar_seconds)
+    later = frame.filter(pl.col("timestamp") > cutoff).height
+    frame = frame.filter(pl.col("timestamp") <= cutoff)  # never a bar that closed after the date
+    inputs = list(columns)
+    encoder_hash = None
+    if encoder_dir is not None:
+        enc = load_shared_encoder(Path(encoder_dir))
+        if enc.recipe_hash != str(recipe.content_hash):
+            raise ValueError(f"shared encoder {encoder_dir} was fitted on recipe {enc.recipe_hash[:12]}…, "
+                             f"features come from {str(recipe.content_hash)[:12]}…")
+        frame = enc.transform(frame, bar_seconds=bar_seconds)
+        inputs += enc.output_columns
+        encoder_hash = enc.content_hash
+    h = settings.training.horizon_bars
+    frame = add_label(frame, h)
+    open_ = frame["open"].to_numpy()
+    frame = frame.with_columns(
+        pl.Series("volatility", bar_volatility(frame["close"].to_numpy(), opts.vol_window)).fill_nan(None),
+        pl.Series("exec_price", np.append(open_[1:], np.nan)).fill_nan(None),
+        pl.Series("next_exec_price", np.append(open_[2:], [np.nan, np.nan])[: len(open_)]).fill_nan(None),
+    )
+    # warm-up ends at the first row where every model column is present; a column null throughout (a
+    # cross-asset reference that was not supplied) is ignored here and left as missing for the model
+    present = [c for c in columns if frame[c].null_count() < frame.height]
+    complete = frame.select(pl.all_horizontal(pl.col(c).is_not_null() & pl.col(c).cast(pl.Float64).is_finite()
+                                              for c in present)).to_series().to_numpy()
+    first = int(np.argmax(complete)) if complete.any() else frame.height
+    usable = frame.slice(first).filter(pl.col(LABEL).is_not_null())
+    usable = usable.with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
+    vol = usable["volatility"].to_numpy().astype(float)
+    fallback = float(np.nanmedian(vol)) if np.isfinite(vol).any() else 0.0
+    vol = np.where(np.isfinite(vol), vol, fallback)
+    parts = cost_breakdown(cost_inputs, settings.costs, vol, h, bar_seconds)
+    rt = np.asarray(parts.total_bps, dtype=float) * np.ones(len(vol))
+    funding_per_bar = parts.funding_bps / h / 1e4
+    usable = usable.with_columns(pl.Series("round_trip_bps", rt))
+    return _Prepared(
+        frame=usable,
+        inputs=inputs,
+        x=usable.select(pl.col(c).cast(pl.Float64) for c in inputs).to_numpy(),
+        y=usable[LABEL].to_numpy().astype(float),
+        threshold=rt + settings.costs.safety_margin_bps,
+        round_trip=rt,
+        leg=np.asarray(leg_cost_fraction(rt, parts.funding_bps), dtype=float),
+        exec_price=usable["exec_price"].to_numpy().astype(float),
+        next_exec=usable["next_exec_price"].to_numpy().astype(float),
+        funding_per_bar=funding_per_bar,
+        breakdown=parts.summary(),
+        dropped_future_rows=later,
+        encoder_hash=encoder_hash,
+    )
+
+
+def _val_score(p: _Prepared, lo: int, hi: int, market_type: str):
+    """After-cost net PnL (bps, summed over closed trades) of the signal rule on rows [lo, hi)."""
+    prices = np.append(p.exec_price[lo:hi], p.next_exec[hi - 1])
+    leg = np.append(p.leg[lo:hi], p.leg[hi - 1])
+
+    def score(pred: np.ndarray) -> float:
+        target = np.append(signal_positions(pred, p.threshold[lo:hi], market_type), 0.0)
+        bt = run_backtest(prices, target, leg, funding_per_bar=p.funding_per_bar)
+        return float(np.sum(bt.trade_return) * 1e4)
+
+    return score
+
+
+@dataclass
+class _Fitted:
+    booster: Any
+    params: dict[str, Any]
+    trials: list[dict[str, Any]]
+    fit_seconds: float
+
+
+def _search_and_fit(p: _Prepared, lo: int, hi: int, settings: Settings, opts: TrainOptions, market_type: str,
+                    device: str, num_threads: int) -> _Fitted:
+    """Search hyperparameters on a purged inner split of rows [lo, hi), then fit on all of [lo, hi)."""
+    t = settings.training
+    split = inner_split(lo, hi, t.horizon_bars, t.embargo_bars, opts.inner_val_fraction)
+    params = default_params(t.num_leaves, t.learning_rate)
+    trials: list[dict[str, Any]] = []
+    fit_seconds = 0.0
+    if split is not None and opts.n_trials > 0:
+        (a, b), (c, d) = split
+        res = search(model_type=opts.model_type, x_fit=p.x[a:b], y_fit=p.y[a:b], x_val=p.x[c:d],
+                     score=_val_score(p, c, d, market_type), n_trials=opts.n_trials, seed=t.seed,
+                     num_boost_round=t.num_boost_round, max_leaves=t.num_leaves, base_lr=t.learning_rate,
+                     device=device, num_threads=num_threads, feature_names=p.inputs)
+        params, trials, fit_seconds = res.best_params, res.trials, res.fit_seconds
+    out = models.fit(opts.model_type, params, p.x[lo:hi], p.y[lo:hi], t.num_boost_round, device=device,
+                     num_threads=num_threads, seed=t.seed, feature_names=p.inputs)
+    return _Fitted(out.booster, params, trials, fit_seconds + out.seconds)
+
+
+def _oos_table(p: _Prepared, fold: Fold, pred: np.ndarray) -> pl.DataFrame:
+    sl = slice(fold.test_start, fold.test_end)
+    part = p.frame.slice(fold.test_start, fold.test_size)
+    return pl.DataFrame({
+        "row": part["row"],
+        "timestamp": part["timestamp"],
+        "fold": pl.Series([fold.index] * fold.test_size, dtype=pl.Int64),
+        "prediction_bps": pred,
+        "label_bps": p.y[sl],
+        "threshold_bps": p.threshold[sl],
+        "round_trip_bps": p.round_trip[sl],
+        "leg_cost": p.leg[sl],
+        "exec_price": p.exec_price[sl],
+        "next_exec_price": p.next_exec[sl],
+    }).select(PRED_COLUMNS)
+
+
+def train_coin(
+    *,
+    symbol: str,
+    features: pl.DataFrame,
+    recipe: Any,
+    encoder_dir: Path | None,
+    cost_inputs: CostInputs,
+    settings: Settings,
+    home: EngineHome,
+    training_date: date,
+    bar_seconds: int,
+    device: str = "cpu",
+    num_threads: int = 1,
+    options: TrainOptions | None = None,
+) -> TrainResult:
+    """Walk-forward, after-cost evaluation, gates and a refit model folder for one coin (see module doc)."""
+    start = time.perf_counter()
+    symbol = normalise_symbol(symbol)
+    opts = TrainOptions.resolve(settings, options)
+    if opts.model_type not in models.MODEL_TYPES:
+        raise ValueError(f"model_type must be one of {models.MODEL_TYPES}, not {opts.model_type!r}")
+    t = settings.training
+    p = _prepare(features, recipe, encoder_dir, cost_inputs, settings, training_date, bar_seconds, opts)
+    n = p.frame.height
+    try:
+        folds = walk_forward(n, t.folds, t.horizon_bars, t.embargo_bars, t.window, t.min_train_bars,
+                             opts.min_test_bars)
+    except TooShortError as exc:
+        return _skip(symbol, f"too little data: {exc}", n, start)
+
+    model_dir = new_model_dir(home, symbol)
+    version = model_dir.name
+    model_id = f"{symbol}_{version}"
+    market_type = cost_inputs.market_type
+    saved = p.frame.select("row", "timestamp", *p.inputs, LABEL, "volatility", "round_trip_bps")
+    write_parquet(model_dir / "features.parquet", saved)
+    write_json(model_dir / "split_indices.json", {
+        "rows": n, "horizon_bars": t.horizon_bars, "embargo_bars": t.embargo_bars, "window": t.window,
+        "index": "row of features.parquet (after warm-up, labelled rows only)",
+        "folds": [{**f.to_json(),
+                   "train_from": p.frame["timestamp"][f.train_start].isoformat(),
+                   "train_to": p.frame["timestamp"][f.train_end - 1].isoformat(),
+                   "test_from": p.frame["timestamp"][f.test_start].isoformat(),
+                   "test_to": p.frame["timestamp"][f.test_end - 1].isoformat()} for f in folds],
+    })
+    log: dict[str, Any] = {"symbol": symbol, "model_id": model_id, "status": "training",
+                           "started_at": datetime.now(UTC).isoformat(), "training_date": training_date.isoformat(),
+                           "rows": n, "dropped_rows_after_date": p.dropped_future_rows, "device": device}
+    write_json(model_dir / "training_log.json", log)
+
+    fit_seconds = 0.0
+    tables, fold_logs = [], []
+    for fold in folds:
+        fitted = _search_and_fit(p, fold.train_start, fold.train_end, settings, opts, market_type, device,
+                                 num_threads)
+        fit_seconds += fitted.fit_seconds
+        pred = models.predict(opts.model_type, fitted.booster, p.x[fold.test_start:fold.test_end], num_threads)
+        tables.append(_oos_table(p, fold, pred))
+        fold_logs.append({"fold": fold.index, "params": fitted.params, "trials": fitted.trials})
+    oos = pl.concat(tables)
+    n_trials_total = max(1, opts.n_trials * len(folds))
+    ppy = periods_per_year(bar_seconds)
+    metrics = evaluate_predictions(oos, market_type, ppy, n_trials_total, p.funding_per_bar)
+    metrics["evaluation"] = "out-of-sample walk-forward folds, after costs"
+    gates = evaluate_gates(metrics, settings.gates, opts.min_deflated_sharpe)
+
+    final = _search_and_fit(p, 0, n, settings, opts, market_type, device, num_threads)
+    fit_seconds += final.fit_seconds
+    importance = models.gain_importance(opts.model_type, final.booster, p.inputs)
+    model_bytes = models.to_bytes(opts.model_type, final.booster)
+
+    previous = complete_models(home, symbol)
+    write_bytes(model_dir / "model.bin", model_bytes)
+    write_parquet(model_dir / "oos_predictions.parquet", oos)
+    files = [*PARTIALS, *FINALS]
+    if encoder_dir is not None:
+        for name in ENCODER_FILES:
+            (model_dir / "encoder").mkdir(exist_ok=True)
+            shutil.copyfile(Path(encoder_dir) / Path(name).name, model_dir / name)
+        files += list(ENCODER_FILES)
+    training_parameters = {
+        "model_type": opts.model_type, "final_params": final.params, "num_boost_round": t.num_boost_round,
+        "n_trials_per_search": opts.n_trials, "n_trials_total_oos": n_trials_total, "seed": t.seed,
+        "horizon_bars": t.horizon_bars, "folds": t.folds, "embargo_bars": t.embargo_bars, "window": t.window,
+        "min_train_bars": t.min_train_bars, "device": device, "num_threads": num_threads,
+    }
+    write_json(model_dir / "config.json", {
+        **training_parameters, "symbol": symbol, "bar_seconds": bar_seconds, "input_columns": p.inputs,
+        "market_type": market_type, "encoder_hash": p.encoder_hash, "fold_params": [f["params"] for f in fold_logs],
+        "options": {f.name: getattr(opts, f.name) for f in fields(opts)},
+        "settings": {"training": t.model_dump(mode="json"), "costs": settings.costs.model_dump(mode="json"),
+                     "gates": settings.gates.model_dump(mode="json")},
+    })
+    write_json(model_dir / "metrics.json", {**metrics, "gates": gates.to_json()})
+    write_json(model_dir / "costs.json", {"inputs": cost_inputs.to_json(), **p.breakdown,
+                                          "safety_margin_bps": settings.costs.safety_margin_bps,
+                                          "use_maker": settings.costs.use_maker,
+                                          "trade_size_usd": settings.costs.trade_size_usd})
+    write_json(model_dir / "features.json", recipe_payload(recipe))
+    headline = {k: metrics[k] for k in ("sharpe", "sortino", "hit_rate", "net_pnl_bps", "net_pnl_pct",
+                                        "max_drawdown_pct", "trades", "deflated_sharpe", "buy_hold_return_pct",
+                                        "last_7d_net_bps")}
+    write_json(model_dir / "metadata.json", {
+        "model_id": model_id, "symbol": symbol, "version": version, "training_date": training_date.isoformat(),
+        "created_at": datetime.now(UTC).isoformat(), "engine_version": ENGINE_VERSION,
+        "performance_metrics": {**headline, "source": "out-of-sample walk-forward folds"},
+        "gates_passed": gates.passed, "feature_importance": importance, "training_parameters": training_parameters,
+        "recipe_hash": str(recipe.content_hash), "encoder_hash": p.encoder_hash,
+        "model_sha256": sha256_bytes(model_bytes), "n_samples": n,
+    })
+    train_seconds = time.perf_counter() - start
+    write_json(model_dir / "training_log.json", {
+        **log, "status": "complete", "finished_at": datetime.now(UTC).isoformat(), "folds": fold_logs,
+        "final_trials": final.trials, "train_seconds": train_seconds, "fit_seconds": fit_seconds,
+    })
+    write_manifest(model_dir, files)  # LAST: only now is the folder a model
+    write_learning_snapshot(home, symbol, training_date, model_id, importance,
+                            previous[-1] if previous else None, metrics)
+    return TrainResult(symbol, model_id, model_dir, metrics, gates, n, int(metrics["trades"]), train_seconds,
+                       fit_seconds, importance, None)
