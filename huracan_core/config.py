@@ -93,6 +93,7 @@ class GateSettings(_Section):
     min_net_pnl_bps: float = 0.0
     max_drawdown_pct: float = Field(20.0, gt=0, le=100)
     min_trades: int = Field(100, ge=0)
+    min_deflated_sharpe: float = Field(0.95, ge=0, le=1)  # probability the true Sharpe > 0 after trials
 
 
 class TrainingSettings(_Section):

@@ -184,6 +184,28 @@ class coin_stage:  # noqa: N801 - used as a context manager, reads like a statem
             log.error("coin stage failed", error=str(exc), error_type=exc_type.__name__)
 
 
+class day_stage:  # noqa: N801 - used as a context manager
+    """A daily barrier step (market context, shared encoder) failed: every coin of the day still waiting
+    on it is marked failed with that stage and error, so the roster and the CLI say why it is missing."""
+
+    def __init__(self, settings: Settings, day: date, stage: str) -> None:
+        self.ledger = RunLedger(engine_home(settings), day)
+        self.stage = stage
+
+    def __enter__(self) -> day_stage:
+        bind_context(date=self.ledger.day.isoformat(), stage=self.stage, symbol=None)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if exc is None or isinstance(exc, KeyboardInterrupt):
+            return
+        for symbol, entry in self.ledger.entries().items():
+            if entry.status in ("pending", "running"):
+                self.ledger.update(symbol, status="failed", stage=self.stage,
+                                   error=f"{self.stage} failed: {exc}"[:2000], error_type=exc_type.__name__)
+        log.error("daily stage failed", error=str(exc), error_type=exc_type.__name__)
+
+
 # --- encoder, model, roster, exports ----------------------------------------------------------------
 
 

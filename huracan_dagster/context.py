@@ -8,7 +8,7 @@ from typing import Any
 from dagster import AssetExecutionContext, MetadataValue, TableColumn, TableRecord, TableSchema
 
 from huracan_core.config import Settings
-from huracan_core.logs import bind_context, configure_logging
+from huracan_core.logs import bind_context, clear_context, configure_logging
 from huracan_core.paths import EngineHome
 from huracan_dagster.resources import HuracanConfig
 
@@ -17,7 +17,8 @@ def start(context: AssetExecutionContext, huracan: HuracanConfig, day: date, sym
     """Settings for this step, with the Dagster run id, date and symbol on every log line."""
     settings = huracan.settings()
     configure_logging(EngineHome(settings.home).logs_dir(), run_id=context.run_id)
-    bind_context(run_id=context.run_id, date=day.isoformat(), symbol=symbol)
+    clear_context("symbol", "stage")  # runs share a process under `huracan run`: no stale coin on a daily step
+    bind_context(run_id=context.run_id, date=day.isoformat(), symbol=symbol, stage=context.asset_key.to_user_string())
     return settings
 
 

@@ -21,8 +21,8 @@ def market_context(context: AssetExecutionContext, huracan: HuracanConfig) -> Ma
     """Cross-asset references for the day (BTC, ETH, equal-weight universe) so coin features align on time."""
     day = date.fromisoformat(context.partition_key)
     settings = start(context, huracan, day)
-    symbols = stages.load_universe(settings, day).selected
-    info = stages.market_context_stage(settings, day, symbols)
+    with stages.day_stage(settings, day, "market_context"):
+        info = stages.market_context_stage(settings, day, stages.load_universe(settings, day).selected)
     return MaterializeResult(metadata={k: plain(v) for k, v in info.items()})
 
 

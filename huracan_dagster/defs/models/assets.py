@@ -19,7 +19,8 @@ from huracan_dagster.context import plain, start
 from huracan_dagster.partitions import by_date, daily, date_symbol, split_key
 from huracan_dagster.resources import HuracanConfig
 
-GATE_CHECKS = ("sharpe", "hit_rate", "net_pnl", "max_drawdown", "trades", "deflated_sharpe")
+# one blocking check per gate of huracan_core.gates.evaluate_gates, so the failing gate and its value show in the UI
+GATE_CHECKS = ("sharpe", "hit_rate", "net_pnl_bps", "max_drawdown_pct", "trades", "deflated_sharpe")
 
 
 @asset(
@@ -32,7 +33,8 @@ def shared_encoder(context: AssetExecutionContext, huracan: HuracanConfig) -> Ma
     """Fit on the pooled, standardised features of all the day's coins, using only data known that day."""
     day = date.fromisoformat(context.partition_key)
     settings = start(context, huracan, day)
-    info = stages.encoder_stage(settings, day, stages.load_universe(settings, day).selected)
+    with stages.day_stage(settings, day, "shared_encoder"):
+        info = stages.encoder_stage(settings, day, stages.load_universe(settings, day).selected)
     return MaterializeResult(metadata={k: plain(v) for k, v in info.items() if isinstance(v, str | int | float)})
 
 
@@ -62,6 +64,8 @@ def model(context: AssetExecutionContext, huracan: HuracanConfig) -> Materialize
     for name in GATE_CHECKS:
         gate = by_name.get(name)
         if gate is None:
+            checks.append(AssetCheckResult(check_name=f"gate_{name}", passed=False,
+                                           description=f"gate {name} was not evaluated"))
             continue
         checks.append(
             AssetCheckResult(
