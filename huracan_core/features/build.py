@@ -49,7 +49,7 @@ def equal_weight_market(candles_by_symbol: Mapping[str, pl.DataFrame]) -> pl.Dat
     """Equal-weight market return per timestamp: the mean of the 1-bar log returns of the coins that have a
     bar at t and at their previous bar (only bars <= t are used). Columns: timestamp, market_ret, n_coins."""
     parts = [
-        _canonical(frame, f"candles of {symbol}")
+        conform(_canonical(frame, f"candles of {symbol}"))
         .select("timestamp", _log_return(pl.col("close")).alias("ret"))
         .drop_nulls()
         for symbol, frame in candles_by_symbol.items()
@@ -71,7 +71,7 @@ def _reference_returns(cross: CrossAssetInputs) -> dict[str, pl.DataFrame | None
         out[ref] = (
             None
             if frame is None
-            else _canonical(frame, f"{ref} reference").select(
+            else conform(_canonical(frame, f"{ref} reference")).select(
                 "timestamp", _log_return(pl.col("close")).alias(REF_COLUMNS[ref])
             )
         )

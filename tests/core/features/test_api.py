@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import polars as pl
 import pytest
 
-from huracan_core.candles.frame import CANDLE_COLUMNS, candles_from_rows
+from huracan_core.candles.frame import CANDLE_COLUMNS
 from huracan_core.features import (
     FeatureRecipe,
     RecipeMismatchError,
@@ -19,17 +17,7 @@ from huracan_core.features import (
     read_recipe,
     write_recipe,
 )
-
-
-def random_candles(n: int, seed: int = 0) -> pl.DataFrame:
-    rng = np.random.default_rng(seed)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
-    open_ = np.r_[100.0, close[:-1]]
-    high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.01, n))
-    low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.01, n))
-    volume = rng.lognormal(10, 0.5, n)
-    ts = 1_600_000_000_000 + 86_400_000 * np.arange(n)
-    return candles_from_rows(list(zip(ts, open_, high, low, close, volume, strict=True)))
+from tests.core.features.helpers import random_candles
 
 
 def test_default_recipe_has_at_least_50_model_columns() -> None:
@@ -56,7 +44,9 @@ def test_drop_warmup_ignores_absent_references() -> None:
     recipe = default_recipe()
     frame = build_features(random_candles(400), recipe)
     kept = drop_warmup(frame, recipe)
-    assert kept.height == 400 - max(s.warmup for s in recipe.features if s.model_input and s.family != "cross_asset")
+    assert kept.height == 400 - max(
+        s.warmup for s in recipe.features if s.model_input and s.family != "cross_asset"
+    )
     non_cross = [c for c in recipe.model_columns if c not in recipe.columns_of("cross_asset")]
     assert kept.select(non_cross).null_count().sum_horizontal().item() == 0
 
