@@ -294,11 +294,17 @@ class CcxtMarket:
 
     # ------------------------------------------------------------------ candles
     def _market_id(self, symbol: str) -> str:
+        """The ccxt symbol (`BTC/USDT`) of a listed market; `MarketDataError` for anything else."""
+        try:
+            pair = to_ccxt(symbol)
+        except SymbolError as exc:
+            raise MarketDataError(str(exc)) from None
         self._load_markets()
         try:
-            return to_ccxt(symbol) if self.exchange.market(to_ccxt(symbol)) else to_ccxt(symbol)
+            self.exchange.market(pair)
         except ccxt.BadSymbol:
             raise MarketDataError(f"symbol {symbol!r} is not listed on {self.settings.exchange_id}") from None
+        return pair
 
     def _check_timeframe(self, timeframe: str) -> int:
         if timeframe not in (self.exchange.timeframes or {}):

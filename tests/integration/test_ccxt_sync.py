@@ -39,7 +39,7 @@ def store(home: Path) -> CandleStore:
 def market(server: BinanceServer, as_of: datetime = AS_OF, timeout_s: float = 5.0, **settings: object) -> CcxtMarket:
     fields: dict[str, object] = {"timeframe": "1h", "max_retries": 6, **settings}
     config = MarketSettings(source="ccxt", api_url=server.url, request_timeout_s=timeout_s, **fields)
-    return CcxtMarket(config, as_of, retry_wait_s=0.005, rate_limit_ms=2)
+    return CcxtMarket(config, as_of, retry_wait_s=0.005)  # ccxt's own rate limiter, default spacing
 
 
 def window(frame: pl.DataFrame, since: datetime, as_of: datetime, step_s: int = 3600) -> pl.DataFrame:

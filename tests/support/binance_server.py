@@ -154,6 +154,7 @@ class BinanceServer:
         self._rng = random.Random(seed)
         self._slots: list[bool] = []
         self._kinds: list[str] = []
+        self._missing_owed = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._extra: dict[tuple[str, str], Series] = {}
@@ -267,11 +268,17 @@ class BinanceServer:
                 self._record(endpoint, params, fault)
                 return self._reset(req)
             if fault == "slow":
+                self._record(endpoint, params, fault)  # seen now; answered after the client gave up
                 self._stop.wait(self.slow_s)
             body, dropped = self._route(endpoint, params, fault)
             if fault == "missing" and not dropped:
-                fault = None  # page too small to leave bars out of: served intact
-            self._record(endpoint, params, fault)
+                with self._lock:
+                    self._missing_owed += 1  # page too small to leave bars out of: owed to the next big page
+                fault = None
+            elif dropped:
+                fault = "missing"
+            if fault != "slow":
+                self._record(endpoint, params, fault)
             if fault == "truncated":
                 return self._send(req, 200, body[: len(body) // 2], length=len(body), close=True)
             if fault == "malformed":
@@ -354,8 +361,10 @@ class BinanceServer:
             picked = series.rows[max(0, hi - limit) : hi]
         if picked and not series.recorded and picked[-1][0] + step > now:
             picked = [*picked[:-1], _forming(picked[-1], now, step)]
-        if fault == "missing" and len(picked) >= MISSING_MIN_ROWS:
+        owed = self._missing_owed > 0 and fault is None
+        if (fault == "missing" or owed) and len(picked) >= MISSING_MIN_ROWS:
             with self._lock:
+                self._missing_owed -= 1 if owed else 0
                 drop = set(self._rng.sample(range(1, len(picked) - 1), self._rng.randint(1, 3)))
             return [row for i, row in enumerate(picked) if i not in drop], len(drop)
         return picked, 0
