@@ -46,46 +46,80 @@ def _canonical(frame: pl.DataFrame, what: str) -> pl.DataFrame:
 
 
 def equal_weight_market(candles_by_symbol: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-    """Equal-weight market return per timestamp: the mean of the 1-bar log returns of the coins that have a
-    bar at t and at their previous bar (only bars <= t are used). Columns: timestamp, market_ret, n_coins."""
-    parts = [
-        conform(_canonical(frame, f"candles of {symbol}"))
-        .select("timestamp", _log_return(pl.col("close")).alias("ret"))
-        .drop_nulls()
-        for symbol, frame in candles_by_symbol.items()
+    """Equal-weight market return per timestamp: the mean 1-bar log return of the coins trading at t.
+
+    A coin counts at t when its previous bar is the market's previous bar (the latest timestamp before t at
+    which any coin traded). So an exchange-wide outage still yields a market return across the outage,
+    consistent with every coin's own return, while a coin that alone missed bars (suspension, late data) is
+    left out at t instead of adding a multi-bar return to a one-bar average. Only bars <= t are used.
+    Columns: timestamp, market_ret, n_coins (the coins averaged)."""
+    frames = [
+        conform(_canonical(frame, f"candles of {symbol}")) for symbol, frame in candles_by_symbol.items()
     ]
-    if not parts:
-        return pl.DataFrame(schema={"timestamp": TIMESTAMP, "market_ret": pl.Float64, "n_coins": pl.UInt32})
+    schema = {"timestamp": TIMESTAMP, "market_ret": pl.Float64, "n_coins": pl.UInt32}
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    grid = (
+        pl.concat([f.select("timestamp") for f in frames])
+        .unique()
+        .sort("timestamp")
+        .with_columns(pl.col("timestamp").shift(1).alias("market_prev"))
+    )
+    parts = [
+        frame.select(
+            "timestamp",
+            pl.col("timestamp").shift(1).alias("own_prev"),
+            _log_return(pl.col("close")).alias("ret"),
+        )
+        .join(grid, on="timestamp", how="left")
+        .filter(pl.col("own_prev") == pl.col("market_prev"))
+        .select("timestamp", "ret")
+        for frame in frames
+    ]
     return (
         pl.concat(parts)
+        .drop_nulls()
         .group_by("timestamp")
         .agg(pl.col("ret").mean().alias("market_ret"), pl.len().cast(pl.UInt32).alias("n_coins"))
         .sort("timestamp")
+        .cast(schema)
     )
 
 
-def _reference_returns(cross: CrossAssetInputs) -> dict[str, pl.DataFrame | None]:
-    out: dict[str, pl.DataFrame | None] = {}
+def _with_references(lazy: pl.LazyFrame, cross: CrossAssetInputs, read: set[str]) -> pl.LazyFrame:
+    """Add the reference return columns the recipe reads, aligned on the coin's timestamps.
+
+    BTC/ETH: the reference close is joined on timestamp and its log return taken on the coin's bar grid,
+    so a reference bar missing at t nulls the returns at t and t+1 instead of pairing the coin's 1-bar return
+    with a multi-bar one. Market: market_ret joined on timestamp (null where absent)."""
     for ref in ("btc", "eth"):
-        frame = getattr(cross, ref)
-        out[ref] = (
-            None
-            if frame is None
-            else conform(_canonical(frame, f"{ref} reference")).select(
-                "timestamp", _log_return(pl.col("close")).alias(REF_COLUMNS[ref])
-            )
+        name, frame = REF_COLUMNS[ref], getattr(cross, ref)
+        if name not in read:
+            continue
+        if frame is None:
+            lazy = lazy.with_columns(pl.lit(None, dtype=pl.Float64).alias(name))
+            continue
+        close = conform(_canonical(frame, f"{ref} reference")).select(
+            "timestamp", pl.col("close").alias(f"{name}_close")
         )
-    market = cross.market
-    if market is None:
-        out["market"] = None
-    else:
-        if "market_ret" not in market.columns or "timestamp" not in market.columns:
-            raise ValueError("market reference needs columns timestamp, market_ret (see equal_weight_market)")
-        out["market"] = market.select(
-            pl.col("timestamp").cast(TIMESTAMP),
-            pl.col("market_ret").cast(pl.Float64).alias(REF_COLUMNS["market"]),
-        ).unique("timestamp", keep="last")
-    return out
+        lazy = lazy.join(close.lazy(), on="timestamp", how="left", maintain_order="left").with_columns(
+            _log_return(pl.col(f"{name}_close")).alias(name)
+        )
+    name = REF_COLUMNS["market"]
+    if name in read:
+        market = cross.market
+        if market is None:
+            lazy = lazy.with_columns(pl.lit(None, dtype=pl.Float64).alias(name))
+        else:
+            if "market_ret" not in market.columns or "timestamp" not in market.columns:
+                raise ValueError(
+                    "market reference needs columns timestamp, market_ret (see equal_weight_market)"
+                )
+            returns = market.select(
+                pl.col("timestamp").cast(TIMESTAMP), pl.col("market_ret").cast(pl.Float64).alias(name)
+            ).unique("timestamp", keep="last")
+            lazy = lazy.join(returns.lazy(), on="timestamp", how="left", maintain_order="left")
+    return lazy
 
 
 def dependency_levels(recipe: FeatureRecipe) -> list[list[FeatureSpec]]:
@@ -123,14 +157,7 @@ def build_features(
     groups = dependency_levels(recipe)
     read = {i for spec in recipe.features for i in spec.inputs}
     lazy = frame.lazy()
-    for ref, returns in _reference_returns(cross or CrossAssetInputs()).items():
-        name = REF_COLUMNS[ref]
-        if name not in read:
-            continue
-        if returns is None:
-            lazy = lazy.with_columns(pl.lit(None, dtype=pl.Float64).alias(name))
-        else:
-            lazy = lazy.join(returns.lazy(), on="timestamp", how="left", maintain_order="left")
+    lazy = _with_references(lazy, cross or CrossAssetInputs(), read)
     for group in groups:
         finals, steps = [], []
         for spec in group:
