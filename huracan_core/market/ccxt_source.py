@@ -329,9 +329,11 @@ class CcxtMarket:
             previous = first - 1
             for row in rows:
                 ok = isinstance(row, list) and len(row) >= 6 and isinstance(row[0], int)
-                if not ok or not previous < row[0] <= last or row[0] % step or any(v is None for v in row[1:5]):
+                if not ok or row[0] <= previous or row[0] % step or any(v is None for v in row[1:5]):
                     raise ccxt.BadResponse(f"klines page breaks the request contract at row {row!r:.80}")
                 previous = row[0]
+            # Bars past `last` are not errors (some exchanges ignore an end time): they are just not ours.
+            rows = [r for r in rows if r[0] <= last]
             server_now = self._server_now_ms()
             if server_now is not None:
                 rows = [r for r in rows if r[0] + step <= server_now]
