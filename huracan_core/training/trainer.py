@@ -48,7 +48,7 @@ from huracan_core.training.learning import write_learning_snapshot
 from huracan_core.training.search import default_params, search
 from huracan_core.training.splits import Fold, TooShortError, inner_split, walk_forward
 
-__all__ = ["TrainOptions", "TrainResult", "train_coin", "load_model", "LoadedModel"]
+__all__ = ["LeakError", "LoadedModel", "TrainOptions", "TrainResult", "load_model", "train_coin"]
 ENGINE_VERSION = "0.1.0"
 
 
@@ -179,6 +179,33 @@ def _prepare(features: pl.DataFrame, recipe: Any, encoder_dir: Path | None, cost
     )
 
 
+class LeakError(ValueError):
+    """An input column tracks the forward label too closely to be computed from the past."""
+
+
+LEAK_CORRELATION = 0.9
+
+
+def check_no_leak(x: np.ndarray, y: np.ndarray, names: list[str], limit: float = LEAK_CORRELATION) -> None:
+    """Refuse inputs that correlate with the FORWARD label beyond `limit` (|Pearson|).
+
+    Why: an honest feature of a liquid market predicts the next bars' return with a correlation of a
+    few percent (a strong planted signal reaches ~0.3); 0.9 only happens when the column was computed
+    with future prices (a negative shift, a centred window, a backward fill). Training on it would
+    produce a spectacular and entirely false OOS record, so it is a genuine error, not a skip.
+    """
+    ok_y = np.isfinite(y)
+    for j, name in enumerate(names):
+        col = x[:, j]
+        ok = ok_y & np.isfinite(col)
+        if ok.sum() < 30 or np.std(col[ok]) == 0 or np.std(y[ok]) == 0:
+            continue
+        corr = float(np.corrcoef(col[ok], y[ok])[0, 1])
+        if abs(corr) > limit:
+            raise LeakError(f"input {name!r} correlates {corr:+.3f} with the forward label (limit {limit}): "
+                            "it is computed from future prices; fix the feature before training")
+
+
 def _val_score(p: _Prepared, lo: int, hi: int, market_type: str):
     """After-cost net PnL (bps, summed over closed trades) of the signal rule on rows [lo, hi)."""
     prices = np.append(p.exec_price[lo:hi], p.next_exec[hi - 1])
@@ -261,6 +288,7 @@ def train_coin(
     t = settings.training
     p = _prepare(features, recipe, encoder_dir, cost_inputs, settings, training_date, bar_seconds, opts)
     n = p.frame.height
+    check_no_leak(p.x, p.y, p.inputs)
     try:
         folds = walk_forward(n, t.folds, t.horizon_bars, t.embargo_bars, t.window, t.min_train_bars,
                              opts.min_test_bars)
