@@ -21,7 +21,8 @@ TOLERANCE = 1e-9
 OP_RANGES: dict[str, tuple[float | None, float | None]] = {
     "rsi": (0.0, 100.0),
     "stochastic": (0.0, 100.0),
-    "directional": (0.0, 100.0),
+    "directional_index": (0.0, 100.0),
+    "adx": (0.0, 100.0),
     "efficiency_ratio": (0.0, 1.0),
     "rolling_percentile": (0.0, 1.0),
     "tercile": (0.0, 2.0),
@@ -86,6 +87,9 @@ def validate_features(frame: pl.DataFrame, recipe: FeatureRecipe) -> pl.DataFram
         cases = exc.failure_cases
         lines = []
         for (column, check), group in cases.group_by(["column", "check"], maintain_order=True):
+            if check == "column_in_dataframe":
+                lines.extend(f"column {name!r} is missing" for name in group["failure_case"].to_list())
+                continue
             sample = ", ".join(str(v) for v in group["failure_case"].head(3).to_list())
             lines.append(f"column {column!r} fails {check} ({group.height} rows, e.g. {sample})")
         raise FeatureValidationError("feature frame is invalid:\n  " + "\n  ".join(lines)) from exc
