@@ -21,6 +21,12 @@ from huracan_core.features.ops import Scratch, safe_div
 from huracan_core.features.recipe import FeatureRecipe, FeatureSpec
 from huracan_core.features.registry import BASE_COLUMNS, OPS
 
+# The in-memory engine runs each rolling kernel over the whole column in one pass, so the value at bar t is
+# the same bit pattern whatever follows t. The streaming engine processes morsels whose boundaries depend on
+# the frame's length, and its rolling sums can round the last bit differently on a prefix of the frame; a
+# rank or threshold can then flip on exact ties, which breaks the point-in-time guarantee.
+ENGINE = "in-memory"
+
 
 @dataclass
 class CrossAssetInputs:
@@ -171,7 +177,7 @@ def build_features(
                 [e for spec_steps in steps if depth < len(spec_steps) for e in spec_steps[depth]]
             )
         lazy = lazy.with_columns(finals)
-    return lazy.select(*CANDLE_COLUMNS, *recipe.names).collect()
+    return lazy.select(*CANDLE_COLUMNS, *recipe.names).collect(engine=ENGINE)
 
 
 def cross_asset_columns(recipe: FeatureRecipe) -> list[str]:
