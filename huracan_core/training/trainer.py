@@ -14,8 +14,7 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dtime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,9 @@ import polars as pl
 from huracan_core.atomic import sha256_bytes, write_bytes, write_json, write_manifest, write_parquet
 from huracan_core.backtest import run_backtest, signal_positions
 from huracan_core.config import Settings
-from huracan_core.costs import CostInputs, cost_breakdown, leg_cost_fraction
+from huracan_core.costs import CostInputs
 from huracan_core.gates import GateReport, evaluate_gates, not_evaluated
-from huracan_core.labels import LABEL, add_label, bar_volatility
+from huracan_core.labels import LABEL
 from huracan_core.metrics import periods_per_year
 from huracan_core.paths import EngineHome
 from huracan_core.symbols import normalise_symbol
@@ -42,11 +41,11 @@ from huracan_core.training.artifacts import (
     new_model_dir,
     recipe_payload,
 )
-from huracan_core.training.encoder import load_shared_encoder
-from huracan_core.training.evaluate import PRED_COLUMNS, evaluate_predictions
+from huracan_core.training.dataset import LeakError, Prepared, check_no_leak, oos_table, prepare
+from huracan_core.training.evaluate import evaluate_predictions
 from huracan_core.training.learning import write_learning_snapshot
 from huracan_core.training.search import default_params, search
-from huracan_core.training.splits import Fold, TooShortError, inner_split, walk_forward
+from huracan_core.training.splits import TooShortError, inner_split, walk_forward
 
 __all__ = ["LeakError", "LoadedModel", "TrainOptions", "TrainResult", "load_model", "train_coin"]
 ENGINE_VERSION = "0.1.0"
@@ -61,7 +60,7 @@ class TrainOptions:
     model_type: str = "lightgbm"
     min_test_bars: int = 20
     inner_val_fraction: float = 0.2
-    min_deflated_sharpe: float = 0.95
+    min_deflated_sharpe: float | None = None  # None: gates.min_deflated_sharpe if set, else 0.95
     vol_window: int = 24
 
     @classmethod
@@ -92,121 +91,12 @@ class TrainResult:
         return self.skipped_reason is None and self.gates.passed
 
 
-def _as_of(training_date: date) -> datetime:
-    """Bars must have closed by the end of the training date (00:00 UTC the next day)."""
-    return datetime.combine(training_date + timedelta(days=1), dtime(0), tzinfo=UTC)
-
-
 def _skip(symbol: str, reason: str, n_samples: int, start: float) -> TrainResult:
     return TrainResult(symbol, "", None, {}, not_evaluated(reason), n_samples, 0,
                        time.perf_counter() - start, 0.0, {}, reason)
 
 
-@dataclass
-class _Prepared:
-    frame: pl.DataFrame  # usable rows: after warm-up, labelled
-    inputs: list[str]
-    x: np.ndarray
-    y: np.ndarray
-    threshold: np.ndarray
-    round_trip: np.ndarray
-    leg: np.ndarray
-    exec_price: np.ndarray
-    next_exec: np.ndarray
-    funding_per_bar: float
-    breakdown: dict[str, float]
-    dropped_future_rows: int
-    encoder_hash: str | None
-
-
-def _prepare(features: pl.DataFrame, recipe: Any, encoder_dir: Path | None, cost_inputs: CostInputs,
-             settings: Settings, training_date: date, bar_seconds: int, opts: TrainOptions) -> _Prepared:
-    columns = list(recipe.model_columns)
-    missing = [c for c in ["timestamp", "open", "close", *columns] if c not in features.columns]
-    if missing:
-        raise ValueError(f"features frame lacks columns {missing[:8]}")
-    frame = features.sort("timestamp")
-    cutoff = _as_of(training_date) - timedelta(seconds=bar_seconds)
-    later = frame.filter(pl.col("timestamp") > cutoff).height
-    frame = frame.filter(pl.col("timestamp") <= cutoff)  # never a bar that closed after the date
-    inputs = list(columns)
-    encoder_hash = None
-    if encoder_dir is not None:
-        enc = load_shared_encoder(Path(encoder_dir))
-        if enc.recipe_hash != str(recipe.content_hash):
-            raise ValueError(f"shared encoder {encoder_dir} was fitted on recipe {enc.recipe_hash[:12]}…, "
-                             f"features come from {str(recipe.content_hash)[:12]}…")
-        frame = enc.transform(frame, bar_seconds=bar_seconds)
-        inputs += enc.output_columns
-        encoder_hash = enc.content_hash
-    h = settings.training.horizon_bars
-    frame = add_label(frame, h)
-    open_ = frame["open"].to_numpy()
-    frame = frame.with_columns(
-        pl.Series("volatility", bar_volatility(frame["close"].to_numpy(), opts.vol_window)).fill_nan(None),
-        pl.Series("exec_price", np.append(open_[1:], np.nan)).fill_nan(None),
-        pl.Series("next_exec_price", np.append(open_[2:], [np.nan, np.nan])[: len(open_)]).fill_nan(None),
-    )
-    # warm-up ends at the first row where every model column is present; a column null throughout (a
-    # cross-asset reference that was not supplied) is ignored here and left as missing for the model
-    present = [c for c in columns if frame[c].null_count() < frame.height]
-    complete = frame.select(pl.all_horizontal(pl.col(c).is_not_null() & pl.col(c).cast(pl.Float64).is_finite()
-                                              for c in present)).to_series().to_numpy()
-    first = int(np.argmax(complete)) if complete.any() else frame.height
-    usable = frame.slice(first).filter(pl.col(LABEL).is_not_null())
-    usable = usable.with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
-    vol = usable["volatility"].to_numpy().astype(float)
-    fallback = float(np.nanmedian(vol)) if np.isfinite(vol).any() else 0.0
-    vol = np.where(np.isfinite(vol), vol, fallback)
-    parts = cost_breakdown(cost_inputs, settings.costs, vol, h, bar_seconds)
-    rt = np.asarray(parts.total_bps, dtype=float) * np.ones(len(vol))
-    funding_per_bar = parts.funding_bps / h / 1e4
-    usable = usable.with_columns(pl.Series("round_trip_bps", rt))
-    return _Prepared(
-        frame=usable,
-        inputs=inputs,
-        x=usable.select(pl.col(c).cast(pl.Float64) for c in inputs).to_numpy(),
-        y=usable[LABEL].to_numpy().astype(float),
-        threshold=rt + settings.costs.safety_margin_bps,
-        round_trip=rt,
-        leg=np.asarray(leg_cost_fraction(rt, parts.funding_bps), dtype=float),
-        exec_price=usable["exec_price"].to_numpy().astype(float),
-        next_exec=usable["next_exec_price"].to_numpy().astype(float),
-        funding_per_bar=funding_per_bar,
-        breakdown=parts.summary(),
-        dropped_future_rows=later,
-        encoder_hash=encoder_hash,
-    )
-
-
-class LeakError(ValueError):
-    """An input column tracks the forward label too closely to be computed from the past."""
-
-
-LEAK_CORRELATION = 0.9
-
-
-def check_no_leak(x: np.ndarray, y: np.ndarray, names: list[str], limit: float = LEAK_CORRELATION) -> None:
-    """Refuse inputs that correlate with the FORWARD label beyond `limit` (|Pearson|).
-
-    Why: an honest feature of a liquid market predicts the next bars' return with a correlation of a
-    few percent (a strong planted signal reaches ~0.3); 0.9 only happens when the column was computed
-    with future prices (a negative shift, a centred window, a backward fill). Training on it would
-    produce a spectacular and entirely false OOS record, so it is a genuine error, not a skip.
-    """
-    ok_y = np.isfinite(y)
-    for j, name in enumerate(names):
-        col = x[:, j]
-        ok = ok_y & np.isfinite(col)
-        if ok.sum() < 30 or np.std(col[ok]) == 0 or np.std(y[ok]) == 0:
-            continue
-        corr = float(np.corrcoef(col[ok], y[ok])[0, 1])
-        if abs(corr) > limit:
-            raise LeakError(f"input {name!r} correlates {corr:+.3f} with the forward label (limit {limit}): "
-                            "it is computed from future prices; fix the feature before training")
-
-
-def _val_score(p: _Prepared, lo: int, hi: int, market_type: str):
+def _val_score(p: Prepared, lo: int, hi: int, market_type: str):
     """After-cost net PnL (bps, summed over closed trades) of the signal rule on rows [lo, hi)."""
     prices = np.append(p.exec_price[lo:hi], p.next_exec[hi - 1])
     leg = np.append(p.leg[lo:hi], p.leg[hi - 1])
@@ -227,7 +117,7 @@ class _Fitted:
     fit_seconds: float
 
 
-def _search_and_fit(p: _Prepared, lo: int, hi: int, settings: Settings, opts: TrainOptions, market_type: str,
+def _search_and_fit(p: Prepared, lo: int, hi: int, settings: Settings, opts: TrainOptions, market_type: str,
                     device: str, num_threads: int) -> _Fitted:
     """Search hyperparameters on a purged inner split of rows [lo, hi), then fit on all of [lo, hi)."""
     t = settings.training
@@ -245,23 +135,6 @@ def _search_and_fit(p: _Prepared, lo: int, hi: int, settings: Settings, opts: Tr
     out = models.fit(opts.model_type, params, p.x[lo:hi], p.y[lo:hi], t.num_boost_round, device=device,
                      num_threads=num_threads, seed=t.seed, feature_names=p.inputs)
     return _Fitted(out.booster, params, trials, fit_seconds + out.seconds)
-
-
-def _oos_table(p: _Prepared, fold: Fold, pred: np.ndarray) -> pl.DataFrame:
-    sl = slice(fold.test_start, fold.test_end)
-    part = p.frame.slice(fold.test_start, fold.test_size)
-    return pl.DataFrame({
-        "row": part["row"],
-        "timestamp": part["timestamp"],
-        "fold": pl.Series([fold.index] * fold.test_size, dtype=pl.Int64),
-        "prediction_bps": pred,
-        "label_bps": p.y[sl],
-        "threshold_bps": p.threshold[sl],
-        "round_trip_bps": p.round_trip[sl],
-        "leg_cost": p.leg[sl],
-        "exec_price": p.exec_price[sl],
-        "next_exec_price": p.next_exec[sl],
-    }).select(PRED_COLUMNS)
 
 
 def train_coin(
@@ -286,7 +159,7 @@ def train_coin(
     if opts.model_type not in models.MODEL_TYPES:
         raise ValueError(f"model_type must be one of {models.MODEL_TYPES}, not {opts.model_type!r}")
     t = settings.training
-    p = _prepare(features, recipe, encoder_dir, cost_inputs, settings, training_date, bar_seconds, opts)
+    p = prepare(features, recipe, encoder_dir, cost_inputs, settings, training_date, bar_seconds, opts.vol_window)
     n = p.frame.height
     check_no_leak(p.x, p.y, p.inputs)
     try:
@@ -322,7 +195,7 @@ def train_coin(
                                  num_threads)
         fit_seconds += fitted.fit_seconds
         pred = models.predict(opts.model_type, fitted.booster, p.x[fold.test_start:fold.test_end], num_threads)
-        tables.append(_oos_table(p, fold, pred))
+        tables.append(oos_table(p, fold, pred))
         fold_logs.append({"fold": fold.index, "params": fitted.params, "trials": fitted.trials})
     oos = pl.concat(tables)
     n_trials_total = max(1, opts.n_trials * len(folds))

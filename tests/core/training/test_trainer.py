@@ -199,3 +199,11 @@ def test_a_feature_computed_from_the_future_is_refused(tmp_path, recipe) -> None
         train_coin(symbol="LEAK-USDT", features=leaked, recipe=recipe, encoder_dir=None, cost_inputs=cost_inputs(),
                    settings=fast_settings(), home=EngineHome(tmp_path), training_date=DAY, bar_seconds=3600,
                    options=FAST)
+
+
+def test_train_result_and_train_coin_pickle_for_ray(trained) -> None:
+    import pickle
+
+    again = pickle.loads(pickle.dumps(trained.result))
+    assert again.model_id == trained.result.model_id and again.gates == trained.result.gates
+    assert pickle.loads(pickle.dumps(train_coin)) is train_coin
