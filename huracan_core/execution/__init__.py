@@ -1,0 +1,1 @@
+"""Where the engine's work runs: Ray tasks under GPU-aware limits."""

@@ -1,0 +1,124 @@
+"""Training on a real local Ray with declared GPUs: caps, real timeouts, retries."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+import ray
+
+from huracan_core.config import load_settings
+from huracan_core.execution.ray_training import TrainingPlan, plan_training, train_coins
+from huracan_core.ledger import RunLedger
+from huracan_core.paths import EngineHome
+
+DAY = date(2026, 4, 20)
+
+
+@pytest.fixture(scope="module")
+def ray_gpus() -> Iterator[None]:
+    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _sleepy(settings, day, symbol, device, threads):  # type: ignore[no-untyped-def]
+    start = time.time()
+    time.sleep(1.0)
+    return {"symbol": symbol, "device": device, "start": start, "end": time.time()}
+
+
+def _peak(intervals: list[tuple[float, float]]) -> int:
+    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals], key=lambda x: (x[0], x[1]))
+    level = peak = 0
+    for _, d in events:
+        level += d
+        peak = max(peak, level)
+    return peak
+
+
+def test_plan_defaults_by_mode_and_resources(home: Path) -> None:
+    s = load_settings()
+    assert plan_training(s, {"CPU": 16.0}).cap == 2
+    gpu = plan_training(s, {"CPU": 64.0, "GPU": 16.0})
+    assert gpu.cap == 12 and gpu.num_gpus == 1 and gpu.device == "gpu"
+    assert plan_training(s, {"CPU": 64.0, "GPU": 2.0}).cap == 2  # never more in flight than GPUs
+    s.training.mode = "sequential"
+    assert plan_training(s, {"CPU": 16.0, "GPU": 4.0}).cap == 1
+    s.training.mode = "parallel"
+    assert plan_training(s, {"CPU": 16.0}).cap == 16
+    s.training.mode = "hybrid"
+    s.training.workers = 5
+    assert plan_training(s, {"CPU": 16.0}).cap == 5
+
+
+def test_gpu_tasks_never_exceed_two_at_a_time(ray_gpus: None, home: Path) -> None:
+    s = load_settings()
+    plan = plan_training(s)
+    assert plan.num_gpus == 1 and plan.cap == 2
+    out = train_coins(s, DAY, [f"C{i}-USDT" for i in range(5)], plan=replace(plan, cap=12), task=_sleepy, ledger=False)
+    assert all(o.status == "success" and o.result["device"] == "gpu" for o in out.values())
+    intervals = [(o.result["start"], o.result["end"]) for o in out.values()]
+    assert _peak(intervals) == 2  # Ray's GPU accounting holds even when our cap is higher
+
+
+def test_cpu_only_cap_holds(ray_gpus: None, home: Path) -> None:
+    s = load_settings()
+    s.training.workers = 1
+    plan = plan_training(s, {"CPU": 2.0})
+    assert plan.num_gpus == 0 and plan.cap == 1
+    out = train_coins(s, DAY, ["A-USDT", "B-USDT", "C-USDT"], plan=plan, task=_sleepy, ledger=False)
+    intervals = [(o.result["start"], o.result["end"]) for o in out.values()]
+    assert _peak(intervals) == 1 and all(o.result["device"] == "cpu" for o in out.values())
+
+
+def _forever(settings, day, symbol, device, threads):  # type: ignore[no-untyped-def]
+    beat = Path(settings.home) / f"{symbol}.beat"
+    beat.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        beat.write_text(str(time.time()))
+        time.sleep(0.1)
+
+
+def test_timeout_really_stops_the_task(ray_gpus: None, home: Path) -> None:
+    s = load_settings()
+    plan = TrainingPlan(mode="hybrid", cap=2, num_cpus=1, num_gpus=0, device="cpu", timeout_s=2.0, retries=0)
+    RunLedger(EngineHome(home), DAY).ensure(["SLOW-USDT"])
+    start = time.monotonic()
+    out = train_coins(s, DAY, ["SLOW-USDT"], plan=plan, task=_forever)
+    elapsed = time.monotonic() - start
+    o = out["SLOW-USDT"]
+    assert o.status == "failed" and o.error_type == "TrainingTimeout"
+    assert elapsed < plan.timeout_s + 5
+    beat = home / "SLOW-USDT.beat"
+    last = beat.stat().st_mtime
+    time.sleep(1.5)
+    assert beat.stat().st_mtime == last, "the worker kept running after its timeout"
+    entry = RunLedger(EngineHome(home), DAY).get("SLOW-USDT")
+    assert entry.status == "failed" and entry.error_type == "TrainingTimeout"
+
+
+def _flaky(settings, day, symbol, device, threads):  # type: ignore[no-untyped-def]
+    marker = Path(settings.home) / f"{symbol}.tried"
+    if not marker.exists():
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("1")
+        raise ConnectionError("transient failure")
+    return {"symbol": symbol}
+
+
+def test_fails_once_then_succeeds_is_retried_once(ray_gpus: None, home: Path) -> None:
+    s = load_settings()
+    plan = TrainingPlan(mode="hybrid", cap=2, num_cpus=1, num_gpus=0, device="cpu", timeout_s=60, retries=2,
+                        backoff_s=0.2)
+    RunLedger(EngineHome(home), DAY).ensure(["FLAKY-USDT"])
+    out = train_coins(s, DAY, ["FLAKY-USDT"], plan=plan, task=_flaky)
+    o = out["FLAKY-USDT"]
+    assert o.status == "success" and o.attempts == 2
+    assert RunLedger(EngineHome(home), DAY).get("FLAKY-USDT").retry_count == 1
