@@ -215,8 +215,9 @@ class CandleStore:
 
         No request is made when the cache already covers [max(since, listing), last closed bar], or when
         `until` is live (None) and a full sync happened less than `fresh_within` ago. Otherwise only the
-        missing head and/or tail are fetched, merged without duplicates, gaps new to the cache are asked
-        for once more, and the result is validated and written atomically. `force` refetches the range.
+        missing head and/or tail are fetched (the cache stays one contiguous covered range), merged without
+        duplicates, gaps new to the cache are asked for once more, and the result is validated and written
+        atomically. `force` refetches the range. After a sync, `load` always finds a file (maybe empty).
         """
         symbol = normalise_symbol(symbol)
         step = self._step(timeframe)
@@ -225,23 +226,34 @@ class CandleStore:
         end = min(until, as_of) if until is not None else as_of
         last_open = _floor(to_ms(end), step) - step  # open time of the last bar closed by `end`
         start = _ceil(to_ms(since), step)
-        report = SyncReport(symbol, timeframe)
 
         cache = self._open(symbol, timeframe, source.name)
-        report.quarantined, report.restored = cache.quarantined, cache.restored
         meta, frame = cache.meta, cache.frame
         notes: list[str] = []
+        if cache.restored:
+            notes.append("restored from remote storage")
+        if cache.quarantined:
+            notes.append(f"corrupt cache quarantined to {cache.quarantined}, rebuilt")
 
         if force:
             meta.known_gaps.clear()
         covered = meta.covered_from is not None and meta.covered_to is not None and not force
-        head_start = start
         need_head = not covered or start < (meta.covered_from or 0)
+        learned_listing = False
         if meta.first_available is None and need_head and start <= last_open:
             listing = source.first_bar_time(symbol, timeframe)
-            meta.first_available = _ceil(to_ms(listing), step) if listing is not None else None
-        if meta.first_available is not None:
-            head_start = max(start, meta.first_available)
+            if listing is not None:
+                meta.first_available, learned_listing = _ceil(to_ms(listing), step), True
+        head_start = max(start, meta.first_available) if meta.first_available is not None else start
+
+        if head_start > last_open:
+            # Nothing closed in the range asked for (or the coin lists later): leave coverage alone.
+            notes.append("nothing closed in the requested range")
+            if learned_listing or cache.quarantined or not self.path(symbol, timeframe).is_file():
+                meta.source = source.name
+                self._write(symbol, timeframe, frame, meta)
+            return self._report(symbol, timeframe, frame, frame, source, requests_before, [], notes,
+                                cache, skipped=False)
 
         fresh = (
             until is None
@@ -250,66 +262,64 @@ class CandleStore:
             and timedelta(0) <= as_of - meta.last_full_sync < self.fresh_within
         )
         ranges: list[tuple[int, int]] = []
-        if head_start <= last_open:
-            if not covered:
-                ranges.append((head_start, last_open))
-            else:
-                assert meta.covered_from is not None and meta.covered_to is not None
-                if head_start < meta.covered_from:
-                    ranges.append((head_start, meta.covered_from - step))
-                if meta.covered_to < last_open and not fresh:
-                    ranges.append((meta.covered_to + step, last_open))
+        if not covered:
+            ranges.append((head_start, last_open))
+        else:
+            assert meta.covered_from is not None and meta.covered_to is not None
+            if head_start < meta.covered_from:
+                ranges.append((head_start, meta.covered_from - step))
+            if meta.covered_to < last_open and not fresh:
+                ranges.append((meta.covered_to + step, last_open))
 
-        fetched = [self._fetch(source, symbol, timeframe, a, b) for a, b in ranges]
-        merged = self._merge(frame, fetched)
-        refetched = 0
-        if ranges or cache.quarantined or not covered:
-            merged, refetched = self._refetch_gaps(source, symbol, timeframe, merged, meta)
-
+        merged = self._merge(frame, [self._fetch(source, symbol, timeframe, a, b) for a, b in ranges])
         if ranges:
+            merged, refetched = self._refetch_gaps(source, symbol, timeframe, merged, meta)
             lo, hi = min(a for a, _ in ranges), max(b for _, b in ranges)
             meta.covered_from = lo if meta.covered_from is None else min(meta.covered_from, lo)
             meta.covered_to = hi if meta.covered_to is None else max(meta.covered_to, hi)
-            notes.append("fetched " + ", ".join(f"{from_ms(a):%Y-%m-%d %H:%M}..{from_ms(b):%Y-%m-%d %H:%M}" for a, b in ranges))
-            if refetched:
-                notes.append(f"{refetched} gap refetch request(s)")
-        if end == as_of and meta.covered_to is not None and meta.covered_to >= last_open and not fresh:
-            meta.last_full_sync = as_of
+            span = ", ".join(f"{from_ms(a):%Y-%m-%d %H:%M}..{from_ms(b):%Y-%m-%d %H:%M}" for a, b in ranges)
+            notes.append(f"fetched {span}" + (f"; {refetched} gap refetch request(s)" if refetched else ""))
+            if ranges[-1][1] == last_open and (merged.is_empty() or _ms_column(merged)[-1] < last_open):
+                last = _ms_column(merged)[-1] if merged.height else None
+                notes.append(f"source has no bars after {from_ms(last):%Y-%m-%d %H:%M}" if last is not None
+                             else "source returned no bars")
+        elif fresh:
+            notes.append(f"fresh: full sync less than {self.fresh_within.total_seconds() / 3600:g} h ago")
+        else:
+            notes.append("cache covers the range")
+        if end == as_of and not fresh and meta.covered_to is not None and meta.covered_to >= last_open:
+            # max: a replay of an older as-of must not make the newest full sync look older than it is
+            meta.last_full_sync = as_of if meta.last_full_sync is None else max(meta.last_full_sync, as_of)
         meta.source = source.name
 
-        changed = merged.height != frame.height or bool(ranges) or cache.quarantined is not None
-        if changed or cache.restored:
+        if ranges or cache.quarantined or cache.restored or learned_listing:
             validate_candles(merged, symbol, step // 1000)
             self._write(symbol, timeframe, merged, meta)
+        window = merged.filter(pl.col("timestamp").dt.epoch("ms").is_between(head_start, last_open))
+        return self._report(symbol, timeframe, frame, merged, source, requests_before, find_gaps(window, step // 1000),
+                            notes, cache, skipped=not ranges)
 
-        window = merged.filter(
-            (pl.col("timestamp").dt.epoch("ms") >= head_start) & (pl.col("timestamp").dt.epoch("ms") <= last_open)
+    def _report(
+        self, symbol: str, timeframe: str, before: pl.DataFrame, after: pl.DataFrame, source: MarketSource,
+        requests_before: int, gaps: list[Gap], notes: list[str], cache: _Cache, *, skipped: bool,
+    ) -> SyncReport:
+        report = SyncReport(
+            symbol=symbol,
+            timeframe=timeframe,
+            bars_total=after.height,
+            bars_added=after.height - before.height,
+            requests=source.request_count - requests_before,
+            gaps=gaps,
+            longest_gap_bars=longest(gaps),
+            first=after["timestamp"][0] if after.height else None,
+            last=after["timestamp"][-1] if after.height else None,
+            skipped_fresh=skipped,
+            quarantined=cache.quarantined,
+            restored=cache.restored,
+            note="; ".join(notes),
         )
-        report.gaps = find_gaps(window, step // 1000)
-        report.longest_gap_bars = longest(report.gaps)
-        report.bars_total = merged.height
-        report.bars_added = merged.height - frame.height
-        report.first = merged["timestamp"][0] if merged.height else None
-        report.last = merged["timestamp"][-1] if merged.height else None
-        report.requests = source.request_count - requests_before
-        if not ranges and head_start <= last_open:
-            report.skipped_fresh = True
-            notes.append(
-                "fresh: full sync less than "
-                f"{self.fresh_within.total_seconds() / 3600:g} h ago" if fresh else "cache covers the range"
-            )
-        if head_start > last_open:
-            notes.append("nothing closed in the requested range")
-        if ranges and merged.height and ranges[-1][1] == last_open and _ms_column(merged)[-1] < last_open:
-            notes.append(f"source has no bars after {report.last:%Y-%m-%d %H:%M}")
-        if cache.quarantined:
-            notes.insert(0, f"corrupt cache quarantined to {cache.quarantined}, rebuilt")
-        if cache.restored:
-            notes.insert(0, "restored from remote storage")
-        report.note = "; ".join(notes)
-        log.info("candles synced", symbol=symbol, timeframe=timeframe, **{
-            k: v for k, v in report.to_json().items() if k not in ("symbol", "timeframe", "gaps")
-        })
+        fields = {k: v for k, v in report.to_json().items() if k not in ("symbol", "timeframe", "gaps")}
+        log.info("candles synced", symbol=symbol, timeframe=timeframe, **fields)
         return report
 
     # ------------------------------------------------------------------ fetch / merge / gaps
