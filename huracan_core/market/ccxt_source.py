@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import email.utils
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import ccxt
@@ -41,6 +41,8 @@ T = TypeVar("T")
 USD_QUOTES = frozenset({"USDT", "USDC", "BUSD", "FDUSD", "TUSD", "USDP", "DAI", "USD"})
 DEFAULT_PAGE_LIMIT = 500
 MAX_RETRY_AFTER_S = 120.0
+# A nightly run at 02:00 asks for yesterday's as-of (midnight): a day and a half covers it with slack.
+TICKER_MAX_AGE = timedelta(hours=36)
 
 
 class ExchangeCallError(Exception):
@@ -255,7 +257,17 @@ class CcxtMarket:
         return list(out.values())
 
     def tickers(self) -> dict[str, Ticker]:
-        """24 h tickers of the configured quote; quote volume converted to USD; halted pairs (no price) left out."""
+        """24 h tickers of the configured quote; quote volume converted to USD; halted pairs (no price) left out.
+
+        The exchange only knows today's tickers. For an as-of further back than `TICKER_MAX_AGE` they would
+        rank coins with volumes from the future, so that is refused (replay the candles instead).
+        """
+        age = datetime.now(UTC) - self.as_of
+        if age > TICKER_MAX_AGE:
+            raise MarketDataError(
+                f"{self.settings.exchange_id} tickers are live; as-of {self.as_of:%Y-%m-%d %H:%M} is "
+                f"{age.total_seconds() / 3600:.0f} h old, so they would leak later volumes (use market.source=replay)"
+            )
         markets = self._load_markets()
         params = {"type": self.market_types[0]} if self.settings.exchange_id.startswith("binance") else {}
         raw = self._call("fetch_tickers", lambda: self.exchange.fetch_tickers(params=params))

@@ -26,11 +26,13 @@ def server(shared_data: Path) -> Iterator[BinanceServer]:
         yield srv.warm("1d", "BTCUSDT")
 
 
-def market(server: BinanceServer, timeout_s: float = 5.0, max_retries: int = 4, **kw: object) -> CcxtMarket:
+def market(
+    server: BinanceServer, timeout_s: float = 5.0, max_retries: int = 4, as_of: datetime = AS_OF, **kw: object
+) -> CcxtMarket:
     settings = MarketSettings(
         source="ccxt", api_url=server.url, timeframe="1d", request_timeout_s=timeout_s, max_retries=max_retries
     )
-    return CcxtMarket(settings, AS_OF, retry_wait_s=0.005, **kw)  # type: ignore[arg-type]
+    return CcxtMarket(settings, as_of, retry_wait_s=0.005, **kw)  # type: ignore[arg-type]
 
 
 def days(shared_data: Path, since: datetime = DAY_SINCE) -> pl.DataFrame:
@@ -61,13 +63,19 @@ def test_markets_carry_binance_metadata(server: BinanceServer) -> None:
 
 
 def test_tickers_give_usd_quote_volume_and_spread(server: BinanceServer) -> None:
-    tickers = market(server).tickers()
+    tickers = market(server, as_of=datetime.now(UTC)).tickers()
     btc = tickers["BTC-USDT"]
     assert btc.last == 69010.01 and btc.bid == 69010.0 and btc.ask == 69010.01
     assert btc.quote_volume_usd > 1e9 and btc.spread_bps == pytest.approx(0.01 / 69010.005 * 1e4)
     assert all(t.last > 0 for t in tickers.values())  # halted pairs (all-zero entries) are left out
     assert all(s.endswith("-USDT") for s in tickers)
     assert dict(server.counts) == {"exchangeInfo": 1, "ticker/24hr": 1}
+
+
+def test_live_tickers_are_refused_for_a_past_as_of(server: BinanceServer) -> None:
+    with pytest.raises(MarketDataError, match="would leak later volumes"):
+        market(server).tickers()  # as-of 2022-10-01: today's volumes would rank coins in hindsight
+    assert server.total_requests == 0
 
 
 def test_fetch_ohlcv_pages_at_the_exchange_limit(server: BinanceServer, shared_data: Path) -> None:
