@@ -14,12 +14,13 @@ from huracan_dagster.defs.universe.assets import universe
 from huracan_dagster.defs.universe.schedules import nightly_universe
 from huracan_dagster.defs.universe.sensors import symbols_sensor
 from huracan_dagster.jobs import ALL_JOBS
-from huracan_dagster.resources import HuracanConfig
+from huracan_core.config import load_settings
+from huracan_dagster.resources import HuracanConfig, ray_resource
 
 defs = Definitions(
     assets=[universe, candles, market_context, features, shared_encoder, model, roster, exports],
     jobs=ALL_JOBS,
     schedules=[nightly_universe],
     sensors=[symbols_sensor, chain_sensor],
-    resources={"huracan": HuracanConfig()},
+    resources={"huracan": HuracanConfig(), "ray_cluster": ray_resource(load_settings())},
 )

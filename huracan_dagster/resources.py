@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from collections.abc import Iterator
 
 from dagster import ConfigurableResource
+from dagster_ray import LocalRay, RayResource
 
 from huracan_core.config import Settings, load_settings
 from huracan_core.logs import configure_logging
@@ -48,3 +49,44 @@ class HuracanConfig(ConfigurableResource):
 
     def engine_home(self) -> EngineHome:
         return EngineHome(self.settings().home)
+
+
+RAY_INIT_OPTIONS = {"ignore_reinit_error": True, "include_dashboard": False, "log_to_driver": False}
+
+
+class ClusterRay(RayResource):
+    """A Ray cluster that already runs (production: `ray.address` / `RAY_ADDRESS`, KubeRay, `ray start`).
+
+    Typed as dagster-ray's `RayResource`, so assets swap it for `LocalRay` per profile.
+    """
+
+    address: str
+
+    @property
+    def host(self) -> str:
+        return self.address.split("://")[-1].split(":")[0]
+
+    @property
+    def ray_address(self) -> str:  # type: ignore[override]
+        return self.address
+
+    @property
+    def name(self) -> str:
+        return "ClusterRay"
+
+    @property
+    def created(self) -> bool:
+        return True
+
+    @property
+    def ready(self) -> bool:
+        return True
+
+
+def ray_resource(settings: Settings) -> RayResource:
+    """Embedded local Ray (joined once per process, or the one a parent process started via RAY_ADDRESS)
+    for the local profile; the configured cluster otherwise."""
+    address = settings.ray.address or os.environ.get("RAY_ADDRESS")
+    if address:
+        return ClusterRay(address=address, ray_init_options=RAY_INIT_OPTIONS)
+    return LocalRay(ray_init_options=RAY_INIT_OPTIONS)

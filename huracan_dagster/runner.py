@@ -8,10 +8,12 @@ step hands its training to the configured executor).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -130,6 +132,56 @@ def execute(instance: DagsterInstance, step: StepRequest, run_config: dict | Non
                        None if result.success else _error_of(result))
 
 
+def _pool_execute(step: dict) -> StepOutcome:
+    """Worker-process side of `CoinPool`: one Dagster run against the shared instance."""
+    return execute(DagsterInstance.get(), StepRequest(**step))
+
+
+class CoinPool:
+    """Per-coin runs of one step, `workers` at a time, in persistent spawned processes.
+
+    Why processes: Dagster's in-process execution is not thread-safe, and separate processes let
+    several coins' runs (and their Ray training tasks) proceed together. The workers inherit
+    DAGSTER_HOME and RAY_ADDRESS, so they share this instance and the one Ray started here.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def run(self, steps: list[StepRequest], done: Callable[[StepOutcome], None]) -> list[StepOutcome]:
+        if self.workers <= 1 or len(steps) <= 1:
+            outcomes = []
+            for step in steps:
+                outcomes.append(execute(DagsterInstance.get(), step))
+                done(outcomes[-1])
+            return outcomes
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        futures: list[Future[StepOutcome]] = [self._pool.submit(_pool_execute, asdict(s)) for s in steps]
+        outcomes = []
+        for future in as_completed(futures):
+            outcomes.append(future.result())
+            done(outcomes[-1])
+        return outcomes
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _start_ray(settings: Settings) -> int:
+    """One Ray for the whole command (workers join it through RAY_ADDRESS); returns the coin cap."""
+    import ray
+
+    from huracan_core.execution.ray_training import ensure_ray, plan_training
+
+    resources = ensure_ray(settings)
+    os.environ.setdefault("RAY_ADDRESS", ray.get_runtime_context().gcs_address)
+    return plan_training(settings, resources).cap
+
+
 def run_day(
     settings: Settings,
     day: date,
@@ -169,20 +221,32 @@ def run_day(
     attempted: set[str] = set()
     state = day_state(instance, day)
     report.skipped_complete = state.finished()
-    while True:
-        done = sum(len(v) for v in state.done.values()) + sum(len(v) for v in state.failed.values())
-        steps = next_steps(state, attempted=attempted, skip_started=False)
-        if not steps:
-            break
-        for step in steps:
-            if on_progress:
-                label = f"{step.step} {step.symbol or ''}".strip()
-                on_progress(label, min(done, total), total)
-            outcome = execute(instance, step)
-            report.steps.append(outcome)
-            attempted.add(f"{step.step}:{step.partition_key}")
-            done += 1
-        state = day_state(instance, day)
+    pool: CoinPool | None = None
+    progress = {"done": sum(len(v) for v in state.done.values()) + sum(len(v) for v in state.failed.values())}
+
+    def record(outcome: StepOutcome) -> None:
+        report.steps.append(outcome)
+        progress["done"] += 1
+        if on_progress:
+            on_progress(f"{outcome.step} {outcome.partition_key.split('|')[-1]}", min(progress["done"], total), total)
+
+    try:
+        while True:
+            steps = next_steps(state, attempted=attempted, skip_started=False)
+            if not steps:
+                break
+            if pool is None:
+                pool = CoinPool(_start_ray(settings))
+            attempted.update(f"{s.step}:{s.partition_key}" for s in steps)
+            coin_steps = [s for s in steps if s.symbol is not None]
+            for step in steps:
+                if step.symbol is None:
+                    record(execute(instance, step))
+            pool.run(coin_steps, record)
+            state = day_state(instance, day)
+    finally:
+        if pool is not None:
+            pool.close()
     if on_progress:
         on_progress("done", total, total)
     home = EngineHome(Path(settings.home))

@@ -9,12 +9,16 @@ from dagster import (
     AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
+    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
+from dagster_ray import RayResource
+
 from huracan_core import stages
+from huracan_core.execution.ray_training import plan_training, train_coins
 from huracan_dagster.context import plain, start
 from huracan_dagster.partitions import by_date, daily, date_symbol, split_key
 from huracan_dagster.resources import HuracanConfig
@@ -46,11 +50,19 @@ def shared_encoder(context: AssetExecutionContext, huracan: HuracanConfig) -> Ma
     pool="train",
     check_specs=[AssetCheckSpec(f"gate_{name}", asset="model", blocking=True) for name in GATE_CHECKS],
 )
-def model(context: AssetExecutionContext, huracan: HuracanConfig) -> MaterializeResult:
-    """Per-coin model: purged walk-forward, after-cost out-of-sample metrics, gates, champion decision."""
+def model(context: AssetExecutionContext, huracan: HuracanConfig, ray_cluster: RayResource) -> MaterializeResult:
+    """Per-coin model trained as a Ray task (timeout, retries): purged walk-forward, after-cost
+    out-of-sample metrics, gates as blocking checks, champion decision."""
     day, symbol = split_key(context.partition_key)
     settings = start(context, huracan, day, symbol)
-    result = stages.model_stage(settings, day, symbol)
+    plan = plan_training(settings)
+    outcome = train_coins(settings, day, [symbol], plan=plan)[symbol]
+    if outcome.status == "failed":
+        raise Failure(
+            description=f"{outcome.error_type}: {outcome.error}",
+            metadata={"error_type": outcome.error_type, "attempts": outcome.attempts, "device": plan.device},
+        )
+    result = outcome.result
     if result.skipped_reason:
         checks = [
             AssetCheckResult(check_name=f"gate_{name}", passed=False, severity=AssetCheckSeverity.WARN,
@@ -84,6 +96,9 @@ def model(context: AssetExecutionContext, huracan: HuracanConfig) -> Materialize
             "model_dir": MetadataValue.path(str(result.model_dir)),
             "train_seconds": round(result.train_seconds, 3),
             "n_samples": result.n_samples,
+            "attempts": outcome.attempts,
+            "device": plan.device,
+            "ray_task": MetadataValue.json({**plan.to_json(), "cluster": ray_cluster.display_name}),
         },
         check_results=checks,
     )
