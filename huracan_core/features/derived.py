@@ -20,6 +20,10 @@ def _ratio(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     return safe_div(col(i[0]), col(i[1])) - p["minus"]
 
 
+def _difference_of(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
+    return col(i[0]) - col(i[1])
+
+
 def _lag(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     return col(i[0]).shift(p["periods"])
 
@@ -39,6 +43,7 @@ def _interaction(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
 
 OPS: dict[str, Op] = {
     "ratio": Op(_ratio, lambda p, w: w),
+    "difference_of": Op(_difference_of, lambda p, w: w),
     "lag": Op(_lag, lambda p, w: w + p["periods"]),
     "rolling_stat": Op(_rolling_stat, lambda p, w: w + p["window"] - 1),
     "interaction": Op(_interaction, lambda p, w: w),

@@ -44,37 +44,21 @@ def _rsi(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
 
 
 def _macd(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
+    """MACD line with TA-Lib's seeding of the fast EMA (see the module docstring)."""
     close, fast, slow = col(i[0]), p["fast"], p["slow"]
     emas = s.step(fast=seeded_ewm(close, 2.0 / (fast + 1), fast, seed_at=slow), slow=ema(close, slow))
-    line = s.step(line=emas["fast"] - emas["slow"])["line"]
-    if p["part"] == "line":
-        return line
-    signal = s.step(signal=ema(line, p["signal"]))["signal"]
-    return signal if p["part"] == "signal" else line - signal
-
-
-def _macd_warmup(p: Params, w: int) -> int:
-    return w + p["slow"] - 1 + (0 if p["part"] == "line" else p["signal"] - 1)
+    return emas["fast"] - emas["slow"]
 
 
 def _stochastic(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
+    """Slow %K (SMA of fast %K); slow %D is an SMA of this column."""
     high, low, close = (col(n) for n in i)
     window = s.step(lowest=low.rolling_min(p["fastk"]), highest=high.rolling_max(p["fastk"]))
     span = s.step(span=window["highest"] - window["lowest"])["span"]
-    fast_k = s.step(
-        fast_k=pl.when(span != 0)
-        .then(100.0 * (close - window["lowest"]) / span)
-        .when(span.is_not_null())
-        .then(0.0)
-    )["fast_k"]
-    slow_k = fast_k.rolling_mean(p["slowk"])
-    if p["part"] == "k":
-        return slow_k
-    return s.step(slow_k=slow_k)["slow_k"].rolling_mean(p["slowd"])
-
-
-def _stochastic_warmup(p: Params, w: int) -> int:
-    return w + p["fastk"] - 1 + p["slowk"] - 1 + (p["slowd"] - 1 if p["part"] == "d" else 0)
+    fast_k = (
+        pl.when(span != 0).then(100.0 * (close - window["lowest"]) / span).when(span.is_not_null()).then(0.0)
+    )
+    return s.step(fast_k=fast_k)["fast_k"].rolling_mean(p["slowk"])
 
 
 def _directional_index(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
@@ -115,8 +99,8 @@ def _scaled_difference(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
 
 OPS: dict[str, Op] = {
     "rsi": Op(_rsi, lambda p, w: w + p["window"]),
-    "macd": Op(_macd, _macd_warmup),
-    "stochastic": Op(_stochastic, _stochastic_warmup),
+    "macd": Op(_macd, lambda p, w: w + p["slow"] - 1),
+    "stochastic": Op(_stochastic, lambda p, w: w + p["fastk"] - 1 + p["slowk"] - 1),
     "directional_index": Op(_directional_index, lambda p, w: w + p["window"] - 1),
     "adx": Op(_adx, lambda p, w: w + p["window"] - 1),
     "scaled_difference": Op(_scaled_difference, lambda p, w: w),
@@ -132,39 +116,36 @@ def add_specs(add: Add, timeframe: str) -> None:
         True,
         window=14,
     )
-    macd_params = {"fast": 12, "slow": 26, "signal": 9}
     add(
         "macd",
         "macd",
         ["close"],
         "EMA12(close) - EMA26(close), TA-Lib seeding (price units)",
         False,
-        part="line",
-        **macd_params,
+        fast=12,
+        slow=26,
     )
-    add("macd_signal", "macd", ["close"], "EMA9(macd) (price units)", False, part="signal", **macd_params)
     add(
-        "macd_histogram",
-        "macd",
-        ["close"],
-        "macd - macd_signal (price units)",
+        "macd_signal",
+        "ema",
+        ["macd"],
+        "EMA9(macd), seeded with the mean of its first 9 values (price units)",
         False,
-        part="histogram",
-        **macd_params,
+        window=9,
     )
+    add("macd_histogram", "difference_of", ["macd", "macd_signal"], "macd - macd_signal (price units)", False)
     for name in ("macd", "macd_signal", "macd_histogram"):
         add(f"{name}_pct", "ratio", [name, "close"], f"{name} / close", True, minus=0.0)
-    stoch = {"fastk": 14, "slowk": 3, "slowd": 3}
     add(
         "stoch_k",
         "stochastic",
         ["high", "low", "close"],
         "SMA3(100 * (close - min(low,14)) / (max(high,14) - min(low,14)))",
         True,
-        part="k",
-        **stoch,
+        fastk=14,
+        slowk=3,
     )
-    add("stoch_d", "stochastic", ["high", "low", "close"], "SMA3(stoch_k)", True, part="d", **stoch)
+    add("stoch_d", "sma", ["stoch_k"], "SMA3(stoch_k)", True, window=3)
     for side, sign in (("plus", "+"), ("minus", "-")):
         add(
             f"{side}_di_14",

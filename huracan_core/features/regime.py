@@ -2,7 +2,8 @@
 
 - trend_strength: Kaufman's efficiency ratio over 20 bars, |close - close[t-20]| / sum(|close - close[t-1]|),
   in [0, 1]: 1 is a straight line, 0 a round trip. Scale-free, so comparable across coins.
-- volatility_percentile: where volatility_20 ranks among its last 100 values (0 = lowest, 1 = highest).
+- volatility_percentile: where volatility_20 ranks among its last 100 values (0 = lowest, 1 = highest),
+  ties averaged; values are rounded to 10 significant digits first so that equal volatilities tie exactly.
 - volatility_regime: 0 low / 1 medium / 2 high by that percentile's terciles (< 1/3, < 2/3, else).
 - market_regime: one code per bar by the first rule that holds, in this order:
     3 ILLIQUID  volume_ratio < 0.25 (the bar traded under a quarter of its 20-bar average volume);
@@ -32,8 +33,12 @@ def _efficiency_ratio(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
 
 
 def _rolling_percentile(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
+    # Rank values rounded to `sig_figs` significant digits: when a window gains and loses the same return the
+    # volatility is mathematically unchanged but its last bit is rounding noise, and an unrounded rank would
+    # order such ties by that noise (a 0.5 / (n - 1) jump that differs between implementations).
     n = p["window"]
-    return (col(i[0]).rolling_rank(n, method="average") - 1.0) / (n - 1)
+    x = s.step(rounded=col(i[0]).round_sig_figs(p["sig_figs"]))["rounded"]
+    return (x.rolling_rank(n, method="average") - 1.0) / (n - 1)
 
 
 def _tercile(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
@@ -87,9 +92,10 @@ def add_specs(add: Add, timeframe: str) -> None:
         "volatility_percentile",
         "rolling_percentile",
         ["volatility_20"],
-        "(rank of volatility_20 among its last 100 values - 1) / 99",
+        "(rank of volatility_20 (10 significant digits) among its last 100 values - 1) / 99",
         True,
         window=100,
+        sig_figs=10,
     )
     add(
         "volatility_regime",

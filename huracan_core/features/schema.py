@@ -40,6 +40,7 @@ OP_RANGES: dict[str, tuple[float | None, float | None]] = {
 }
 NAME_RANGES: dict[str, tuple[float | None, float | None]] = {
     "close_pos_20": (0.0, 1.0),
+    "stoch_d": (0.0, 100.0),
     "obv_flow_20": (-1.0, 1.0),
     "high_low_ratio": (1.0, None),
     "atr_14": (0.0, None),
