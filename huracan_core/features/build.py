@@ -51,6 +51,17 @@ def _canonical(frame: pl.DataFrame, what: str) -> pl.DataFrame:
     return frame.select(CANDLE_COLUMNS)
 
 
+def _strictly_increasing(timestamps: pl.Series) -> bool:
+    return timestamps.len() < 2 or bool(timestamps.dt.epoch("ms").diff().min() > 0)
+
+
+def _reference(frame: pl.DataFrame, what: str) -> pl.DataFrame:
+    """A reference series as a canonical, sorted, unique candle frame (conform only when it is not already:
+    sorting a million-row reference is most of the cost of the cross-asset family)."""
+    frame = _canonical(frame, what)
+    return frame if _strictly_increasing(frame["timestamp"]) else conform(frame)
+
+
 def equal_weight_market(candles_by_symbol: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     """Equal-weight market return per timestamp: the mean 1-bar log return of the coins trading at t.
 
@@ -92,7 +103,17 @@ def equal_weight_market(candles_by_symbol: Mapping[str, pl.DataFrame]) -> pl.Dat
     )
 
 
-def _with_references(lazy: pl.LazyFrame, cross: CrossAssetInputs, read: set[str]) -> pl.LazyFrame:
+def _join_on_timestamp(lazy: pl.LazyFrame, coin_timestamps: pl.Series, other: pl.DataFrame) -> pl.LazyFrame:
+    """Left join on timestamp; when the other series has exactly the coin's timestamps (the usual case for
+    references over the same window) the join is the identity and its columns are attached directly."""
+    if other["timestamp"].equals(coin_timestamps):
+        return lazy.with_columns(other.drop("timestamp").get_columns())
+    return lazy.join(other.lazy(), on="timestamp", how="left", maintain_order="left")
+
+
+def _with_references(
+    lazy: pl.LazyFrame, coin_timestamps: pl.Series, cross: CrossAssetInputs, read: set[str]
+) -> pl.LazyFrame:
     """Add the reference return columns the recipe reads, aligned on the coin's timestamps.
 
     BTC/ETH: the reference close is joined on timestamp and its log return taken on the coin's bar grid,
@@ -105,10 +126,10 @@ def _with_references(lazy: pl.LazyFrame, cross: CrossAssetInputs, read: set[str]
         if frame is None:
             lazy = lazy.with_columns(pl.lit(None, dtype=pl.Float64).alias(name))
             continue
-        close = conform(_canonical(frame, f"{ref} reference")).select(
+        close = _reference(frame, f"{ref} reference").select(
             "timestamp", pl.col("close").alias(f"{name}_close")
         )
-        lazy = lazy.join(close.lazy(), on="timestamp", how="left", maintain_order="left").with_columns(
+        lazy = _join_on_timestamp(lazy, coin_timestamps, close).with_columns(
             _log_return(pl.col(f"{name}_close")).alias(name)
         )
     name = REF_COLUMNS["market"]
@@ -123,8 +144,10 @@ def _with_references(lazy: pl.LazyFrame, cross: CrossAssetInputs, read: set[str]
                 )
             returns = market.select(
                 pl.col("timestamp").cast(TIMESTAMP), pl.col("market_ret").cast(pl.Float64).alias(name)
-            ).unique("timestamp", keep="last")
-            lazy = lazy.join(returns.lazy(), on="timestamp", how="left", maintain_order="left")
+            )
+            if not _strictly_increasing(returns["timestamp"]):
+                returns = returns.unique("timestamp", keep="last").sort("timestamp")
+            lazy = _join_on_timestamp(lazy, coin_timestamps, returns)
     return lazy
 
 
@@ -163,7 +186,7 @@ def build_features(
     groups = dependency_levels(recipe)
     read = {i for spec in recipe.features for i in spec.inputs}
     lazy = frame.lazy()
-    lazy = _with_references(lazy, cross or CrossAssetInputs(), read)
+    lazy = _with_references(lazy, frame["timestamp"], cross or CrossAssetInputs(), read)
     for group in groups:
         finals, steps = [], []
         for spec in group:
