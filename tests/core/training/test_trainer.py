@@ -207,3 +207,48 @@ def test_train_result_and_train_coin_pickle_for_ray(trained) -> None:
     again = pickle.loads(pickle.dumps(trained.result))
     assert again.model_id == trained.result.model_id and again.gates == trained.result.gates
     assert pickle.loads(pickle.dumps(train_coin)) is train_coin
+
+
+def test_a_crash_mid_training_leaves_partials_but_no_model(tmp_path, recipe, monkeypatch) -> None:
+    from huracan_core.training import trainer
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("GPU fell off the bus")
+
+    monkeypatch.setattr(trainer.models, "fit", boom)
+    monkeypatch.setattr("huracan_core.training.search.models.fit", boom)
+    home = EngineHome(tmp_path)
+    feats = build_features(planted_candles(12, n_bars=1500), recipe)
+    with pytest.raises(RuntimeError, match="bus"):
+        train_coin(symbol="CRASH-USDT", features=feats, recipe=recipe, encoder_dir=None, cost_inputs=cost_inputs(),
+                   settings=fast_settings(), home=home, training_date=DAY, bar_seconds=3600, options=FAST)
+    (folder,) = list(home.model_root("CRASH-USDT").iterdir())
+    assert {p.name for p in folder.iterdir()} == set(PARTIALS)
+    assert read_json(folder / "training_log.json")["status"] == "training"
+    assert complete_models(home, "CRASH-USDT") == []
+
+
+def test_longer_horizon_purges_more_and_counts_trials(tmp_path, recipe) -> None:
+    feats = build_features(planted_candles(13, n_bars=1500), recipe)
+    res = train_coin(symbol="H3-USDT", features=feats, recipe=recipe, encoder_dir=None, cost_inputs=cost_inputs(),
+                     settings=fast_settings(horizon_bars=3, embargo_bars=1, window="rolling"),
+                     home=EngineHome(tmp_path), training_date=DAY, bar_seconds=3600, options=FAST)
+    splits = read_json(res.model_dir / "split_indices.json")
+    for f in splits["folds"]:
+        assert f["train_end"] + 3 + 1 + 1 <= f["test_start"]
+    assert len({f["train_end"] - f["train_start"] for f in splits["folds"]}) == 1  # rolling window
+    assert res.metrics["n_trials"] == FAST.n_trials * len(splits["folds"])  # charged to the deflated Sharpe
+    saved = pl.read_parquet(res.model_dir / "features.parquet")
+    o = feats.filter(pl.col("timestamp").is_in(saved["timestamp"].implode()))["open"]
+    full_open = feats["open"].to_numpy()
+    first = int(np.flatnonzero(feats["timestamp"].to_numpy() == saved["timestamp"].to_numpy()[0])[0])
+    assert saved["label_bps"][0] == pytest.approx(np.log(full_open[first + 4] / full_open[first + 1]) * 1e4)
+    assert len(o) == saved.height
+
+
+def test_gpu_device_selects_the_libraries_gpu_paths() -> None:
+    from huracan_core.training.models import _lgb_params, _xgb_params
+
+    assert _lgb_params({}, "gpu", 1, 0)["device_type"] == "gpu"
+    assert "device_type" not in _lgb_params({}, "cpu", 1, 0)
+    assert _xgb_params({}, "gpu", 1, 0)["device"] == "cuda"
