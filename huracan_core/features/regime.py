@@ -32,12 +32,18 @@ def _efficiency_ratio(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     return safe_div((x - x.shift(n)).abs(), x.diff().abs().rolling_sum(n))
 
 
-def _rolling_percentile(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
-    # Rank values rounded to `sig_figs` significant digits: when a window gains and loses the same return the
-    # volatility is mathematically unchanged but its last bit is rounding noise, and an unrounded rank would
-    # order such ties by that noise (a 0.5 / (n - 1) jump that differs between implementations).
+def _volatility_percentile(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
+    """Percentile of the rolling volatility of returns within its last `window` values.
+
+    It reads the returns and recomputes the volatility (the same expression as volatility_20, so the same
+    bits) instead of reading volatility_20: that puts the costliest kernel of the library (a rolling rank)
+    one dependency level earlier, where it runs in parallel with the other indicators instead of alone.
+    Values are rounded to `sig_figs` significant digits before ranking: when a window gains and loses the
+    same return the volatility is mathematically unchanged but its last bit is rounding noise, and an
+    unrounded rank would order such ties by that noise (a 0.5 / (n - 1) jump)."""
     n = p["window"]
-    x = s.step(rounded=col(i[0]).round_sig_figs(p["sig_figs"]))["rounded"]
+    vol = col(i[0]).rolling_std(p["vol_window"], ddof=p["ddof"])
+    x = s.step(rounded=vol.round_sig_figs(p["sig_figs"]))["rounded"]
     return (x.rolling_rank(n, method="average") - 1.0) / (n - 1)
 
 
@@ -72,7 +78,9 @@ def _equals(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
 
 OPS: dict[str, Op] = {
     "efficiency_ratio": Op(_efficiency_ratio, lambda p, w: w + p["window"]),
-    "rolling_percentile": Op(_rolling_percentile, lambda p, w: w + p["window"] - 1),
+    "volatility_percentile": Op(
+        _volatility_percentile, lambda p, w: w + p["vol_window"] - 1 + p["window"] - 1
+    ),
     "tercile": Op(_tercile, lambda p, w: w),
     "market_regime": Op(_market_regime, lambda p, w: w),
     "equals": Op(_equals, lambda p, w: w),
@@ -90,10 +98,12 @@ def add_specs(add: Add, timeframe: str) -> None:
     )
     add(
         "volatility_percentile",
-        "rolling_percentile",
-        ["volatility_20"],
+        "volatility_percentile",
+        ["log_ret_1"],
         "(rank of volatility_20 (10 significant digits) among its last 100 values - 1) / 99",
         True,
+        vol_window=20,
+        ddof=1,
         window=100,
         sig_figs=10,
     )

@@ -24,7 +24,7 @@ OP_RANGES: dict[str, tuple[float | None, float | None]] = {
     "directional_index": (0.0, 100.0),
     "adx": (0.0, 100.0),
     "efficiency_ratio": (0.0, 1.0),
-    "rolling_percentile": (0.0, 1.0),
+    "volatility_percentile": (0.0, 1.0),
     "tercile": (0.0, 2.0),
     "market_regime": (0.0, 3.0),
     "equals": (0.0, 1.0),

@@ -39,7 +39,9 @@ def seeded_ewm(
     at = seed_len if seed_at is None else seed_at
     div = float(seed_len if seed_div is None else seed_div)
     if at < seed_len:
-        raise ValueError(f"seed_at ({at}) must be >= seed_len ({seed_len}): the seed window ends on the seed bar")
+        raise ValueError(
+            f"seed_at ({at}) must be >= seed_len ({seed_len}): the seed window ends on the seed bar"
+        )
     first_valid = x.is_not_null().arg_max().cast(pl.Int64).fill_null(0)  # null only for an empty series
     seed_bar = first_valid + (at - 1)
     window = x.slice(seed_bar - (seed_len - 1), seed_len)
