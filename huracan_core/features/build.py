@@ -196,9 +196,11 @@ def build_features(
             )
             steps.append(scratch.steps)
         for depth in range(max(map(len, steps))):
-            lazy = lazy.with_columns(
-                [e for spec_steps in steps if depth < len(spec_steps) for e in spec_steps[depth]]
-            )
+            exprs: dict[str, pl.Expr] = {}  # by output name: a shared helper is computed once
+            for spec_steps in steps:
+                if depth < len(spec_steps):
+                    exprs.update({e.meta.output_name(): e for e in spec_steps[depth]})
+            lazy = lazy.with_columns(list(exprs.values()))
         lazy = lazy.with_columns(finals)
     return lazy.select(*CANDLE_COLUMNS, *recipe.names).collect(engine=ENGINE)
 

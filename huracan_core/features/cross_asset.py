@@ -20,27 +20,39 @@ REF_COLUMNS = {ref: f"_ref_{ref}" for ref in REFERENCES}
 REF_WARMUP = 1  # a reference return needs the reference's previous bar
 
 
-def _rolling_corr(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
-    """Pearson correlation over the window: (E[ab] - E[a]E[b]) / sqrt(var(a) var(b)), population moments.
-
-    The same formula as `pl.rolling_corr` (equal to 1e-15), with the moments as separate rolling kernels
-    (about twice as fast). A window with a null is null; a constant window (0/0) is null, not NaN."""
-    a, b, n = col(i[0]), col(i[1]), p["window"]
-    moments = s.step(
-        mean_a=a.rolling_mean(n),
-        mean_b=b.rolling_mean(n),
-        mean_ab=(a * b).rolling_mean(n),
-        var_a=a.rolling_var(n, ddof=0),
-        var_b=b.rolling_var(n, ddof=0),
+def _moments(a_name: str, b_name: str, n: int, s: Scratch) -> dict[str, pl.Expr]:
+    """Rolling population moments of a coin return `a` and a reference return `b`, as shared helper columns:
+    the coin's mean and variance are computed once for all references, and a reference's moments once for
+    its correlation and its beta. A window containing a null is null."""
+    a, b = col(a_name), col(b_name)
+    return s.shared_step(
+        **{
+            f"mean__{a_name}__{n}": a.rolling_mean(n),
+            f"var__{a_name}__{n}": a.rolling_var(n, ddof=0),
+            f"mean__{b_name}__{n}": b.rolling_mean(n),
+            f"var__{b_name}__{n}": b.rolling_var(n, ddof=0),
+            f"mean_product__{a_name}__{b_name}__{n}": (a * b).rolling_mean(n),
+        }
     )
-    cov = moments["mean_ab"] - moments["mean_a"] * moments["mean_b"]
-    return (cov / (moments["var_a"] * moments["var_b"]).sqrt()).fill_nan(None)
+
+
+def _rolling_corr(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
+    """Pearson correlation over the window: (E[ab] - E[a]E[b]) / sqrt(var(a) var(b)).
+
+    The same formula as `pl.rolling_corr` (equal to 1e-15) with the moments shared between features. A
+    constant window (0/0) is null, not NaN."""
+    (a, b), n = i, p["window"]
+    m = _moments(a, b, n, s)
+    cov = m[f"mean_product__{a}__{b}__{n}"] - m[f"mean__{a}__{n}"] * m[f"mean__{b}__{n}"]
+    return (cov / (m[f"var__{a}__{n}"] * m[f"var__{b}__{n}"]).sqrt()).fill_nan(None)
 
 
 def _rolling_beta(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
-    a, b, n = col(i[0]), col(i[1]), p["window"]
-    paired_b = pl.when(a.is_not_null()).then(b)  # both moments over the same bars
-    return safe_div(pl.rolling_cov(a, b, window_size=n, ddof=1), paired_b.rolling_var(n, ddof=1))
+    """cov(a, b) / var(b) over the window (the ddof cancels); null when b is constant."""
+    (a, b), n = i, p["window"]
+    m = _moments(a, b, n, s)
+    cov = m[f"mean_product__{a}__{b}__{n}"] - m[f"mean__{a}__{n}"] * m[f"mean__{b}__{n}"]
+    return safe_div(cov, m[f"var__{b}__{n}"])
 
 
 def _rolling_excess(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:

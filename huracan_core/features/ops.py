@@ -37,6 +37,14 @@ class Scratch:
         self.steps.append([expr.alias(names[key]) for key, expr in exprs.items()])
         return {key: pl.col(name) for key, name in names.items()}
 
+    def shared_step(self, **exprs: pl.Expr) -> dict[str, pl.Expr]:
+        """Like `step`, but the keys are global names: features of the same level that declare the same key
+        at the same step share one column (computed once). The key must therefore identify the expression
+        completely, e.g. `mean__log_ret_1__30`."""
+        names = {key: f"_shared__{key}" for key in exprs}
+        self.steps.append([expr.alias(names[key]) for key, expr in exprs.items()])
+        return {key: pl.col(name) for key, name in names.items()}
+
 
 Builder = Callable[[Params, Sequence[str], Scratch], pl.Expr]
 

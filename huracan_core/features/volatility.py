@@ -39,12 +39,16 @@ def _wilder(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
 
 
 def _bollinger(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
-    x = col(i[0])
-    middle = x.rolling_mean(p["window"])
+    """One band; the window's mean and population std are shared helpers, computed once for the three."""
+    name, n = i[0], p["window"]
+    x = col(name)
+    m = s.shared_step(
+        **{f"mean__{name}__{n}": x.rolling_mean(n), f"std0__{name}__{n}": x.rolling_std(n, ddof=0)}
+    )
+    middle, std = m[f"mean__{name}__{n}"], m[f"std0__{name}__{n}"]
     if p["band"] == "middle":
         return middle
-    sign = 1.0 if p["band"] == "upper" else -1.0
-    return middle + sign * p["k"] * x.rolling_std(p["window"], ddof=0)
+    return middle + (1.0 if p["band"] == "upper" else -1.0) * p["k"] * std
 
 
 def _band_width(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
