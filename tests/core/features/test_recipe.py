@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from huracan_core.candles.frame import empty_candles
 from huracan_core.features import (
     CrossAssetInputs,
     FeatureRecipe,
@@ -97,3 +98,15 @@ def test_ohlcv_is_never_overwritten() -> None:
     assert frame.select(candles.columns).equals(candles)
     assert len(set(frame.columns)) == frame.width
     assert frame.select(pl.exclude(candles.columns)).dtypes == [pl.Float64] * (frame.width - 6)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 14, 15, 27, 28, 120])
+def test_short_histories_are_null_not_errors(n: int) -> None:
+    """A young coin shorter than a warm-up gets nulls for that feature, never an error or a partial seed."""
+    recipe = default_recipe("1d")
+    candles = random_candles(n) if n else empty_candles()
+    market = equal_weight_market({"A": candles})
+    frame = build_features(candles, recipe, CrossAssetInputs(btc=candles, eth=candles, market=market))
+    assert frame.height == n
+    for spec in recipe.features:
+        assert frame[spec.name].null_count() == min(n, spec.warmup), spec.name
