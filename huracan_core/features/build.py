@@ -1,9 +1,10 @@
 """Compute a recipe on one coin's candles: every row kept, warm-up left null, nothing filled backward.
 
 The recipe's specs are grouped into dependency levels (a spec's level is one more than the deepest feature it
-reads) and each level is one `with_columns` of a lazy query, so Polars evaluates the independent expressions
-of a level in parallel and eliminates common sub-expressions. Every expression is aliased to its spec name
-and cast to Float64; OHLCV columns are never written.
+reads). Within a level, the helper columns the ops declare (`Scratch`: intermediate series of recursive
+indicators, shared rolling moments) are computed step by step, then all of the level's features in one
+`with_columns`, which Polars evaluates in parallel. Every expression is aliased to its spec name and cast to
+Float64; helper columns are dropped at the end, and OHLCV columns are never written.
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ Conventions (each one reproduced so TA-Lib parity holds to 1e-6 after the warm-u
 - ADX(14): +DM/-DM as in Wilder (the larger positive move wins, ties give 0), Wilder *sums* seeded with the
   sum of the first n-1 values, DI = 100 * sum(DM) / sum(TR) (0 when the TR sum is 0), DX = 100 * |+DI - -DI|
   / (+DI + -DI) (0 when both are 0), ADX = Wilder mean of DX seeded with the mean of the first n DX (bar 2n-1).
-  Difference: TA-Lib treats |x| < 1e-8 as zero (TA_IS_ZERO), which breaks coins priced below ~1e-6; we test
-  for an exact 0. When +DI + -DI is 0 after the seed, TA-Lib keeps the previous ADX while we feed DX = 0;
-  both only happen on perfectly flat prices.
+  Differences, both confined to perfectly flat prices: TA-Lib's zero tests (TA_IS_ZERO) allow a tiny
+  tolerance where we test for an exact 0 (results are identical on the recorded data and on prices scaled
+  down by 1e-16); when +DI + -DI is 0 after the seed TA-Lib keeps the previous ADX while we feed DX = 0.
 """
 
 from __future__ import annotations
