@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_CONFIG = Path("config/settings.yaml")
@@ -94,6 +102,8 @@ class GateSettings(_Section):
     max_drawdown_pct: float = Field(20.0, gt=0, le=100)
     min_trades: int = Field(100, ge=0)
     min_deflated_sharpe: float = Field(0.95, ge=0, le=1)  # probability the true Sharpe > 0 after trials
+    champion_metric: Literal["sharpe", "net_pnl_bps", "deflated_sharpe"] = "sharpe"
+    champion_margin: float = Field(0.1, ge=0)  # a challenger must beat the champion's OOS metric by this much
 
 
 class TrainingSettings(_Section):
@@ -110,6 +120,11 @@ class TrainingSettings(_Section):
     num_boost_round: int = Field(200, ge=1)
     learning_rate: float = Field(0.05, gt=0, le=1)
     num_leaves: int = Field(15, ge=2)
+    model_type: Literal["lightgbm", "xgboost"] = "lightgbm"
+    n_trials: int = Field(10, ge=1, le=1000)  # optuna trials per fold; counted by the deflated Sharpe
+    min_test_bars: int = Field(20, ge=5)
+    inner_val_fraction: float = Field(0.2, gt=0, lt=0.5)  # purged validation tail of each fold's training part
+    vol_window: int = Field(24, ge=2)  # bars of trailing volatility for the slippage model
 
 
 class StorageSettings(_Section):
@@ -264,7 +279,7 @@ def format_validation_error(exc: ValidationError) -> str:
         loc = tuple(p for p in err["loc"] if p != "__root__")
         key = ".".join(str(p) for p in loc) or "(settings)"
         value = err.get("input")
-        shown = "<secret>" if any("token" in str(p) or "secret" in str(p) or "url" == str(p) for p in loc) else value
+        shown = "<secret>" if any("token" in str(p) or "secret" in str(p) or str(p) == "url" for p in loc) else value
         msg = err["msg"].removeprefix("Value error, ")
         if loc:
             lines.append(f"invalid setting {key} = {shown!r}: {msg} (env {_env_name(loc)})")

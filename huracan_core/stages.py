@@ -7,7 +7,6 @@ return value is a small summary for metadata and logs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from huracan_core.ledger import RunLedger
 from huracan_core.logs import bind_context, get_logger
 from huracan_core.market.factory import build_source
 from huracan_core.paths import EngineHome
+from huracan_core.storage import build_storage
 from huracan_core.symbols import normalise_symbol
 from huracan_core.universe import Universe, select_universe
 
@@ -85,14 +85,17 @@ def candles_stage(settings: Settings, day: date, symbol: str) -> SyncReport:
     home = engine_home(settings)
     since, until = candle_window(settings, day)
     source = build_source(settings, until)
-    report = CandleStore(home).sync(source, symbol, settings.market.timeframe, since=since, until=until)
+    report = CandleStore(home, build_storage(settings.storage)).sync(
+        source, symbol, settings.market.timeframe, since=since, until=until
+    )
     log.info("candles synced", bars_added=report.bars_added, requests=report.requests, bars=report.bars_total)
     return report
 
 
 def load_candles(settings: Settings, day: date, symbol: str) -> pl.DataFrame:
     since, until = candle_window(settings, day)
-    return CandleStore(engine_home(settings)).load(normalise_symbol(symbol), settings.market.timeframe, since, until)
+    store = CandleStore(engine_home(settings), build_storage(settings.storage))
+    return store.load(normalise_symbol(symbol), settings.market.timeframe, since, until)
 
 
 def market_context_path(settings: Settings, day: date) -> Path:
@@ -221,8 +224,12 @@ def encoder_stage(settings: Settings, day: date, symbols: list[str]) -> dict[str
             frames[symbol] = pl.read_parquet(path)
     if not frames:
         raise StageError(f"no coin of {day} has features: nothing to fit the shared encoder on")
+    recipe = default_recipe(settings.market.timeframe)
+    # 5 pooled rows per encoded column: enough for the leading principal components, and a 3-coin
+    # day of the seed's 150 daily bars (~450 rows for ~67 columns) still gets its encoder
     info = fit_shared_encoder(
-        frames, default_recipe(settings.market.timeframe), as_of_for(day), engine_home(settings).encoder_dir(day)
+        frames, recipe, as_of_for(day), engine_home(settings).encoder_dir(day),
+        bar_seconds=settings.market.timeframe_seconds, min_rows=max(5 * len(recipe.model_columns), 200),
     )
     return info if isinstance(info, dict) else dict(vars(info))
 

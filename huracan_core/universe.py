@@ -22,8 +22,7 @@ from huracan_core.market.base import MarketInfo, MarketSource, Ticker
 from huracan_core.symbols import normalise_symbol
 
 STABLECOINS = frozenset(
-    "USDT USDC BUSD TUSD FDUSD DAI USDP PAX USDD PYUSD GUSD SUSD LUSD FRAX UST USTC EURI AEUR EUR GBP "
-    "USDS USDE USD1 RLUSD XUSD BFUSD".split()
+    ["USDT", "USDC", "BUSD", "TUSD", "FDUSD", "DAI", "USDP", "PAX", "USDD", "PYUSD", "GUSD", "SUSD", "LUSD", "FRAX", "UST", "USTC", "EURI", "AEUR", "EUR", "GBP", "USDS", "USDE", "USD1", "RLUSD", "XUSD", "BFUSD"]
 )
 USD_QUOTES = frozenset({"USDT", "USDC", "BUSD", "FDUSD", "TUSD", "USD"})
 _LEVERAGED = re.compile(r"^(?P<under>[A-Z0-9]{2,})(UP|DOWN|BULL|BEAR)$")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import Definitions
 
+from huracan_core.config import load_settings
 from huracan_dagster.defs.candles.assets import candles
 from huracan_dagster.defs.exports.assets import exports
 from huracan_dagster.defs.features.assets import features, market_context
@@ -14,7 +15,6 @@ from huracan_dagster.defs.universe.assets import universe
 from huracan_dagster.defs.universe.schedules import nightly_universe
 from huracan_dagster.defs.universe.sensors import symbols_sensor
 from huracan_dagster.jobs import ALL_JOBS
-from huracan_core.config import load_settings
 from huracan_dagster.resources import HuracanConfig, ray_resource
 
 defs = Definitions(

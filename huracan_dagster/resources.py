@@ -7,11 +7,12 @@ optional fields let a test or a launchpad run point one run at another engine ho
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from dagster import ConfigurableResource
 from dagster_ray import LocalRay, RayResource
+from dagster_ray.configs import Lifecycle
 
 from huracan_core.config import Settings, load_settings
 from huracan_core.logs import configure_logging
@@ -83,10 +84,16 @@ class ClusterRay(RayResource):
         return True
 
 
+# The resource describes the cluster; the model asset connects through `ensure_ray`, which keeps one
+# connection per process. dagster-ray's own connect would disconnect at the end of every run, and in
+# `huracan run` (many runs, one process) that takes down the embedded cluster under the next coin.
+KEEP_CONNECTION = Lifecycle(connect=False, cleanup="never")
+
+
 def ray_resource(settings: Settings) -> RayResource:
-    """Embedded local Ray (joined once per process, or the one a parent process started via RAY_ADDRESS)
-    for the local profile; the configured cluster otherwise."""
+    """Embedded local Ray (or the one a parent process started, via RAY_ADDRESS) for the local
+    profile; the configured cluster address otherwise."""
     address = settings.ray.address or os.environ.get("RAY_ADDRESS")
     if address:
-        return ClusterRay(address=address, ray_init_options=RAY_INIT_OPTIONS)
-    return LocalRay(ray_init_options=RAY_INIT_OPTIONS)
+        return ClusterRay(address=address, ray_init_options=RAY_INIT_OPTIONS, lifecycle=KEEP_CONNECTION)
+    return LocalRay(ray_init_options=RAY_INIT_OPTIONS, lifecycle=KEEP_CONNECTION)

@@ -25,7 +25,6 @@ from huracan_core.paths import EngineHome
 from huracan_dagster.defs.pipeline.plan import (
     STEPS,
     TAG_DATE,
-    TAG_GENERATION,
     TAG_STEP,
     StepRequest,
     day_state,

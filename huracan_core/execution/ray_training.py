@@ -52,12 +52,16 @@ class TrainingPlan:
         return dict(vars(self))
 
 
-def ensure_ray(settings: Settings, **init_options: Any) -> dict[str, float]:
-    """Join `ray.address` / `RAY_ADDRESS` or start one embedded local Ray (once per process)."""
+def ensure_ray(settings: Settings, address: str | None = None, **init_options: Any) -> dict[str, float]:
+    """Join `address`, `ray.address` or `RAY_ADDRESS`, or start one embedded local Ray; once per process.
+
+    The connection is kept for the life of the process on purpose: `huracan run` executes many runs
+    in one process, and a driver that started the local cluster would take it down on disconnect.
+    """
     if not ray.is_initialized():
         options = {"include_dashboard": False, "log_to_driver": False, "ignore_reinit_error": True}
         options.update(init_options)
-        ray.init(address=settings.ray.address, **options)
+        ray.init(address=address or settings.ray.address, **options)
     return dict(ray.cluster_resources())
 
 

@@ -8,12 +8,18 @@ from pathlib import Path
 from dagster import DagsterInstance, SensorResult, build_schedule_context, build_sensor_context
 
 from huracan_core.dates import last_complete_day
-from huracan_dagster.defs.pipeline.plan import STEP_BY_NAME, day_state, next_steps
+from huracan_dagster.defs.pipeline.plan import (
+    STEP_BY_NAME,
+    TAG_DATE,
+    TAG_STEP,
+    StepRequest,
+    day_state,
+    next_steps,
+)
 from huracan_dagster.defs.pipeline.sensors import chain_sensor
 from huracan_dagster.defs.universe.schedules import nightly_universe
 from huracan_dagster.defs.universe.sensors import symbols_sensor
 from huracan_dagster.runner import execute
-from huracan_dagster.defs.pipeline.plan import StepRequest, TAG_DATE, TAG_STEP
 
 
 def test_schedule_tick_requests_yesterdays_universe(instance: DagsterInstance) -> None:

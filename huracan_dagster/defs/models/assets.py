@@ -14,11 +14,10 @@ from dagster import (
     MetadataValue,
     asset,
 )
-
 from dagster_ray import RayResource
 
 from huracan_core import stages
-from huracan_core.execution.ray_training import plan_training, train_coins
+from huracan_core.execution.ray_training import ensure_ray, plan_training, train_coins
 from huracan_dagster.context import plain, start
 from huracan_dagster.partitions import by_date, daily, date_symbol, split_key
 from huracan_dagster.resources import HuracanConfig
@@ -55,7 +54,8 @@ def model(context: AssetExecutionContext, huracan: HuracanConfig, ray_cluster: R
     out-of-sample metrics, gates as blocking checks, champion decision."""
     day, symbol = split_key(context.partition_key)
     settings = start(context, huracan, day, symbol)
-    plan = plan_training(settings)
+    resources = ensure_ray(settings, ray_cluster.ray_address, **ray_cluster.ray_init_options)
+    plan = plan_training(settings, resources)
     outcome = train_coins(settings, day, [symbol], plan=plan)[symbol]
     if outcome.status == "failed":
         raise Failure(

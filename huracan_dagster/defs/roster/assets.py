@@ -22,7 +22,7 @@ def roster(context: AssetExecutionContext, huracan: HuracanConfig) -> Materializ
     day = date.fromisoformat(context.partition_key)
     settings = start(context, huracan, day)
     result = stages.roster_stage(settings, day)
-    entries = result.get("entries", [])
+    entries = result["coins"]
     return MaterializeResult(
         metadata={
             "coins": len(entries),
