@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.console import Console
 from rich.table import Table
 
 from huracan_core.cli import app, console, day_or_exit, err_console, register_subapps, settings_or_exit
@@ -68,8 +69,9 @@ def run_cmd(
             raise typer.Exit(1) from None
 
     table = Table(title=f"Huracan {the_day}: {len(report.coins)} coins in {report.wall_seconds:.1f}s")
-    for col in ("symbol", "status", "stage", "sharpe", "hit", "net bps", "max dd %", "trades", "gates", "reason"):
-        table.add_column(col)
+    for col in ("symbol", "status", "stage", "sharpe", "hit", "net bps", "max dd %", "trades", "gates"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("reason", overflow="fold", min_width=30)
     for symbol, entry in sorted(report.coins.items()):
         m = entry.metrics or {}
         gates = m.get("gates_passed")
@@ -79,7 +81,8 @@ def run_cmd(
             "" if gates is None else ("pass" if gates else "fail"),
             (entry.error if entry.status == "failed" else entry.reason) or "",
         )
-    console.print(table)
+    wide = Console(width=max(console.width, 160)) if not console.is_terminal else console
+    wide.print(table)
     if report.skipped_complete and not force:
         console.print("every step of this date was already complete: nothing re-run (use --force to redo)")
     if report.roster_path:
