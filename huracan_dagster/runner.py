@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -17,12 +18,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
-from dagster import DagsterInstance, ExecuteInProcessResult, MultiPartitionKey
+from dagster import DagsterInstance, ExecuteInProcessResult, MultiPartitionKey, RunsFilter
 
 from huracan_core.config import Settings
 from huracan_core.ledger import CoinEntry, RunLedger
 from huracan_core.paths import EngineHome
 from huracan_dagster.defs.pipeline.plan import (
+    IN_FLIGHT,
     STEPS,
     TAG_DATE,
     TAG_STEP,
@@ -33,6 +35,8 @@ from huracan_dagster.defs.pipeline.plan import (
 )
 from huracan_dagster.partitions import symbols as symbols_partitions
 
+TAG_HOST = "huracan/host"
+TAG_PID = "huracan/pid"
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 LOCAL_INSTANCE_YAML = """\
 # Local Dagster instance written by `huracan run` (embedded profile): SQLite storage in this folder.
@@ -96,6 +100,33 @@ def ensure_dagster_home(settings: Settings) -> Path:
     return path
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_orphans(instance: DagsterInstance, day: date) -> list[str]:
+    """Mark failed the runs of `day` that a `huracan run` process on this host started and that died
+    with it (kill -9, power loss): without a daemon nothing else would, and the planner would wait on
+    them forever. Returns the reaped run ids."""
+    reaped = []
+    host = socket.gethostname()
+    records = instance.get_run_records(RunsFilter(tags={TAG_DATE: day.isoformat()}, statuses=list(IN_FLIGHT)))
+    for record in records:
+        tags = record.dagster_run.tags
+        if tags.get(TAG_HOST) != host or not tags.get(TAG_PID, "").isdigit():
+            continue
+        if not _alive(int(tags[TAG_PID])):
+            instance.report_run_failed(record.dagster_run, f"process {tags[TAG_PID]} died before the run ended")
+            reaped.append(record.dagster_run.run_id)
+    return reaped
+
+
 def _error_of(result: ExecuteInProcessResult) -> str | None:
     """The first step failure's message (Dagster wraps it; the last line is the original error)."""
     for event in result.all_events:
@@ -123,7 +154,7 @@ def execute(instance: DagsterInstance, step: StepRequest, run_config: dict | Non
     result = job.execute_in_process(
         partition_key=_partition(step),  # type: ignore[arg-type]
         instance=instance,
-        tags=step.tags,
+        tags={**step.tags, TAG_HOST: socket.gethostname(), TAG_PID: str(os.getpid())},
         run_config={**QUIET_RUN_CONFIG, **(run_config or {})},
         raise_on_error=False,
     )
@@ -194,6 +225,7 @@ def run_day(
     ensure_dagster_home(settings)
     started = time.perf_counter()
     instance = DagsterInstance.get()
+    reap_orphans(instance, day)
     report = DayReport(day, None, {})
     requested = {"symbols": symbols, "top_n": top_n}
     gen = latest_generation(instance, day)

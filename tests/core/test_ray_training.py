@@ -122,3 +122,31 @@ def test_fails_once_then_succeeds_is_retried_once(ray_gpus: None, home: Path) ->
     o = out["FLAKY-USDT"]
     assert o.status == "success" and o.attempts == 2
     assert RunLedger(EngineHome(home), DAY).get("FLAKY-USDT").retry_count == 1
+
+
+def test_same_date_gives_identical_models_in_every_mode(ray_gpus: None, home: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from huracan_core import stages
+    from huracan_core.atomic import sha256_file
+
+    monkeypatch.setenv("HURACAN_TRAINING__N_TRIALS", "3")
+    monkeypatch.setenv("HURACAN_TRAINING__NUM_BOOST_ROUND", "60")
+    s = load_settings()
+    day = date(2026, 11, 20)
+    symbols = stages.universe_stage(s, day, top_n=3).selected
+    for symbol in symbols:
+        stages.candles_stage(s, day, symbol)
+    stages.market_context_stage(s, day, symbols)
+    for symbol in symbols:
+        stages.features_stage(s, day, symbol)
+    stages.encoder_stage(s, day, symbols)
+    digests = {}
+    for mode in ("sequential", "parallel", "hybrid"):
+        s.training.mode = mode
+        plan = plan_training(s, {"CPU": 2.0})  # the CPU path: declared GPUs have no driver here
+        out = train_coins(s, day, symbols, plan=plan)
+        assert all(o.status in ("success", "skipped") for o in out.values()), out
+        digests[mode] = {
+            sym: sha256_file(Path(o.result.model_dir) / "model.bin") for sym, o in out.items() if o.status == "success"
+        }
+    assert digests["sequential"] and digests["sequential"] == digests["parallel"] == digests["hybrid"]
