@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -45,6 +46,11 @@ def write_bytes(path: Path, data: bytes) -> Path:
 
 def write_text(path: Path, text: str) -> Path:
     return write_bytes(path, text.encode())
+
+
+def copy_file(source: Path, dest: Path) -> Path:
+    """Copy through a temp file beside `dest`: a reader never sees a half-copied file."""
+    return _atomic(dest, lambda p: shutil.copyfile(source, p))
 
 
 def write_json(path: Path, obj: Any) -> Path:

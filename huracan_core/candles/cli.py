@@ -19,7 +19,8 @@ from rich.table import Table
 
 from huracan_core.candles.store import CandleStore, SyncReport
 from huracan_core.candles.validation import CandleValidationError
-from huracan_core.config import TIMEFRAMES, ConfigError, Settings, load_settings
+from huracan_core.cli import settings_or_exit
+from huracan_core.config import TIMEFRAMES, Settings
 from huracan_core.dates import as_of_for, parse_day
 from huracan_core.logs import configure_logging
 from huracan_core.market.base import MarketDataError, MarketSource
@@ -41,13 +42,6 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     err_console.print(f"[red]{message}[/]", highlight=False)
     return typer.Exit(code)
 
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        err_console.print(f"[bold red]configuration error[/]\n{exc}", highlight=False)
-        raise typer.Exit(2) from None
 
 
 def _day(option: str, text: str) -> date:
@@ -78,7 +72,7 @@ def sync_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Download only the bars the cache lacks, validate them, and report bars added, requests and gaps."""
-    settings = _settings()
+    settings = settings_or_exit()
     tf = timeframe or settings.market.timeframe
     if tf not in TIMEFRAMES:
         raise _fail(f"--timeframe {tf!r} is not one of {', '.join(TIMEFRAMES)}")

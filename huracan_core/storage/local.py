@@ -6,28 +6,11 @@ side never sees a half-copied file, even when the copy is interrupted.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
+from huracan_core.atomic import copy_file
 from huracan_core.config import StorageSettings
 from huracan_core.storage.base import Storage, StorageError, check_key
-
-
-def _atomic_copy(source: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        shutil.copyfile(source, tmp_path)
-        with open(tmp_path, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp_path, dest)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
 
 
 class LocalFolderStorage:
@@ -48,7 +31,7 @@ class LocalFolderStorage:
         if not Path(source).is_file():
             raise StorageError(f"cannot upload {source}: not a file")
         try:
-            _atomic_copy(Path(source), self._path(key))
+            copy_file(Path(source), self._path(key))
         except OSError as exc:
             raise StorageError(f"cannot write {key} to {self.root}: {exc}") from exc
 
@@ -57,7 +40,7 @@ class LocalFolderStorage:
         if not path.is_file():
             return False
         try:
-            _atomic_copy(path, Path(dest))
+            copy_file(path, Path(dest))
         except OSError as exc:
             raise StorageError(f"cannot read {key} from {self.root}: {exc}") from exc
         return True
