@@ -28,7 +28,7 @@ def settings_or_exit() -> Settings:
     try:
         return load_settings()
     except ConfigError as exc:
-        err_console.print(f"[bold red]configuration error[/]\n{exc}", highlight=False)
+        sys.stderr.write(f"configuration error\n{exc}\n")  # unwrapped: one fault per line, greppable
         raise typer.Exit(2) from None
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from huracan_core.cli import app, console, day_or_exit, err_console, register_subapps, settings_or_exit
@@ -45,12 +45,12 @@ def run_cmd(
     force: Annotated[bool, typer.Option("--force", help="redo every step, even completed coins")] = False,
 ) -> None:
     """Materialise the whole graph for one date through Dagster and print a per-coin table."""
-    from huracan_dagster.runner import RunFailed, run_day
-
     if (symbols or symbols_file) and top is not None:
         err_console.print("[red]--symbols/--symbols-file and --top are exclusive[/]")
         raise typer.Exit(2)
-    settings = settings_or_exit()
+    settings = settings_or_exit()  # before any Dagster import: the definitions read the settings too
+    from huracan_dagster.runner import RunFailed, run_day
+
     the_day = day_or_exit(day)
     pinned = _symbols_from(symbols, symbols_file)
     with Progress(

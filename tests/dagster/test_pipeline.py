@@ -53,6 +53,12 @@ def test_full_graph_for_three_coins(instance: DagsterInstance, home: Path, fast_
     assert summary["total"] == 3 and summary["succeeded"] + summary["skipped"] == 3
     assert (home / "exports" / DAY.isoformat() / "roster.json").is_file()
 
+    # JSON log lines carry the run id, and the date and symbol where known; no secret field leaks
+    lines = [json.loads(x) for x in (home / "logs" / "huracan.jsonl").read_text().splitlines() if x.strip()]
+    coin_lines = [x for x in lines if x.get("symbol")]
+    assert coin_lines and all(x.get("run_id") and x.get("date") == DAY.isoformat() for x in coin_lines)
+    assert {x["symbol"] for x in coin_lines} == set(report.coins)
+
     # the same date again: nothing re-run, no candle requested, no model retrained
     models_before = {p for p in (home / "models").rglob("model.bin")}
     runs_before = len(instance.get_run_records())
