@@ -263,7 +263,7 @@ def run_day(
 
     try:
         while True:
-            steps = next_steps(state, attempted=attempted, skip_started=False)
+            steps = next_steps(state, attempted=attempted, skip_started=False, training=settings.training)
             if not steps:
                 break
             if pool is None:

@@ -91,3 +91,21 @@ def test_planner_failed_coin_never_blocks_the_others(instance: DagsterInstance, 
 
     entry = RunLedger(EngineHome(home), day).get(bad)
     assert entry.status == "failed" and entry.stage == "candles" and entry.error_type == "RuntimeError"
+
+
+def test_model_runs_carry_a_max_runtime_tag(home: Path) -> None:
+    from datetime import date
+
+    from huracan_core.config import load_settings
+    from huracan_dagster.defs.pipeline.plan import DayState, Generation
+
+    training = load_settings().training
+    day = date(2026, 4, 20)
+    key = "2026-04-20|BTC-USDT"
+    state = DayState(day, Generation("run-1", 1, ["BTC-USDT"], {}),
+                     done={"candles": {key}, "market_context": {"2026-04-20"}, "features": {key},
+                           "shared_encoder": {"2026-04-20"}})
+    steps = next_steps(state, training=training)
+    assert [(s.step, s.partition_key) for s in steps] == [("model", key)]
+    assert steps[0].tags["dagster/max_runtime"] == str(45 * 60 * 3 + 600)  # 3 attempts of 45 min + backoff
+    assert steps[0].run_key == f"run-1:model:{key}"

@@ -14,6 +14,7 @@ from datetime import date
 
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, DagsterRunStatus, RunsFilter
 
+from huracan_core.config import TrainingSettings
 from huracan_dagster.partitions import coin_key
 
 TAG_DATE = "huracan/date"
@@ -160,8 +161,19 @@ def day_state(instance: DagsterInstance, day: date) -> DayState:
     return state
 
 
+def model_max_runtime_s(training: TrainingSettings) -> int:
+    """`dagster/max_runtime` for a model run: every attempt may use its full timeout, plus backoff room.
+    Run monitoring then kills a run that outlives its own coin-level timeouts (a stuck process)."""
+    return int(training.timeout_minutes * 60 * (training.retries + 1) + 600)
+
+
 def next_steps(
-    state: DayState, *, attempted: set[str] | None = None, skip_started: bool = True, exclude: tuple[str, ...] = ()
+    state: DayState,
+    *,
+    attempted: set[str] | None = None,
+    skip_started: bool = True,
+    exclude: tuple[str, ...] = (),
+    training: TrainingSettings | None = None,
 ) -> list[StepRequest]:
     """Step runs that may start now. `skip_started`: never re-request a step that already has a run in
     this generation (sensor mode); the CLI instead passes the steps it tried in this invocation.
@@ -203,7 +215,11 @@ def next_steps(
                     partition_key=key,
                     symbol=key.split("|")[1] if step.per_coin else None,
                     run_key=f"{gen.run_id}:{step_id}",
-                    tags={TAG_DATE: day_key, TAG_STEP: step_id, TAG_GENERATION: gen.run_id},
+                    tags={
+                        TAG_DATE: day_key, TAG_STEP: step_id, TAG_GENERATION: gen.run_id,
+                        **({"dagster/max_runtime": str(model_max_runtime_s(training))}
+                           if training is not None and step.name == "model" else {}),
+                    },
                 )
             )
     return out

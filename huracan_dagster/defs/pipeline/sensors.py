@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from dagster import AssetKey, DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
 
+from huracan_core.config import load_settings
 from huracan_core.dates import last_complete_day
 from huracan_dagster.defs.pipeline.plan import day_state, next_steps
 from huracan_dagster.jobs import context_job, encoder_job, features_job, model_job, publish_job
@@ -25,6 +26,7 @@ LOOKBACK_DAYS = 7
 )
 def chain_sensor(context: SensorEvaluationContext) -> SensorResult:
     instance = context.instance
+    training = load_settings().training
     newest = last_complete_day()
     recent = {
         date.fromisoformat(k)
@@ -34,7 +36,7 @@ def chain_sensor(context: SensorEvaluationContext) -> SensorResult:
     requests = []
     for day in sorted(recent):
         state = day_state(instance, day)
-        for step in next_steps(state, skip_started=True, exclude=("candles",)):
+        for step in next_steps(state, skip_started=True, exclude=("candles",), training=training):
             requests.append(
                 RunRequest(job_name=step.job, partition_key=step.partition_key, run_key=step.run_key, tags=step.tags)
             )
