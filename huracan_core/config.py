@@ -65,6 +65,11 @@ class MarketSettings(_Section):
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
 
+    @field_validator("replay_dir")
+    @classmethod
+    def _absolute_replay_dir(cls, v: Path | None) -> Path | None:
+        return v.expanduser().resolve() if v is not None else None
+
     @field_validator("timeframe")
     @classmethod
     def _timeframe(cls, v: str) -> str:
@@ -130,6 +135,11 @@ class TrainingSettings(_Section):
 class StorageSettings(_Section):
     backend: Literal["local", "dropbox", "s3"] = "local"
     remote_dir: Path | None = None
+
+    @field_validator("remote_dir")
+    @classmethod
+    def _absolute_remote_dir(cls, v: Path | None) -> Path | None:
+        return v.expanduser().resolve() if v is not None else None
     dropbox_token: SecretStr | None = None
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
@@ -172,6 +182,12 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     database: DatabaseSettings = DatabaseSettings()
     ray: RaySettings = RaySettings()
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, v: Path) -> Path:
+        """Absolute, so Ray workers and spawned processes (other working folders) find the same home."""
+        return v.expanduser().resolve()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:

@@ -33,6 +33,8 @@ from huracan_core.paths import EngineHome
 log = get_logger("execution.ray")
 GPU_CAP, CPU_CAP = 12, 2
 TIMEOUT_ERROR = "TrainingTimeout"
+# deterministic failures: a retry would fail the same way and only delay the night
+NOT_RETRIED = frozenset({"StageError", "IntegrityError", "RecipeMismatchError", "LeakError", "ConfigError"})
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,7 @@ def train_coins(
     def fail_or_retry(slot: _Slot, error_type: str, error: str) -> None:
         outcome = outcomes[slot.symbol]
         outcome.ended.append(time.monotonic())
-        if slot.attempt < plan.retries:
+        if slot.attempt < plan.retries and error_type not in NOT_RETRIED:
             delay = plan.backoff_s * (2**slot.attempt) * random.uniform(0.5, 1.5)
             queue.append((time.monotonic() + delay, slot.symbol, slot.attempt + 1))
             log.warning("coin training retry", symbol=slot.symbol, attempt=slot.attempt + 1, delay_s=round(delay, 2),

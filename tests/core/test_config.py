@@ -26,7 +26,8 @@ def test_seed_defaults(home: Path) -> None:
     g = s.gates
     assert (g.min_sharpe, g.min_hit_rate, g.min_net_pnl_bps, g.max_drawdown_pct, g.min_trades) == (0.5, 0.45, 0, 20, 100)
     assert (s.training.timeout_minutes, s.training.retries, s.training.mode) == (45, 2, "hybrid")
-    assert s.home == home
+    assert s.home == home.resolve()
+    assert load_settings(home="rel/dir").home == Path.cwd() / "rel" / "dir"  # absolute for Ray workers
 
 
 def test_env_overrides_nested_keys(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -150,3 +150,18 @@ def test_same_date_gives_identical_models_in_every_mode(ray_gpus: None, home: Pa
             sym: sha256_file(Path(o.result.model_dir) / "model.bin") for sym, o in out.items() if o.status == "success"
         }
     assert digests["sequential"] and digests["sequential"] == digests["parallel"] == digests["hybrid"]
+
+
+def _missing_input(settings, day, symbol, device, threads):  # type: ignore[no-untyped-def]
+    from huracan_core.stages import StageError
+
+    raise StageError(f"no features for {symbol}")
+
+
+def test_deterministic_failures_are_not_retried(ray_gpus: None, home: Path) -> None:
+    s = load_settings()
+    plan = TrainingPlan(mode="hybrid", cap=2, num_cpus=1, num_gpus=0, device="cpu", timeout_s=60, retries=2,
+                        backoff_s=0.2)
+    out = train_coins(s, DAY, ["GONE-USDT"], plan=plan, task=_missing_input, ledger=False)
+    assert out["GONE-USDT"].status == "failed" and out["GONE-USDT"].error_type == "StageError"
+    assert out["GONE-USDT"].attempts == 1

@@ -26,7 +26,9 @@ def _free_port() -> int:
 def test_webserver_and_daemon_run_a_job(home: Path, tmp_path: Path) -> None:
     dagster_home = tmp_path / "dh"
     dagster_home.mkdir()
-    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    from huracan_dagster.runner import LOCAL_INSTANCE_YAML
+
+    (dagster_home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)  # the instance `huracan run` creates
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "HURACAN_UNIVERSE__TOP_N": "3"}
     bin_dir = Path(sys.executable).parent
     port = _free_port()
