@@ -38,6 +38,10 @@ class EngineHome:
     def features(self, day: date, symbol: str) -> Path:
         return self.root / "data" / "features" / day_tag(day) / f"{normalise_symbol(symbol)}.parquet"
 
+    def market_context(self, day: date) -> Path:
+        """The day's cross-asset references (equal-weight market; BTC/ETH candles beside it)."""
+        return self.root / "data" / "features" / day_tag(day) / "_market_context.parquet"
+
     def encoder_dir(self, day: date) -> Path:
         return self.root / "meta" / day_tag(day)
 

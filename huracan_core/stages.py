@@ -99,7 +99,7 @@ def load_candles(settings: Settings, day: date, symbol: str) -> pl.DataFrame:
 
 
 def market_context_path(settings: Settings, day: date) -> Path:
-    return engine_home(settings).features(day, "MARKET-CONTEXT").with_name("_market_context.parquet")
+    return engine_home(settings).market_context(day)
 
 
 def market_context_stage(settings: Settings, day: date, symbols: list[str]) -> dict[str, Any]:
