@@ -28,13 +28,7 @@ def main() -> None:
 
         settings = load_settings()
         day = date.fromisoformat(args.date)
-        symbols = stages.universe_stage(settings, day, top_n=args.coins).selected
-        for symbol in symbols:
-            stages.candles_stage(settings, day, symbol)
-        stages.market_context_stage(settings, day, symbols)
-        for symbol in symbols:
-            stages.features_stage(settings, day, symbol)
-        stages.encoder_stage(settings, day, symbols)
+        symbols = stages.prepare_day(settings, day, top_n=args.coins)
 
         start = time.perf_counter()
         for symbol in symbols:

@@ -164,6 +164,19 @@ def load_features(settings: Settings, day: date, symbol: str) -> pl.DataFrame:
     return pl.read_parquet(path)
 
 
+def prepare_day(settings: Settings, day: date, *, top_n: int | None = None) -> list[str]:
+    """Every stage before training, in this process and in order (benchmarks and tests that measure
+    training alone); returns the day's coins. Orchestrators run these stages as separate steps."""
+    symbols = universe_stage(settings, day, top_n=top_n).selected
+    for symbol in symbols:
+        candles_stage(settings, day, symbol)
+    market_context_stage(settings, day, symbols)
+    for symbol in symbols:
+        features_stage(settings, day, symbol)
+    encoder_stage(settings, day, symbols)
+    return symbols
+
+
 # --- per-coin bookkeeping ---------------------------------------------------------------------------
 
 

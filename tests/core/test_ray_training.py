@@ -133,13 +133,7 @@ def test_same_date_gives_identical_models_in_every_mode(ray_gpus: None, home: Pa
     monkeypatch.setenv("HURACAN_TRAINING__NUM_BOOST_ROUND", "60")
     s = load_settings()
     day = date(2026, 11, 20)
-    symbols = stages.universe_stage(s, day, top_n=3).selected
-    for symbol in symbols:
-        stages.candles_stage(s, day, symbol)
-    stages.market_context_stage(s, day, symbols)
-    for symbol in symbols:
-        stages.features_stage(s, day, symbol)
-    stages.encoder_stage(s, day, symbols)
+    symbols = stages.prepare_day(s, day, top_n=3)
     digests = {}
     for mode in ("sequential", "parallel", "hybrid"):
         s.training.mode = mode
