@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Literal
 
 from huracan_core.atomic import read_json, write_json
@@ -118,10 +117,3 @@ class RunLedger:
         for entry in self.entries().values():
             out[entry.status] = out.get(entry.status, 0) + 1
         return out
-
-    def load_raw(self) -> dict:
-        return self._read()
-
-    @staticmethod
-    def exists(path: Path) -> bool:
-        return path.is_file()
