@@ -160,6 +160,35 @@ class RaySettings(_Section):
     address: str | None = None
 
 
+class TradingSettings(_Section):
+    """Decision rules of the trading simulator (huracan_core/trading/): consensus, risk, circuit breakers."""
+
+    consensus_k: float = Field(0.75, ge=0)  # trade only when |S| > k x rolling std of S
+    score_std_window: int = Field(100, ge=10)  # bars of S behind its rolling std
+    reliability_window: int = Field(200, ge=10)  # known outcomes behind each engine's trailing accuracy
+    min_reliability_obs: int = Field(30, ge=1)  # an engine with fewer known outcomes gets weight 0
+    edge_window: int = Field(500, ge=20)  # known (S, label) pairs behind the expected-edge slope
+    risk_per_trade_min_pct: float = Field(0.5, gt=0, le=10)
+    risk_per_trade_max_pct: float = Field(1.5, gt=0, le=10)
+    atr_stop_mult: float = Field(2.0, gt=0)  # stop distance = mult x atr_14_pct
+    daily_stop_pct: float = Field(2.5, gt=0, le=100)  # no new entries after losing this much today
+    max_leverage: float = Field(2.0, gt=0, le=100)  # gross notional / equity
+    max_coin_exposure_pct: float = Field(25.0, gt=0, le=100)
+    breaker_daily_drawdown_pct: float = Field(3.0, gt=0, le=100)  # flatten and halt for the day
+    breaker_loss_streak: int = Field(3, ge=1)  # this many losses in a row cut size
+    breaker_loss_streak_size_mult: float = Field(0.5, gt=0, le=1)
+    breaker_vol_percentile: float = Field(0.95, gt=0, lt=1)  # point-in-time volatility percentile
+    breaker_vol_window: int = Field(500, ge=20)  # past bars behind that percentile
+    defence_size_mult: float = Field(0.5, gt=0, le=1)
+    defence_k_mult: float = Field(1.5, ge=1)  # in defence the score must clear a higher bar
+
+    @model_validator(mode="after")
+    def _risk_range(self) -> TradingSettings:
+        if self.risk_per_trade_min_pct > self.risk_per_trade_max_pct:
+            raise ValueError("trading.risk_per_trade_min_pct must be <= trading.risk_per_trade_max_pct")
+        return self
+
+
 class Settings(BaseSettings):
     """The whole engine configuration. Build with `load_settings()` to get exit-2 style errors."""
 
@@ -182,6 +211,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     database: DatabaseSettings = DatabaseSettings()
     ray: RaySettings = RaySettings()
+    trading: TradingSettings = TradingSettings()
 
     @field_validator("home")
     @classmethod
