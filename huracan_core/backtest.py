@@ -165,3 +165,42 @@ def signal_positions(
     if market_type == "swap":
         pos = np.where(pred < -thr, -1.0, pos)
     return np.where(np.isfinite(pred), pos, 0.0)
+
+
+@dataclass(frozen=True)
+class TradeDetail:
+    """Per-trade accounting of a `BacktestResult` (one entry per closed round trip, same order).
+
+    `equity_before` / `equity_after` are the account (start = 1) in cash just before the entry leg and just
+    after the exit leg, so `equity_after / equity_before - 1` is the trade's net return and the trades'
+    `equity_after - equity_before` sum to the account's net change when every trade is closed.
+    """
+
+    equity_before: np.ndarray
+    equity_after: np.ndarray
+    entry_leg_cost: np.ndarray
+    exit_leg_cost: np.ndarray
+    bars_held: np.ndarray
+    funding_fraction: np.ndarray
+
+    @property
+    def net_return(self) -> np.ndarray:
+        return self.equity_after / self.equity_before - 1.0
+
+
+def trade_details(
+    bt: BacktestResult, prices: np.ndarray, leg_cost: float | np.ndarray, funding_per_bar: float = 0.0
+) -> TradeDetail:
+    """Re-trace `bt`'s account path (same `_path` as `run_backtest`) and report each trade's accounting."""
+    prices = np.asarray(prices, dtype=float)
+    cost = np.broadcast_to(np.asarray(leg_cost, dtype=float), prices.shape)
+    _, in_cash = _path(prices, bt.position, cost, funding_per_bar)
+    bars = (bt.trade_exit - bt.trade_entry).astype(int)
+    return TradeDetail(
+        equity_before=np.exp(in_cash[bt.trade_entry]),
+        equity_after=np.exp(in_cash[bt.trade_exit]),
+        entry_leg_cost=cost[bt.trade_entry].copy(),
+        exit_leg_cost=cost[bt.trade_exit].copy(),
+        bars_held=bars,
+        funding_fraction=1.0 - (1.0 - funding_per_bar) ** bars,
+    )

@@ -54,6 +54,7 @@ class MarketSettings(_Section):
     source: Literal["synthetic", "replay", "ccxt"] = "synthetic"
     exchange_id: str = "binance"
     quote: str = "USDT"
+    account_currency: str | None = None  # PnL currency of the trade records; None: the quote currency
     timeframe: str = "1d"
     lookback_days: int = Field(150, ge=10, le=5000)
     synthetic_seed: int = 7

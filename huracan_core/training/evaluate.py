@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from huracan_core.backtest import BacktestResult, run_backtest, signal_positions
+from huracan_core.backtest import BacktestResult, TradeDetail, run_backtest, signal_positions, trade_details
 from huracan_core.metrics import backtest_metrics, buy_and_hold
 
 PRED_COLUMNS = ("row", "timestamp", "fold", "prediction_bps", "label_bps", "threshold_bps", "round_trip_bps",
@@ -43,6 +43,16 @@ def backtest_table(
     bar_ms = int(np.median(np.diff(ts))) if len(ts) > 1 else 0
     grid_ts = np.append(ts + bar_ms, ts[-1] + 2 * bar_ms)  # fills happen at the next bar's open
     return run_backtest(prices, target, leg, funding_per_bar=funding_per_bar), prices, grid_ts
+
+
+def oos_trade_details(
+    table: pl.DataFrame, market_type: str, funding_per_bar: float = 0.0
+) -> tuple[BacktestResult, TradeDetail, np.ndarray, np.ndarray]:
+    """The same backtest as `evaluate_predictions`, with each trade's accounting (for the trade records):
+    (result, per-trade detail, price grid, grid timestamps ms). Grid index i < len(table) is row i's fill."""
+    bt, prices, grid_ts = backtest_table(table, market_type, funding_per_bar)
+    leg = table["leg_cost"].to_numpy()
+    return bt, trade_details(bt, prices, np.append(leg, leg[-1]), funding_per_bar), prices, grid_ts
 
 
 def _last_days_bps(bt: BacktestResult, grid_ts: np.ndarray, days: float) -> float:

@@ -1,0 +1,233 @@
+"""The trade record: one closed round trip, as simulated. Defined once; every producer fills the same record.
+
+Producers: `model_trades` (here) turns a model folder's out-of-sample predictions into the trades its
+metrics.json counts, with the very backtest that produced those metrics (`training.evaluate`), so the
+counts and the summed net PnL agree exactly. The portfolio simulator (huracan_core/trading/) fills the same
+record with `source="portfolio"`.
+
+Costs: the backtest charges one leg cost per entry and per exit (fee + half spread + that bar's slippage, as
+a fraction of notional) and funding per bar held. A trade's total cost is exactly `gross_bps - net_bps`; it
+is split into fees, spread, slippage and funding in proportion to their nominal bps (2 × fee, spread,
+entry + exit slippage, funding × bars), so the four parts always add up to the cost the account paid.
+
+Money: the OOS account starts with `costs.trade_size_usd` of the account currency and compounds (all-in),
+so `net_pnl = capital × (equity_after - equity_before)` and the trades' net PnL sums to the account's
+net change (`capital × net_pnl_pct / 100` of metrics.json).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from huracan_core.atomic import read_json
+from huracan_core.config import Settings
+from huracan_core.symbols import normalise_symbol
+
+REGIME_COLUMNS = {
+    "regime_trend": "trend",
+    "regime_range": "range",
+    "regime_panic": "panic",
+    "regime_illiquid": "illiquid",
+}
+
+
+@dataclass
+class TradeRecord:
+    trade_id: str
+    model_id: str
+    model_version: str
+    symbol: str
+    training_date: str
+    source: str  # "oos_backtest" (a model's walk-forward OOS trades) or "portfolio" (the simulator)
+    side: str  # "long" | "short"
+    entry_time: datetime
+    exit_time: datetime
+    entry_price: float
+    exit_price: float
+    bars_held: int
+    size: float  # notional at entry, in `currency`
+    quantity: float  # coins bought (long) or sold short at entry
+    gross_bps: float
+    fees_bps: float
+    spread_bps: float
+    slippage_bps: float
+    funding_bps: float
+    net_bps: float
+    net_pnl: float  # in `currency`
+    currency: str
+    regime: str | None
+    volatility: float | None  # per-bar volatility (std of log returns) at the decision bar
+    is_winner: bool
+    fold: int | None = None
+    features: dict[str, float | None] = field(default_factory=dict)
+
+    @property
+    def cost_bps(self) -> float:
+        return self.fees_bps + self.spread_bps + self.slippage_bps + self.funding_bps
+
+    def to_row(self, with_features: bool = True) -> dict[str, Any]:
+        row = asdict(self)
+        if not with_features:
+            row.pop("features")
+        return row
+
+
+TRADE_FIELDS = tuple(f.name for f in fields(TradeRecord))
+
+
+def account_currency(settings: Settings) -> str:
+    """The currency PnL is reported in: `market.account_currency`, default the quote currency.
+
+    PnL is measured on quote-currency prices; another account currency would need a conversion rate the
+    engine does not have, so it is refused by name rather than silently mislabelled.
+    """
+    quote = settings.market.quote.upper()
+    wanted = getattr(settings.market, "account_currency", None)
+    if wanted and wanted.upper() != quote:
+        raise ValueError(
+            f"market.account_currency={wanted!r}: PnL is measured in the quote currency {quote} "
+            "and no conversion rate is available; leave it unset or set it to the quote"
+        )
+    return quote
+
+
+def _regime(row: dict[str, Any]) -> str | None:
+    best, label = None, None
+    for col, name in REGIME_COLUMNS.items():
+        value = row.get(col)
+        if value is not None and np.isfinite(value) and (best is None or value > best):
+            best, label = value, name
+    return label if best is not None and best > 0 else None
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) else None
+
+
+@dataclass
+class ModelTrades:
+    """A model's OOS trades plus the path they came from (for post-exit tracking, regimes and reports)."""
+
+    records: list[TradeRecord]
+    prices: np.ndarray  # execution price grid of the OOS backtest
+    grid_time: list[datetime]  # fill time of each grid price
+    equity: np.ndarray  # account after each grid bar (start = 1), after costs
+    entry_index: list[int]
+    exit_index: list[int]
+    bar_regimes: list[str | None]  # regime of each OOS decision bar
+    capital: float
+
+
+def model_trades(model_dir: Path, settings: Settings, source: str = "oos_backtest") -> list[TradeRecord]:
+    """Every OOS trade of one model folder, as its metrics.json counted them (see module doc)."""
+    return load_model_trades(model_dir, settings, source).records
+
+
+def load_model_trades(model_dir: Path, settings: Settings, source: str = "oos_backtest") -> ModelTrades:
+    """`model_trades` with the OOS price grid, equity path and per-bar regimes it was simulated on."""
+    from huracan_core.training.evaluate import oos_trade_details
+
+    model_dir = Path(model_dir)
+    meta = read_json(model_dir / "metadata.json")
+    config = read_json(model_dir / "config.json")
+    costs = read_json(model_dir / "costs.json")
+    oos = pl.read_parquet(model_dir / "oos_predictions.parquet")
+    feats = pl.read_parquet(model_dir / "features.parquet")
+    market_type = config.get("market_type", "spot")
+    horizon = int(config.get("horizon_bars", 1))
+    funding_rt = float(costs.get("funding_bps", 0.0))
+    funding_per_bar = funding_rt / horizon / 1e4
+    fee = float(costs.get("fee_bps", 0.0))
+    spread = float(costs.get("spread_bps", 0.0))
+    capital = float(costs.get("trade_size_usd", settings.costs.trade_size_usd))
+    currency = account_currency(settings)
+    symbol = normalise_symbol(meta["symbol"])
+
+    bt, detail, prices, grid_ts = oos_trade_details(oos, market_type, funding_per_bar)
+    n = oos.height
+    rt = oos["round_trip_bps"].to_numpy()
+    # per-leg slippage of each decision row: the round trip less its fixed parts, halved (DESIGN §3)
+    slip_leg = np.maximum((rt - 2 * fee - spread - funding_rt) / 2.0, 0.0)
+    slip_leg = np.append(slip_leg, slip_leg[-1])
+    inputs = [c for c in config.get("input_columns", []) if c in feats.columns]
+    keep = [
+        "row",
+        *inputs,
+        *(c for c in ("volatility", *REGIME_COLUMNS) if c in feats.columns and c not in inputs),
+    ]
+    by_row = feats.select(list(dict.fromkeys(keep))).join(oos.select("row"), on="row", how="semi")
+    lookup = {r["row"]: r for r in by_row.iter_rows(named=True)}
+    rows = oos["row"].to_list()
+    folds = oos["fold"].to_list()
+
+    records = []
+    for k in range(bt.n_trades):
+        i, j = int(bt.trade_entry[k]), int(bt.trade_exit[k])
+        gross = float(bt.trade_gross_return[k] * 1e4)
+        net = float(bt.trade_return[k] * 1e4)
+        bars = int(detail.bars_held[k])
+        nominal = np.array([2 * fee, spread, slip_leg[i] + slip_leg[j], funding_per_bar * 1e4 * bars])
+        total = gross - net
+        parts = nominal * (total / nominal.sum()) if nominal.sum() > 0 else np.zeros(4)
+        row = lookup.get(rows[i], {}) if i < n else {}
+        equity = float(detail.equity_before[k]) * capital
+        size = equity / (1.0 + float(detail.entry_leg_cost[k]))
+        records.append(
+            TradeRecord(
+                trade_id=f"{meta['model_id']}#{k:05d}",
+                model_id=meta["model_id"],
+                model_version=meta.get("version", model_dir.name),
+                symbol=symbol,
+                training_date=meta["training_date"],
+                source=source,
+                side="long" if bt.trade_side[k] > 0 else "short",
+                entry_time=datetime.fromtimestamp(grid_ts[i] / 1000, tz=UTC),
+                exit_time=datetime.fromtimestamp(grid_ts[j] / 1000, tz=UTC),
+                entry_price=float(prices[i]),
+                exit_price=float(prices[j]),
+                bars_held=bars,
+                size=size,
+                quantity=size / float(prices[i]),
+                gross_bps=gross,
+                fees_bps=float(parts[0]),
+                spread_bps=float(parts[1]),
+                slippage_bps=float(parts[2]),
+                funding_bps=float(parts[3]),
+                net_bps=net,
+                net_pnl=capital * float(detail.equity_after[k] - detail.equity_before[k]),
+                currency=currency,
+                regime=_regime(row),
+                volatility=_finite(row.get("volatility")),
+                is_winner=net > 0,
+                fold=int(folds[i]) if i < n else None,
+                features={c: _finite(row.get(c)) for c in inputs},
+            )
+        )
+    return ModelTrades(
+        records=records,
+        prices=prices,
+        grid_time=[datetime.fromtimestamp(ms / 1000, tz=UTC) for ms in grid_ts.tolist()],
+        equity=bt.value,
+        entry_index=[int(i) for i in bt.trade_entry],
+        exit_index=[int(j) for j in bt.trade_exit],
+        bar_regimes=[_regime(lookup.get(r, {})) for r in rows],
+        capital=capital,
+    )
+
+
+def trades_frame(records: list[TradeRecord], with_features: bool = False) -> pl.DataFrame:
+    """The records as a table (feature values as one JSON-able struct column when asked)."""
+    if not records:
+        schema = {name: pl.Utf8 for name in TRADE_FIELDS if with_features or name != "features"}
+        return pl.DataFrame(schema=schema)
+    return pl.DataFrame([r.to_row(with_features) for r in records], infer_schema_length=None)
