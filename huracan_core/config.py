@@ -144,13 +144,48 @@ class StorageSettings(_Section):
     dropbox_token: SecretStr | None = None
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
+    # Remote layout: shared `data/candles/` once; everything else under `{app_folder}/YYYY-MM-DD/`.
+    app_folder: str = Field("huracan", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    dropbox_app_key: SecretStr | None = None
+    dropbox_app_secret: SecretStr | None = None
+    dropbox_refresh_token: SecretStr | None = None
+    s3_region: str | None = None
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    request_timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(5, ge=0, le=20)
+    max_retry_wait_s: float = Field(120.0, gt=0)  # a longer Retry-After is reported, not waited for
+    # Sync cadences in minutes (floats, so a test can scale them down to seconds).
+    sync_learning_minutes: float = Field(5.0, gt=0)
+    sync_outputs_minutes: float = Field(5.0, gt=0)  # logs, monitoring, reports, exports, runs, summary
+    sync_models_minutes: float = Field(30.0, gt=0)  # models, champions, shared encoders
+    sync_candles_full_minutes: float = Field(120.0, gt=0)
+    sync_candles_quick_minutes: float = Field(5.0, gt=0)
+    sync_candles_quick_window_minutes: float = Field(10.0, gt=0)  # the quick check's "changed lately"
+
+    @model_validator(mode="after")
+    def _backend_needs(self) -> StorageSettings:
+        if self.backend == "dropbox" and self.dropbox_token is None and (
+            self.dropbox_refresh_token is None or self.dropbox_app_key is None
+        ):
+            raise ValueError(
+                "storage.backend 'dropbox' needs storage.dropbox_refresh_token and storage.dropbox_app_key "
+                "(plus dropbox_app_secret), or a storage.dropbox_token"
+            )
+        if self.backend == "s3" and not self.s3_bucket:
+            raise ValueError("storage.backend 's3' needs storage.s3_bucket")
+        return self
 
 
 class TelegramSettings(_Section):
     enabled: bool = False
     token: SecretStr | None = None
     chat_id: str | None = None
-    api_url: str | None = None
+    api_url: str | None = None  # Bot API base URL (default https://api.telegram.org/bot); loopback in tests
+    min_interval_s: float = Field(1.0, ge=0)  # rate limit: at most one message per interval
+    timeout_s: float = Field(10.0, gt=0)
+    max_retries: int = Field(3, ge=0, le=10)
+    max_retry_wait_s: float = Field(30.0, gt=0)  # a longer Retry-After drops the message (reported)
 
 
 class DatabaseSettings(_Section):

@@ -1,7 +1,16 @@
-"""Remote storage behind one small protocol, so the candle cache (and later models and exports) can be
+"""Remote storage behind one small protocol, so the candle cache, models, logs and exports are
 mirrored to a folder, Dropbox or S3 without the callers knowing which."""
 
-from huracan_core.storage.base import Storage, StorageError, check_key
-from huracan_core.storage.local import LocalFolderStorage, build_storage
+from huracan_core.storage.base import RemoteFile, Storage, StorageError, TransientStorageError, check_key
+from huracan_core.storage.factory import build_storage
+from huracan_core.storage.local import LocalFolderStorage
 
-__all__ = ["LocalFolderStorage", "Storage", "StorageError", "build_storage", "check_key"]
+__all__ = [
+    "LocalFolderStorage",
+    "RemoteFile",
+    "Storage",
+    "StorageError",
+    "TransientStorageError",
+    "build_storage",
+    "check_key",
+]

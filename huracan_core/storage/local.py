@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from huracan_core.atomic import copy_file
-from huracan_core.config import StorageSettings
-from huracan_core.storage.base import Storage, StorageError, check_key
+from huracan_core.atomic import copy_file, sha256_file
+from huracan_core.storage.base import RemoteFile, StorageError, check_key
 
 
 class LocalFolderStorage:
-    """`Storage` over a folder; keys map to paths below `root`."""
+    """`Storage` over a folder; keys map to paths below `root`. Hash: sha256; revision: mtime in ns."""
 
     name = "local"
 
@@ -27,13 +26,23 @@ class LocalFolderStorage:
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
-    def put(self, key: str, source: Path) -> None:
+    def hash_file(self, path: Path) -> str:
+        return sha256_file(path)
+
+    def put(self, key: str, source: Path) -> RemoteFile:
         if not Path(source).is_file():
             raise StorageError(f"cannot upload {source}: not a file")
+        expected = self.hash_file(Path(source))
         try:
             copy_file(Path(source), self._path(key))
         except OSError as exc:
             raise StorageError(f"cannot write {key} to {self.root}: {exc}") from exc
+        stored = self.stat(key)
+        if stored is None or stored.hash != expected:
+            raise StorageError(
+                f"{key} on {self.root} does not match {source} after the copy (source changed?)"
+            )
+        return stored
 
     def get(self, key: str, dest: Path) -> bool:
         path = self._path(key)
@@ -48,6 +57,23 @@ class LocalFolderStorage:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def stat(self, key: str) -> RemoteFile | None:
+        path = self._path(key)
+        if not path.is_file():
+            return None
+        info = path.stat()
+        return RemoteFile(check_key(key), info.st_size, sha256_file(path), str(info.st_mtime_ns))
+
+    def delete(self, key: str) -> bool:
+        path = self._path(key)
+        if not path.is_file():
+            return False
+        path.unlink()
+        return True
+
+    def make_folder(self, prefix: str) -> None:
+        self._path(prefix).mkdir(parents=True, exist_ok=True)
+
     def list(self, prefix: str = "") -> list[str]:
         base = self._path(prefix) if prefix else self.root
         if base.is_file():
@@ -59,16 +85,3 @@ class LocalFolderStorage:
             if path.is_file() and not path.name.startswith("."):
                 keys.append(path.relative_to(self.root).as_posix())
         return sorted(keys)
-
-
-def build_storage(settings: StorageSettings) -> Storage | None:
-    """The remote storage the settings ask for, or None when no remote is configured.
-
-    Only the local-folder backend exists so far; asking for another one is an explicit error rather
-    than a silent fall back to no remote, so a misconfigured production run fails loudly.
-    """
-    if settings.backend == "local":
-        return LocalFolderStorage(settings.remote_dir) if settings.remote_dir is not None else None
-    raise StorageError(
-        f"storage.backend {settings.backend!r} is not implemented yet; use 'local' with storage.remote_dir"
-    )

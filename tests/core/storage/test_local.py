@@ -37,5 +37,8 @@ def test_build_storage_from_settings(tmp_path: Path) -> None:
     assert build_storage(StorageSettings()) is None
     built = build_storage(StorageSettings(remote_dir=tmp_path))
     assert isinstance(built, LocalFolderStorage) and built.root == tmp_path
-    with pytest.raises(StorageError, match="not implemented"):
-        build_storage(StorageSettings(backend="s3", s3_bucket="b"))
+    assert build_storage(StorageSettings(backend="s3", s3_bucket="bucket")).name == "s3"
+    with pytest.raises(ValueError, match="s3_bucket"):
+        StorageSettings(backend="s3")
+    with pytest.raises(ValueError, match="dropbox_refresh_token"):
+        StorageSettings(backend="dropbox")
