@@ -41,8 +41,10 @@ def engine_summary(home: EngineHome, day: date) -> dict[str, Any]:
     }
 
 
-def export_day(home: EngineHome, day: date) -> dict[str, Any]:
-    """Write engine_summary.json and the day's export folder; returns what was written."""
+def export_day(home: EngineHome, day: date, engine: Any = None) -> dict[str, Any]:
+    """Write engine_summary.json and the day's export folder; returns what was written. With the Brain
+    Library's `engine`, also its exports of the night (huracan_core.brain.exports); the folder's index
+    `performance_summary.json` (rows, bytes, sha256 of every file) is written last."""
     summary = engine_summary(home, day)
     write_json(home.summary(day), summary)
     out = home.exports_dir(day)
@@ -51,4 +53,13 @@ def export_day(home: EngineHome, day: date) -> dict[str, Any]:
         if src.is_file():
             written.append(str(write_bytes(out / name, src.read_bytes())))
     roster = read_json(home.roster()) if home.roster().is_file() else None
-    return {"summary": summary, "files": written, "roster": roster}
+    brain_rows: dict[str, int] = {}
+    if engine is not None:
+        from huracan_core.brain.exports import write_brain_exports
+
+        brain_rows = write_brain_exports(engine, home, day, out)
+    from huracan_core.brain.exports import write_index
+
+    index = write_index(out, day, brain_rows)
+    files = [str(out / f["file"]) for f in index["files"]] + [str(out / "performance_summary.json")]
+    return {"summary": summary, "files": files, "roster": roster, "index": index}

@@ -303,6 +303,25 @@ def model_stage(settings: Settings, day: date, symbol: str, *, device: str = "cp
         return result
 
 
+def publish_stage(settings: Settings, day: date) -> dict[str, Any]:
+    """The night's publication (the `exports` step): record it in the Brain Library (one transaction; the
+    schema is upgraded first when behind), write the day's exports from the brain, then the reports."""
+    from huracan_core.brain.db import open_brain
+    from huracan_core.brain.record import record_night
+    from huracan_core.exports import export_day
+    from huracan_core.reports import write_reports
+
+    bind_context(date=day.isoformat(), stage="exports", symbol=None)
+    engine = open_brain(settings)
+    try:
+        brain = record_night(settings, day, engine)
+        out = export_day(engine_home(settings), day, engine)
+        reports = write_reports(settings, day, engine)
+    finally:
+        engine.dispose()
+    return {**out, "brain": brain, "reports": reports}
+
+
 def roster_stage(settings: Settings, day: date) -> dict[str, Any]:
     """The day's roster: exactly the coins of that day's universe, each ranked or marked missing with why."""
     from huracan_core.roster import build_roster
