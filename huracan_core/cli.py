@@ -91,6 +91,34 @@ def universe_cmd(
     console.print(table)
 
 
+@app.command("kill-switch")
+def kill_switch_cmd(
+    action: Annotated[str, typer.Argument(help="on, off or status")],
+    reason: Annotated[str | None, typer.Option("--reason", help="why trading stops (required for 'on')")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Stop all trading (roster: every coin trade_ok false; simulator: no entries) until switched off."""
+    from huracan_core.paths import EngineHome
+    from huracan_core.trading.killswitch import read_kill_switch, set_kill_switch
+
+    if action not in ("on", "off", "status"):
+        err_console.print(f"[red]kill-switch: action must be on, off or status, not {action!r}[/]")
+        raise typer.Exit(2)
+    home = EngineHome(settings_or_exit().home)
+    try:
+        if action == "status":
+            state = read_kill_switch(home)
+        else:
+            state = set_kill_switch(home, action == "on", reason or "")
+    except ValueError as exc:
+        err_console.print(f"[red]kill-switch: {exc}[/]")
+        raise typer.Exit(2) from None
+    if as_json:
+        sys.stdout.write(json.dumps(state.to_json(), indent=2) + "\n")
+    else:
+        sys.stdout.write(state.describe() + "\n")
+
+
 def register_subapps() -> None:
     """Attach the feature and candle command groups (their modules import only huracan_core)."""
     import importlib

@@ -1,0 +1,61 @@
+"""The kill switch: persisted across processes in the engine home, driven by `huracan kill-switch`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from huracan_core.cli import app
+from huracan_core.paths import EngineHome
+from huracan_core.trading.killswitch import kill_switch_path, read_kill_switch, set_kill_switch
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HURACAN_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # no config/settings.yaml here: defaults + env
+    return tmp_path
+
+
+def test_state_is_persisted_with_reason_and_history(tmp_path: Path) -> None:
+    home = EngineHome(tmp_path)
+    assert not read_kill_switch(home).on
+    set_kill_switch(home, True, "exchange outage", by="ops")
+    state = read_kill_switch(EngineHome(tmp_path))  # a fresh reader, as another process would be
+    assert state.on and state.reason == "exchange outage" and state.changed_by == "ops"
+    set_kill_switch(home, False, by="ops")
+    state = read_kill_switch(home)
+    assert not state.on and [h["on"] for h in state.history] == [True, False]
+
+
+def test_turning_on_needs_a_reason_and_a_corrupt_file_is_not_off(tmp_path: Path) -> None:
+    home = EngineHome(tmp_path)
+    with pytest.raises(ValueError, match="needs a reason"):
+        set_kill_switch(home, True, "  ")
+    kill_switch_path(home).parent.mkdir(parents=True)
+    kill_switch_path(home).write_text("{not json")
+    with pytest.raises(ValueError, match="kill_switch.json"):
+        read_kill_switch(home)
+
+
+def test_cli_on_status_off(home: Path) -> None:
+    on = runner.invoke(app, ["kill-switch", "on", "--reason", "bad fills"])
+    assert on.exit_code == 0, on.output
+    assert "kill switch ON" in on.output and "bad fills" in on.output
+    status = runner.invoke(app, ["kill-switch", "status", "--json"])
+    assert status.exit_code == 0 and json.loads(status.output)["on"] is True
+    assert json.loads(kill_switch_path(EngineHome(home)).read_text())["reason"] == "bad fills"
+    off = runner.invoke(app, ["kill-switch", "off"])
+    assert off.exit_code == 0 and "kill switch off" in off.output
+    assert not read_kill_switch(EngineHome(home)).on
+
+
+def test_cli_refuses_bad_input(home: Path) -> None:
+    assert runner.invoke(app, ["kill-switch", "maybe"]).exit_code == 2
+    no_reason = runner.invoke(app, ["kill-switch", "on"])
+    assert no_reason.exit_code == 2 and not read_kill_switch(EngineHome(home)).on
