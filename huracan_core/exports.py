@@ -49,10 +49,12 @@ def export_day(home: EngineHome, day: date, engine: Any = None) -> dict[str, Any
     write_json(home.summary(day), summary)
     out = home.exports_dir(day)
     written = [str(write_json(out / "engine_summary.json", summary))]
-    for src, name in ((home.status(day), "status.json"), (home.roster(), "roster.json")):
+    # the day's OWN roster (champions/{YYYYMMDD}Z/roster.json), never the latest pointer: a backfilled
+    # night exports what that night decided
+    for src, name in ((home.status(day), "status.json"), (home.roster_on(day), "roster.json")):
         if src.is_file():
             written.append(str(write_bytes(out / name, src.read_bytes())))
-    roster = read_json(home.roster()) if home.roster().is_file() else None
+    roster = read_json(home.roster_on(day)) if home.roster_on(day).is_file() else None
     brain_rows: dict[str, int] = {}
     if engine is not None:
         from huracan_core.brain.exports import write_brain_exports

@@ -14,6 +14,16 @@ def day_tag(day: date) -> str:
     return day.strftime("%Y%m%d") + "Z"
 
 
+def parse_day_tag(name: str) -> date | None:
+    """The date of a `20260420Z` folder name; None for any other name."""
+    if len(name) != 9 or not name.endswith("Z") or not name[:8].isdigit():
+        return None
+    try:
+        return datetime.strptime(name[:8], "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
 def stamp(moment: datetime) -> str:
     """Model version folder name: `20260420_020512Z` (UTC)."""
     return moment.strftime("%Y%m%d_%H%M%SZ")
@@ -52,10 +62,27 @@ class EngineHome:
         return self.root / "champions"
 
     def champion(self, symbol: str) -> Path:
+        """The LATEST champion pointer the trading bot reads (moved only by the coin's newest date)."""
         return self.champions_dir() / f"{normalise_symbol(symbol)}.json"
 
     def roster(self) -> Path:
+        """The LATEST roster the trading bot reads (moved only by the newest date)."""
         return self.champions_dir() / "roster.json"
+
+    def champions_day_dir(self, day: date) -> Path:
+        return self.champions_dir() / day_tag(day)
+
+    def champion_on(self, day: date, symbol: str) -> Path:
+        """The champion decision of night `day` for one coin (decided from models of dates <= day)."""
+        return self.champions_day_dir(day) / f"{normalise_symbol(symbol)}.json"
+
+    def roster_on(self, day: date) -> Path:
+        """Night `day`'s own roster (ranks only models of dates <= day)."""
+        return self.champions_day_dir(day) / "roster.json"
+
+    def champion_history(self, symbol: str) -> Path:
+        """Every night's decision for one coin, oldest first (rebuilt from the per-date decisions)."""
+        return self.champions_dir() / "history" / f"{normalise_symbol(symbol)}.json"
 
     def run_dir(self, day: date) -> Path:
         return self.root / "runs" / day_tag(day)

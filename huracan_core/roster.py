@@ -1,20 +1,34 @@
-"""Champions and the daily roster.
+"""Champions and the daily roster, bound to their date.
 
-Why a champion pointer: tonight's model replaces the one traders use only when it passes every gate AND
-beats the current champion's out-of-sample metric by a margin — a fresh model that is merely different is
-not better. The pointer (`champions/{SYMBOL}.json`) names a model folder that verifies (sha256.txt);
-a champion whose folder no longer verifies is treated as absent, never silently trusted.
+Why a champion decision per night: tonight's model replaces the one traders use only when it passes every
+gate AND beats the champion in force that night on its out-of-sample metric by a margin — a fresh model
+that is merely different is not better. A champion whose folder no longer verifies (sha256.txt) is treated
+as absent, never silently trusted.
+
+Why everything is dated: night D must be reproducible and must not see the future. The decision of D for a
+coin (`champions/{YYYYMMDD}Z/{SYMBOL}.json`) starts from the champion in force before D — the decision of
+the coin's latest earlier night, or, where no earlier night was decided, the promotion rule replayed over
+the coin's complete models of partition dates < D (`metadata.json` training_date, never the wall-clock
+version folder) — and judges only D's own model (for a rerun of D, that rerun's model). Re-running D after
+D+1 therefore reproduces D's decision, and no decision of D names a model of a later date.
+`champions/{SYMBOL}.json` and `champions/roster.json` are the LATEST pointers the trading bot reads: they
+follow only the newest decided date, so a backfill of an older date never moves them.
+`champions/history/{SYMBOL}.json` lists every night's decision for the coin, oldest first.
 
 Why the roster lists every coin of the day: a trader must see why a coin is NOT tradeable (training
 failed, too little data, gates missed, no champion) as clearly as which ones are. It ranks tradeable coins
 first, then by a composite of liquidity (ADV, higher better), total round-trip cost (lower better) and
 recent out-of-sample net edge (last 7 days, higher better): the mean of the three percentile ranks.
+The roster of D (`champions/{YYYYMMDD}Z/roster.json`) uses D's champions only.
 """
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +36,34 @@ import numpy as np
 
 from huracan_core.atomic import read_json, write_json
 from huracan_core.config import Settings
-from huracan_core.paths import EngineHome
+from huracan_core.paths import EngineHome, parse_day_tag
 from huracan_core.symbols import normalise_symbol
-from huracan_core.training.artifacts import is_complete
+from huracan_core.training.artifacts import complete_models, is_complete, model_training_date
 from huracan_core.training.trainer import TrainResult
 
 DEFAULT_CHAMPION_METRIC = "sharpe"
 DEFAULT_CHAMPION_MARGIN = 0.1
 STATUSES = ("success", "failed", "skipped")
+HEADLINE = (
+    "sharpe",
+    "hit_rate",
+    "net_pnl_bps",
+    "max_drawdown_pct",
+    "trades",
+    "deflated_sharpe",
+    "last_7d_net_bps",
+)
+CHAMPION_FIELDS = (
+    "model_id",
+    "model_path",
+    "training_date",
+    "metric",
+    "metric_value",
+    "gates_passed",
+    "performance_metrics",
+    "promoted_at",
+    "promoted_on",
+)
 
 
 @dataclass(frozen=True)
@@ -57,59 +91,209 @@ def _abs(home: EngineHome, path: str) -> Path:
     return p if p.is_absolute() else home.root / p
 
 
-def current_champion(home: EngineHome, symbol: str) -> tuple[dict[str, Any] | None, str | None]:
-    """(pointer, None) for a valid champion; (None, why) when there is none or its folder does not verify."""
-    path = home.champion(symbol)
-    if not path.is_file():
-        return None, "no champion yet"
-    pointer = read_json(path)
-    model_dir = _abs(home, pointer.get("model_path", ""))
-    if not is_complete(model_dir):
-        return None, f"champion {pointer.get('model_id')} at {model_dir} no longer verifies (sha256.txt)"
-    return pointer, None
+@contextmanager
+def _locked(home: EngineHome) -> Iterator[None]:
+    """One writer of the champions folder at a time (coins and dates of a backfill run concurrently)."""
+    home.champions_dir().mkdir(parents=True, exist_ok=True)
+    with open(home.champions_dir() / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def update_champion(home: EngineHome, result: TrainResult, settings: Settings) -> ChampionDecision:
-    """Move `champions/{SYMBOL}.json` to `result`'s model only if it passes the gates and beats the champion."""
-    symbol = normalise_symbol(result.symbol)
-    pointer, why_none = current_champion(home, symbol)
-    previous = pointer.get("model_id") if pointer else None
-    if result.skipped_reason:
-        return ChampionDecision(False, f"not trained: {result.skipped_reason}", previous)
-    if result.model_dir is None or not is_complete(result.model_dir):
-        return ChampionDecision(False, f"model folder {result.model_dir} does not verify", previous)
-    if not result.gates.passed:
-        return ChampionDecision(False, f"gates failed: {result.gates.summary()}", previous)
-    metric, margin = _margin(settings)
-    new_value = result.metrics.get(metric)
-    if not isinstance(new_value, int | float) or not np.isfinite(new_value):
-        return ChampionDecision(False, f"model has no finite OOS {metric}", previous)
-    if pointer is not None:
-        old_value = float(pointer.get("metric_value", float("-inf")))
-        if not new_value > old_value + margin:
-            return ChampionDecision(
-                False,
-                f"OOS {metric} {new_value:.3f} does not beat champion {previous} ({old_value:.3f}) by {margin:g}",
-                previous,
-            )
-        reason = f"OOS {metric} {new_value:.3f} beats champion {previous} ({old_value:.3f}) by more than {margin:g}"
-    else:
-        reason = f"first champion ({why_none}); OOS {metric} {new_value:.3f}, all gates passed"
-    write_json(home.champion(symbol), {
-        "symbol": symbol,
-        "model_id": result.model_id,
-        "model_path": _rel(home, result.model_dir),
+def _dated(home: EngineHome, name: str) -> list[date]:
+    """Decided dates that hold `name` (a coin's decision or the roster), oldest first."""
+    root = home.champions_dir()
+    if not root.is_dir():
+        return []
+    days = [parse_day_tag(p.name) for p in root.iterdir() if p.is_dir() and (p / name).is_file()]
+    return sorted(d for d in days if d is not None)
+
+
+def _champion_fields(
+    home: EngineHome, model_dir: Path, metrics: dict[str, Any], metric: str, day: date
+) -> dict[str, Any]:
+    meta = read_json(model_dir / "metadata.json")
+    return {
+        "model_id": meta.get("model_id") or f"{meta.get('symbol')}_{model_dir.name}",
+        "model_path": _rel(home, model_dir),
+        "training_date": meta["training_date"],
         "metric": metric,
-        "metric_value": float(new_value),
+        "metric_value": float(metrics[metric]),
         "gates_passed": True,
-        "performance_metrics": {k: result.metrics.get(k) for k in
-                                ("sharpe", "hit_rate", "net_pnl_bps", "max_drawdown_pct", "trades",
-                                 "deflated_sharpe", "last_7d_net_bps")},
+        "performance_metrics": {k: metrics.get(k) for k in HEADLINE},
         "promoted_at": datetime.now(UTC).isoformat(),
-        "previous_model": previous,
-        "reason": reason,
-    })
-    return ChampionDecision(True, reason, previous)
+        "promoted_on": day.isoformat(),
+    }
+
+
+def _judge(
+    champion: dict[str, Any] | None,
+    why_none: str | None,
+    metrics: dict[str, Any],
+    gates: dict[str, Any],
+    settings: Settings,
+) -> tuple[bool, str]:
+    """The promotion rule: gates passed, a finite OOS metric, and (if there is a champion) beating it by the margin."""
+    if not gates.get("passed"):
+        return False, f"gates failed: {gates.get('summary', '')}"
+    metric, margin = _margin(settings)
+    new_value = metrics.get(metric)
+    if not isinstance(new_value, int | float) or not np.isfinite(new_value):
+        return False, f"model has no finite OOS {metric}"
+    if champion is None:
+        return (
+            True,
+            f"first champion ({why_none or 'no champion'}); OOS {metric} {new_value:.3f}, all gates passed",
+        )
+    old_value, previous = float(champion.get("metric_value", float("-inf"))), champion.get("model_id")
+    if not new_value > old_value + margin:
+        return (
+            False,
+            f"OOS {metric} {new_value:.3f} does not beat champion {previous} ({old_value:.3f}) by {margin:g}",
+        )
+    return (
+        True,
+        f"OOS {metric} {new_value:.3f} beats champion {previous} ({old_value:.3f}) by more than {margin:g}",
+    )
+
+
+def _replay(
+    home: EngineHome, symbol: str, before: date, settings: Settings
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The promotion rule replayed over the coin's complete models of partition dates < `before`, one per
+    date (the latest run of that date), oldest first: the champion those nights would have kept."""
+    latest: dict[date, Path] = {}
+    for model_dir in complete_models(home, symbol, before=before):  # ordered by (date, version)
+        latest[model_training_date(model_dir)] = model_dir
+    champion, why = None, "no champion yet"
+    metric, _ = _margin(settings)
+    for day, model_dir in sorted(latest.items()):
+        metrics = read_json(model_dir / "metrics.json")
+        promoted, _ = _judge(champion, why, metrics, metrics.get("gates") or {}, settings)
+        if promoted:
+            champion = _champion_fields(home, model_dir, metrics, metric, day)
+    return champion, None if champion else why
+
+
+def _verifies(home: EngineHome, record: dict[str, Any], day: date) -> bool:
+    trained = record.get("training_date")
+    return bool(
+        trained and date.fromisoformat(trained) <= day and is_complete(_abs(home, record["model_path"]))
+    )
+
+
+def _champion_of(record: dict[str, Any]) -> dict[str, Any] | None:
+    return {k: record.get(k) for k in CHAMPION_FIELDS} if record.get("model_id") else None
+
+
+def champion_before(
+    home: EngineHome, symbol: str, day: date, settings: Settings
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The champion in force before night `day`: the coin's latest earlier decision, else the promotion rule
+    replayed over its models of dates < day. (pointer, None), or (None, why) when there is none."""
+    symbol = normalise_symbol(symbol)
+    earlier = [d for d in _dated(home, f"{symbol}.json") if d < day]
+    if not earlier:
+        return _replay(home, symbol, day, settings)
+    record = read_json(home.champion_on(earlier[-1], symbol))
+    champion = _champion_of(record)
+    if champion is None:
+        return None, f"no champion as of {earlier[-1]}: {record.get('reason')}"
+    if not _verifies(home, champion, day):
+        pointer, why = _replay(home, symbol, day, settings)
+        return pointer, (
+            f"champion {champion['model_id']} of {earlier[-1]} no longer verifies (sha256.txt)"
+            if pointer is None
+            else why
+        )
+    return champion, None
+
+
+def champion_on(
+    home: EngineHome, symbol: str, day: date, settings: Settings
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The champion in force on night `day` (after its decision): (pointer, None) or (None, why)."""
+    path = home.champion_on(day, symbol)
+    if not path.is_file():
+        return champion_before(home, symbol, day, settings)
+    record = read_json(path)
+    champion = _champion_of(record)
+    if champion is None:
+        return None, f"no champion: {record.get('reason')}"
+    if not _verifies(home, champion, day):
+        pointer, why = _replay(home, symbol, day + timedelta(days=1), settings)
+        return pointer, (
+            f"champion {champion['model_id']} at {champion['model_path']} no longer verifies (sha256.txt)"
+            if pointer is None
+            else why
+        )
+    return champion, None
+
+
+def _publish_latest(home: EngineHome, name: str, day: date, payload: dict[str, Any] | None) -> bool:
+    """Move the latest pointer `champions/{name}` to night `day`'s payload only if `day` is the newest decided
+    date for it (None removes the pointer: no champion). Call under `_locked`. True when it moved."""
+    dates = _dated(home, name)
+    if dates and day < dates[-1]:
+        return False
+    latest = home.champions_dir() / name
+    if payload is None:
+        latest.unlink(missing_ok=True)
+    else:
+        write_json(latest, payload)
+    return True
+
+
+def _write_history(home: EngineHome, symbol: str) -> None:
+    decisions = []
+    for day in _dated(home, f"{symbol}.json"):
+        r = read_json(home.champion_on(day, symbol))
+        decisions.append(
+            {
+                k: r.get(k)
+                for k in ("date", "model_id", "training_date", "promoted", "candidate_model_id", "reason")
+            }
+        )
+    write_json(home.champion_history(symbol), {"symbol": symbol, "decisions": decisions})
+
+
+def update_champion(home: EngineHome, result: TrainResult, settings: Settings, day: date) -> ChampionDecision:
+    """Decide night `day`'s champion for `result`'s coin from the champion in force before `day` and `day`'s
+    own model; write the dated decision and the history, and move the latest pointer if `day` is the newest."""
+    symbol = normalise_symbol(result.symbol)
+    with _locked(home):
+        prior, why_none = champion_before(home, symbol, day, settings)
+        previous = prior.get("model_id") if prior else None
+        promoted, champion = False, prior
+        trained_for = model_training_date(result.model_dir) if result.model_dir is not None else None
+        if result.skipped_reason:
+            reason = f"not trained: {result.skipped_reason}"
+        elif result.model_dir is None or not is_complete(result.model_dir):
+            reason = f"model folder {result.model_dir} does not verify"
+        elif trained_for != day:
+            reason = f"model {result.model_id} was trained for {trained_for}, not {day}"
+        else:
+            promoted, reason = _judge(prior, why_none, result.metrics, result.gates.to_json(), settings)
+            if promoted:
+                metric, _ = _margin(settings)
+                champion = _champion_fields(home, Path(result.model_dir), result.metrics, metric, day)
+        record = {
+            "symbol": symbol,
+            "date": day.isoformat(),
+            **{k: (champion or {}).get(k) for k in CHAMPION_FIELDS},
+            "promoted": promoted,
+            "candidate_model_id": result.model_id or None,
+            "previous_model": previous,
+            "reason": reason,
+            "decided_at": datetime.now(UTC).isoformat(),
+        }
+        write_json(home.champion_on(day, symbol), record)
+        _publish_latest(home, f"{symbol}.json", day, record if champion else None)
+        _write_history(home, symbol)
+    return ChampionDecision(promoted, reason, previous)
 
 
 def _model_info(model_dir: Path | None) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -126,12 +310,16 @@ def _pct_rank(values: list[float], higher_better: bool) -> list[float]:
     return list(ranks / max(len(arr) - 1, 1))
 
 
-def _entry(home: EngineHome, symbol: str, outcome: dict[str, Any] | None) -> dict[str, Any]:
+def _entry(
+    home: EngineHome, symbol: str, outcome: dict[str, Any] | None, day: date, settings: Settings
+) -> dict[str, Any]:
     status = (outcome or {}).get("status", "missing")
     error = (outcome or {}).get("error")
     today_dir = (outcome or {}).get("model_dir")
     today_metrics, today_costs = _model_info(_abs(home, today_dir) if today_dir else None)
-    pointer, why_none = current_champion(home, symbol)
+    if today_metrics is not None and model_training_date(_abs(home, today_dir)) != day:
+        today_metrics, today_costs = None, None  # a model of another date is not this night's model
+    pointer, why_none = champion_on(home, symbol, day, settings)
     champ_metrics, champ_costs = _model_info(_abs(home, pointer["model_path"]) if pointer else None)
     costs = champ_costs or today_costs or {}
     recent = today_metrics or champ_metrics or {}
@@ -143,7 +331,7 @@ def _entry(home: EngineHome, symbol: str, outcome: dict[str, Any] | None) -> dic
     elif status == "skipped":
         reasons.append(f"skipped: {error or 'no reason given'}")
     elif today_metrics is None:
-        reasons.append(f"today's model {today_dir} is missing or does not verify")
+        reasons.append(f"today's model {today_dir} is missing, does not verify or was not trained for {day}")
     elif not today_metrics.get("gates", {}).get("passed", False):
         reasons.append(f"today's model failed gates: {today_metrics.get('gates', {}).get('summary', '')}")
     if pointer is None:
@@ -154,6 +342,7 @@ def _entry(home: EngineHome, symbol: str, outcome: dict[str, Any] | None) -> dic
         "status": status if status in STATUSES else "missing",
         "model_id": pointer.get("model_id") if pointer else None,
         "model_path": pointer.get("model_path") if pointer else None,
+        "model_training_date": pointer.get("training_date") if pointer else None,
         "rank": None,
         "spread_bps": costs.get("spread_bps"),
         "fee_bps": costs.get("fee_bps"),
@@ -170,10 +359,11 @@ def _entry(home: EngineHome, symbol: str, outcome: dict[str, Any] | None) -> dic
 def build_roster(
     home: EngineHome, day: date, symbols: list[str], outcomes: dict[str, dict], settings: Settings
 ) -> dict[str, Any]:
-    """Write `champions/roster.json` for exactly `symbols` (the day's coins) and return it."""
+    """Write night `day`'s roster (`champions/{YYYYMMDD}Z/roster.json`) for exactly `symbols` (the day's coins),
+    from the champions in force on `day` only; move `champions/roster.json` if `day` is the newest roster."""
     norm_outcomes = {normalise_symbol(k): v for k, v in outcomes.items()}
     wanted = list(dict.fromkeys(normalise_symbol(s) for s in symbols))
-    entries = [_entry(home, s, norm_outcomes.get(s)) for s in wanted]
+    entries = [_entry(home, s, norm_outcomes.get(s), day, settings) for s in wanted]
 
     def num(e: dict[str, Any], key: str) -> float:
         v = e.get(key)
@@ -192,10 +382,12 @@ def build_roster(
         "date": day.isoformat(),
         "generated_at": datetime.now(UTC).isoformat(),
         "ranking": "trade_ok first, then mean percentile rank of ADV (desc), round trip cost (asc), "
-                   "last 7 days OOS net bps (desc); lower score is better",
+        "last 7 days OOS net bps (desc); lower score is better",
         "n_symbols": len(entries),
         "n_trade_ok": sum(e["trade_ok"] for e in entries),
         "coins": entries,
     }
-    write_json(home.roster(), roster)
+    with _locked(home):
+        write_json(home.roster_on(day), roster)
+        _publish_latest(home, "roster.json", day, roster)
     return roster

@@ -164,10 +164,12 @@ def load_features(settings: Settings, day: date, symbol: str) -> pl.DataFrame:
     return pl.read_parquet(path)
 
 
-def prepare_day(settings: Settings, day: date, *, top_n: int | None = None) -> list[str]:
+def prepare_day(
+    settings: Settings, day: date, *, top_n: int | None = None, symbols: list[str] | None = None
+) -> list[str]:
     """Every stage before training, in this process and in order (benchmarks and tests that measure
     training alone); returns the day's coins. Orchestrators run these stages as separate steps."""
-    symbols = universe_stage(settings, day, top_n=top_n).selected
+    symbols = universe_stage(settings, day, symbols=symbols, top_n=top_n).selected
     for symbol in symbols:
         candles_stage(settings, day, symbol)
     market_context_stage(settings, day, symbols)
@@ -226,7 +228,9 @@ class day_stage:  # noqa: N801 - used as a context manager
 
 
 def encoder_stage(settings: Settings, day: date, symbols: list[str]) -> dict[str, Any]:
-    """Fit the day's shared encoder on the pooled features of every coin that has them."""
+    """Fit the day's shared encoder on the pooled features of every coin that has them. A small universe
+    (one or two pinned coins) gets a reduced encoder or none, with the reason in `shared_encoder.json`:
+    never a failed day."""
     from huracan_core.training.encoder import fit_shared_encoder
 
     bind_context(date=day.isoformat(), stage="shared_encoder")
@@ -244,7 +248,8 @@ def encoder_stage(settings: Settings, day: date, symbols: list[str]) -> dict[str
         frames, recipe, as_of_for(day), engine_home(settings).encoder_dir(day),
         bar_seconds=settings.market.timeframe_seconds, min_rows=max(5 * len(recipe.model_columns), 200),
     )
-    return info if isinstance(info, dict) else dict(vars(info))
+    log.info("shared encoder", mode=info.mode, components=info.n_components, rows=info.rows, reason=info.reason)
+    return dict(vars(info))
 
 
 def cost_inputs_for(settings: Settings, day: date, symbol: str) -> Any:
@@ -276,7 +281,7 @@ def model_stage(settings: Settings, day: date, symbol: str, *, device: str = "cp
             symbol=symbol,
             features=load_features(settings, day, symbol),
             recipe=default_recipe(settings.market.timeframe),
-            encoder_dir=encoder_dir if encoder_dir.is_dir() else None,
+            encoder_dir=encoder_dir,  # a day without a fitted encoder: the trainer records why in metadata.json
             cost_inputs=cost_inputs_for(settings, day, symbol),
             settings=settings,
             home=home,
@@ -289,7 +294,7 @@ def model_stage(settings: Settings, day: date, symbol: str, *, device: str = "cp
             ledger.update(symbol, status="skipped", reason=result.skipped_reason,
                           output_path=str(result.model_dir) if result.model_dir else None)
             return result
-        decision = update_champion(home, result, settings)
+        decision = update_champion(home, result, settings, day)
         headline = {k: result.metrics.get(k) for k in ("sharpe", "hit_rate", "net_pnl_bps", "max_drawdown_pct",
                                                        "trades", "deflated_sharpe")}
         ledger.update(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,15 @@ from huracan_core.training.encoder import NPZ as ENC_NPZ
 from huracan_core.training.encoder import SharedEncoder, load_shared_encoder
 
 PARTIALS = ("features.parquet", "split_indices.json", "training_log.json")
-FINALS = ("model.bin", "config.json", "metrics.json", "costs.json", "features.json", "metadata.json",
-          "oos_predictions.parquet")
+FINALS = (
+    "model.bin",
+    "config.json",
+    "metrics.json",
+    "costs.json",
+    "features.json",
+    "metadata.json",
+    "oos_predictions.parquet",
+)
 ENCODER_FILES = ("encoder/" + ENC_NPZ, "encoder/" + ENC_META, "encoder/" + MANIFEST)
 
 
@@ -57,12 +64,42 @@ def is_complete(model_dir: Path) -> bool:
     return True
 
 
-def complete_models(home: EngineHome, symbol: str) -> list[Path]:
-    """The coin's complete (verifying) model folders, oldest first."""
+def model_training_date(model_dir: Path) -> date | None:
+    """The partition date a model was trained for (`training_date` of metadata.json); None when unreadable.
+
+    Why not the folder name: version folders are named from the wall clock of the run, so a backfill of an
+    old date made today has today's stamp. Only the recorded partition date says what the model could know.
+    """
+    try:
+        return date.fromisoformat(str(read_json(Path(model_dir) / "metadata.json")["training_date"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def complete_models(
+    home: EngineHome, symbol: str, *, up_to: date | None = None, before: date | None = None
+) -> list[Path]:
+    """The coin's complete (verifying) model folders, ordered by (partition date, version).
+
+    `up_to` keeps models of partition dates <= up_to, `before` those of dates < before (a model without a
+    readable training_date is then left out: nothing proves it was known at that date). Without either,
+    every complete folder is listed, undated ones first.
+    """
     root = home.model_root(symbol)
     if not root.is_dir():
         return []
-    return [p for p in sorted(root.iterdir()) if p.is_dir() and is_complete(p)]
+    dated: list[tuple[date, str, Path]] = []
+    for p in sorted(root.iterdir()):
+        if not p.is_dir():
+            continue
+        day = model_training_date(p)
+        if (up_to is not None or before is not None) and day is None:
+            continue
+        if (up_to is not None and day > up_to) or (before is not None and day >= before):
+            continue
+        if is_complete(p):
+            dated.append((day or date.min, p.name, p))
+    return [p for _, _, p in sorted(dated)]
 
 
 def recipe_payload(recipe: Any) -> dict[str, Any]:
@@ -89,7 +126,9 @@ class LoadedModel:
     def model_id(self) -> str:
         return str(self.metadata.get("model_id", ""))
 
-    def predict(self, features: pl.DataFrame, recipe_hash: str | None = None, num_threads: int = 1) -> np.ndarray:
+    def predict(
+        self, features: pl.DataFrame, recipe_hash: str | None = None, num_threads: int = 1
+    ) -> np.ndarray:
         """Predictions (bps) for every row of `features` (rows with missing inputs give NaN-aware output)."""
         if recipe_hash is not None and recipe_hash != self.recipe_hash:
             raise ModelRecipeMismatch(

@@ -13,6 +13,16 @@ meaning over time. Live predictions at the date use the last snapshot (cutoff = 
 
 Standardisation is pooled (one mean/std per column over all coins) and z-scores are clipped at ±5 so a
 single wild print cannot own a component.
+
+Why it adapts to the rows it has: a day of one or two pinned coins has too few pooled rows for the full
+encoder (`min_rows`, 5 rows per encoded column in the stages). Such a day is not a failure: the encoder is
+then fitted in a reduced mode where a snapshot needs only 2 rows per column, and it keeps only the
+components whose eigenvalue stands above the Marchenko-Pastur noise edge λ+ = mean·(1 + √(columns/rows))²
+of the as-of snapshot (components below it are indistinguishable from sampling noise at that row count).
+When even that is impossible (too few rows, no component above noise, or a single snapshot so that no
+training row could be encoded point-in-time), NO encoder is fitted and the reason is written in the day's
+`shared_encoder.json` (`fitted: false`); the trainer then trains without codes and records the reason in
+each model's metadata.json.
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ META = "shared_encoder.json"
 CLIP = 5.0
 MAX_MISSING = 0.5  # a column null in more than this share of pooled rows is left out of the encoder
 MIN_PRESENT = 0.8  # a row is encoded when at least this share of encoder inputs is present (rest imputed)
+REDUCED_ROWS_PER_COLUMN = 2  # smallest snapshot of the reduced mode: the covariance keeps full rank with room
 METHOD = "pooled z-score (clip ±5) + PCA (numpy SVD of the z-score covariance), point-in-time snapshots"
 
 
@@ -58,6 +69,10 @@ class EncoderInfo:
     rows: int
     symbols: list[str]
     recipe_hash: str
+    fitted: bool = True
+    mode: str = "full"  # "full", "reduced" (fewer rows: fewer components) or "none" (no encoder, see reason)
+    rows_needed: int = 0
+    reason: str | None = None
 
 
 def _bar_ms(frame: pl.DataFrame) -> int:
@@ -91,6 +106,25 @@ def _pca(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return mean, std, comps * np.where(signs == 0, 1.0, signs)[:, None], explained
 
 
+def _above_noise(x: np.ndarray) -> int:
+    """Components of the pooled z-scores whose eigenvalue exceeds the Marchenko-Pastur edge for x's shape."""
+    n, f = x.shape
+    _, _, _, ratio = _pca(x, f)  # eigenvalue / sum of eigenvalues, largest first
+    edge = (1.0 + np.sqrt(f / n)) ** 2 / f  # λ+ relative to the total (= f × mean eigenvalue)
+    return int(np.sum(ratio > edge))
+
+
+def _write_no_encoder(out_dir: Path, meta: dict[str, Any], reason: str) -> str:
+    """Record in the day's encoder folder that no encoder was fitted, and why (a stale npz is removed)."""
+    meta = {**meta, "fitted": False, "mode": "none", "reason": reason}
+    content_hash = _content_hash(meta, {})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / NPZ).unlink(missing_ok=True)
+    write_json(out_dir / META, {**meta, "content_hash": content_hash})
+    write_manifest(out_dir, [META])
+    return content_hash
+
+
 def fit_shared_encoder(
     features_by_symbol: dict[str, pl.DataFrame],
     recipe: Any,
@@ -114,9 +148,25 @@ def fit_shared_encoder(
     total = sum(f.height for f in features_by_symbol.values())
     nulls = {c: sum(f[c].null_count() for f in features_by_symbol.values()) for c in recipe_columns}
     columns = [c for c in recipe_columns if total and nulls[c] <= MAX_MISSING * total]
+    symbols = sorted(features_by_symbol)
+    base = {
+        "method": METHOD,
+        "recipe_hash": str(recipe.content_hash),
+        "as_of": as_of.isoformat(),
+        "symbols": symbols,
+    }
+
+    def none(reason: str, rows: int, needed: int) -> EncoderInfo:
+        meta = {**base, "columns": columns, "rows": rows, "rows_needed": needed}
+        digest = _write_no_encoder(out_dir, meta, reason)
+        return EncoderInfo(
+            out_dir, digest, 0, columns, 0, rows, symbols, base["recipe_hash"], False, "none", needed, reason
+        )
+
     if not columns:
-        raise ValueError("no recipe column is present in enough pooled rows to fit the shared encoder")
-    k = min(n_components, len(columns))
+        return none(
+            f"no recipe column is present in at least {1 - MAX_MISSING:.0%} of the {total} pooled rows", 0, 0
+        )
     pooled_x, pooled_close = [], []
     for _, frame in sorted(features_by_symbol.items()):
         bar_ms = bar_seconds * 1000 if bar_seconds else _bar_ms(frame)
@@ -128,16 +178,43 @@ def fit_shared_encoder(
     x_all = np.concatenate(pooled_x)
     close_all = np.concatenate(pooled_close)
     need = min_rows if min_rows is not None else max(10 * len(columns), 200)
+    mode, k, snapshot_rows = "full", min(n_components, len(columns)), need
+    where = (
+        f"{len(x_all)} complete feature rows of {len(symbols)} coin(s) closed by {as_of:%Y-%m-%d %H:%M} "
+        f"(the full encoder needs {need})"
+    )
     if len(x_all) < need:
-        raise ValueError(f"only {len(x_all)} complete feature rows closed by {as_of:%Y-%m-%d %H:%M}; need {need}")
+        mode, snapshot_rows = "reduced", min(need, REDUCED_ROWS_PER_COLUMN * len(columns))
+        if len(x_all) < snapshot_rows:
+            return none(
+                f"{where}; even a reduced encoder needs {snapshot_rows} "
+                f"({REDUCED_ROWS_PER_COLUMN} per encoded column)",
+                int(len(x_all)),
+                snapshot_rows,
+            )
 
     cutoffs: list[int] = []
     step = int(timedelta(days=refit_days).total_seconds() * 1000)
     cut = to_ms(as_of)
-    while np.sum(close_all <= cut) >= need:
+    while np.sum(close_all <= cut) >= snapshot_rows:
         cutoffs.append(cut)
         cut -= step
     cutoffs.reverse()
+    if mode == "reduced":
+        if len(cutoffs) < 2:
+            return none(
+                f"{where}; only the as-of snapshot has the {snapshot_rows} rows a reduced snapshot needs, "
+                "so no training row could be encoded point-in-time",
+                int(len(x_all)),
+                snapshot_rows,
+            )
+        k = min(k, _above_noise(x_all[close_all <= cutoffs[-1]]))
+        if k == 0:
+            return none(
+                f"{where}; no principal component stands above the Marchenko-Pastur noise edge",
+                int(len(x_all)),
+                snapshot_rows,
+            )
     means, stds, comps, explained, rows = [], [], [], [], []
     for c in cutoffs:
         sel = x_all[close_all <= c]
@@ -163,10 +240,18 @@ def fit_shared_encoder(
         "recipe_hash": str(recipe.content_hash),
         "as_of": as_of.isoformat(),
         "refit_days": refit_days,
-        "symbols": sorted(features_by_symbol),
+        "symbols": symbols,
         "rows_per_snapshot": rows,
         "clip": CLIP,
+        "fitted": True,
+        "mode": mode,
+        "rows_needed": snapshot_rows,
     }
+    if mode == "reduced":
+        meta["reason"] = (
+            f"{where}: reduced mode, snapshots of >= {snapshot_rows} rows, {k} of "
+            f"{min(n_components, len(columns))} components above the Marchenko-Pastur noise edge"
+        )
     content_hash = _content_hash(meta, arrays)
     out_dir.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
@@ -174,8 +259,37 @@ def fit_shared_encoder(
     write_bytes(out_dir / NPZ, buf.getvalue())
     write_json(out_dir / META, {**meta, "content_hash": content_hash})
     write_manifest(out_dir, [NPZ, META])
-    return EncoderInfo(out_dir, content_hash, k, columns, len(cutoffs), int(len(x_all)), meta["symbols"],
-                       meta["recipe_hash"])
+    return EncoderInfo(
+        out_dir,
+        content_hash,
+        k,
+        columns,
+        len(cutoffs),
+        int(len(x_all)),
+        symbols,
+        meta["recipe_hash"],
+        True,
+        mode,
+        snapshot_rows,
+        meta.get("reason"),
+    )
+
+
+def resolve_encoder(encoder_dir: Path | None) -> tuple[Path | None, str | None]:
+    """(folder, None) when `encoder_dir` holds a fitted encoder; (None, why) when the day has none.
+
+    A folder whose sha256.txt does not verify raises IntegrityError naming the file: a tampered
+    "no encoder" record must not silently turn the encoder off."""
+    if encoder_dir is None:
+        return None, "no shared encoder was given to the trainer"
+    encoder_dir = Path(encoder_dir)
+    if not (encoder_dir / META).is_file():
+        return None, f"no shared encoder at {encoder_dir} (shared_encoder not materialised for that day)"
+    verify_manifest(encoder_dir)
+    meta = read_json(encoder_dir / META)
+    if meta.get("fitted", True) is False:
+        return None, f"no shared encoder for that day: {meta.get('reason', 'no reason recorded')}"
+    return encoder_dir, None
 
 
 class SharedEncoder:
@@ -196,8 +310,9 @@ class SharedEncoder:
     def output_columns(self) -> list[str]:
         return [f"enc_{j}" for j in range(self.n_components)]
 
-    def transform(self, frame: pl.DataFrame, point_in_time: bool = True, bar_seconds: int | None = None
-                  ) -> pl.DataFrame:
+    def transform(
+        self, frame: pl.DataFrame, point_in_time: bool = True, bar_seconds: int | None = None
+    ) -> pl.DataFrame:
         """`frame` plus enc_* columns. Rows older than the first snapshot, or missing more than 20 % of the
         inputs, are null; a few missing inputs are imputed at the pooled mean (z = 0)."""
         x = frame.select(pl.col(c).cast(pl.Float64) for c in self.columns).to_numpy()
@@ -226,6 +341,8 @@ def load_shared_encoder(out_dir: Path) -> SharedEncoder:
     """Verify `sha256.txt` (IntegrityError naming the file) and the content hash, then load."""
     verify_manifest(out_dir)
     meta = read_json(out_dir / META)
+    if meta.get("fitted", True) is False:
+        raise ValueError(f"{out_dir / META}: no shared encoder was fitted for that day: {meta.get('reason')}")
     with np.load(out_dir / NPZ, allow_pickle=False) as data:
         arrays = {name: data[name] for name in data.files}
     stored = meta.pop("content_hash")

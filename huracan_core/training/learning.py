@@ -15,14 +15,23 @@ import numpy as np
 from huracan_core.atomic import read_json, write_json
 from huracan_core.paths import EngineHome, day_tag
 from huracan_core.symbols import normalise_symbol
+from huracan_core.training.artifacts import model_training_date
 
 
-def importance_changes(now: dict[str, float], before: dict[str, float] | None, top: int = 10) -> dict[str, Any]:
+def importance_changes(
+    now: dict[str, float], before: dict[str, float] | None, top: int = 10
+) -> dict[str, Any]:
     """Per-feature (before, now, delta) and the largest risers and fallers."""
     before = before or {}
     names = sorted(set(now) | set(before))
-    rows = {n: {"before": before.get(n, 0.0), "now": now.get(n, 0.0),
-                "delta": now.get(n, 0.0) - before.get(n, 0.0)} for n in names}
+    rows = {
+        n: {
+            "before": before.get(n, 0.0),
+            "now": now.get(n, 0.0),
+            "delta": now.get(n, 0.0) - before.get(n, 0.0),
+        }
+        for n in names
+    }
     ranked = sorted(names, key=lambda n: rows[n]["delta"])
     return {
         "features": rows,
@@ -42,7 +51,16 @@ def write_learning_snapshot(
     previous_model_dir: Path | None,
     metrics: dict[str, Any],
 ) -> Path:
-    """`logs/learning/{YYYYMMDD}Z/{SYMBOL}.json`, atomically."""
+    """`logs/learning/{YYYYMMDD}Z/{SYMBOL}.json`, atomically. `previous_model_dir` must be a model of a partition
+    date before `day` (`complete_models(home, symbol, before=day)[-1]`): comparing a backfilled night with a
+    model trained for a later date would report a change nobody could have seen that night."""
+    if previous_model_dir is not None:
+        prev_day = model_training_date(previous_model_dir)
+        if prev_day is None or prev_day >= day:
+            raise ValueError(
+                f"{previous_model_dir}: previous model of {symbol} was trained for {prev_day}, "
+                f"not before {day}"
+            )
     prev_meta = read_json(previous_model_dir / "metadata.json") if previous_model_dir else None
     prev_importance = prev_meta.get("feature_importance") if prev_meta else None
     payload = {
@@ -51,7 +69,9 @@ def write_learning_snapshot(
         "model_id": model_id,
         "previous_model_id": prev_meta.get("model_id") if prev_meta else None,
         "oos_sharpe": metrics.get("sharpe"),
-        "previous_oos_sharpe": (prev_meta.get("performance_metrics") or {}).get("sharpe") if prev_meta else None,
+        "previous_oos_sharpe": (prev_meta.get("performance_metrics") or {}).get("sharpe")
+        if prev_meta
+        else None,
         "importance": importance_changes(importance, prev_importance),
     }
     path = home.learning_dir() / day_tag(day) / f"{normalise_symbol(symbol)}.json"

@@ -42,6 +42,7 @@ from huracan_core.training.artifacts import (
     recipe_payload,
 )
 from huracan_core.training.dataset import LeakError, Prepared, check_no_leak, oos_table, prepare
+from huracan_core.training.encoder import resolve_encoder
 from huracan_core.training.evaluate import evaluate_predictions
 from huracan_core.training.learning import write_learning_snapshot
 from huracan_core.training.search import default_params, search
@@ -159,6 +160,7 @@ def train_coin(
     if opts.model_type not in models.MODEL_TYPES:
         raise ValueError(f"model_type must be one of {models.MODEL_TYPES}, not {opts.model_type!r}")
     t = settings.training
+    encoder_dir, no_encoder_reason = resolve_encoder(encoder_dir)  # a day may have no encoder (small universe)
     p = prepare(features, recipe, encoder_dir, cost_inputs, settings, training_date, bar_seconds, opts.vol_window)
     n = p.frame.height
     check_no_leak(p.x, p.y, p.inputs)
@@ -209,7 +211,7 @@ def train_coin(
     importance = models.gain_importance(opts.model_type, final.booster, p.inputs)
     model_bytes = models.to_bytes(opts.model_type, final.booster)
 
-    previous = complete_models(home, symbol)
+    previous = complete_models(home, symbol, before=training_date)  # only models known before this date
     write_bytes(model_dir / "model.bin", model_bytes)
     write_parquet(model_dir / "oos_predictions.parquet", oos)
     files = [*PARTIALS, *FINALS]
@@ -246,6 +248,7 @@ def train_coin(
         "performance_metrics": {**headline, "source": "out-of-sample walk-forward folds"},
         "gates_passed": gates.passed, "feature_importance": importance, "training_parameters": training_parameters,
         "recipe_hash": str(recipe.content_hash), "encoder_hash": p.encoder_hash,
+        "encoder": {"used": encoder_dir is not None, "hash": p.encoder_hash, "reason": no_encoder_reason},
         "model_sha256": sha256_bytes(model_bytes), "n_samples": n,
     })
     train_seconds = time.perf_counter() - start

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import timedelta
 
 import numpy as np
 import polars as pl
@@ -126,12 +127,17 @@ def test_no_secret_reaches_an_artifact(trained) -> None:
 
 def test_learning_snapshot_compares_with_the_previous_model(trained, recipe) -> None:
     res2 = train_coin(symbol="PLANT-USDT", features=trained.features, recipe=recipe, encoder_dir=None,
-                      cost_inputs=cost_inputs(), settings=trained.settings, home=trained.home, training_date=DAY,
-                      bar_seconds=3600, options=FAST)
-    snap = read_json(trained.home.learning_dir() / "20260420Z" / "PLANT-USDT.json")
+                      cost_inputs=cost_inputs(), settings=trained.settings, home=trained.home,
+                      training_date=DAY + timedelta(days=1), bar_seconds=3600, options=FAST)
+    snap = read_json(trained.home.learning_dir() / "20260421Z" / "PLANT-USDT.json")
     assert snap["model_id"] == res2.model_id
     assert snap["previous_model_id"] == trained.result.model_id
     assert "enc_0" in snap["importance"]["removed"]  # the second model was trained without the encoder
+    # a rerun (backfill) of the first date compares with models of EARLIER dates only, never the next day's
+    train_coin(symbol="PLANT-USDT", features=trained.features, recipe=recipe, encoder_dir=None,
+               cost_inputs=cost_inputs(), settings=trained.settings, home=trained.home, training_date=DAY,
+               bar_seconds=3600, options=FAST)
+    assert read_json(trained.home.learning_dir() / "20260420Z" / "PLANT-USDT.json")["previous_model_id"] is None
 
 
 def test_too_short_history_is_skipped_with_numbers(tmp_path, recipe) -> None:
