@@ -1,24 +1,38 @@
-"""The schedule tick and the sensors, called directly, give the expected requests and partitions."""
+"""The schedule tick, the chain sensor and the planner it shares with `huracan run`, called directly."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from dagster import DagsterInstance, SensorResult, build_schedule_context, build_sensor_context
+import pytest
+from dagster import (
+    AssetDep,
+    AssetKey,
+    DagsterInstance,
+    SensorResult,
+    asset,
+    build_schedule_context,
+    build_sensor_context,
+)
 
 from huracan_core.dates import last_complete_day
 from huracan_dagster.defs.pipeline.plan import (
-    STEP_BY_NAME,
+    STEPS,
     TAG_DATE,
     TAG_STEP,
+    DayState,
+    Generation,
+    GraphShapeError,
     StepRequest,
     day_state,
+    derive_steps,
     next_steps,
 )
 from huracan_dagster.defs.pipeline.sensors import chain_sensor
 from huracan_dagster.defs.universe.schedules import nightly_universe
-from huracan_dagster.defs.universe.sensors import symbols_sensor
+from huracan_dagster.partitions import daily, date_symbol
 from huracan_dagster.runner import execute
 
 
@@ -29,40 +43,88 @@ def test_schedule_tick_requests_yesterdays_universe(instance: DagsterInstance) -
     assert request.job_name in (None, "universe_job")
 
 
+def test_steps_are_read_off_the_asset_graph() -> None:
+    """The chain is the graph's deps and partition mappings, not a second declaration."""
+    shape = [(s.name, s.assets, s.per_coin, s.coin_after, s.day_after, s.gather) for s in STEPS]
+    assert shape == [
+        ("universe", ("universe",), False, (), (), ()),
+        ("candles", ("candles",), True, (), ("universe",), ()),
+        ("market_context", ("market_context",), False, (), (), ("candles",)),
+        ("features", ("features",), True, ("candles",), ("market_context",), ()),
+        ("shared_encoder", ("shared_encoder",), False, (), (), ("features",)),
+        ("model", ("model",), True, ("features",), ("shared_encoder",), ()),
+        ("roster", ("roster", "exports"), False, (), (), ("model",)),
+    ]
+
+    # a new asset in the graph is a new step with no other change; a dependency across daily and
+    # date × symbol partitions without the by-date mapping is refused with its name
+    from huracan_dagster.graph import ASSETS
+    from huracan_dagster.partitions import by_date
+
+    @asset(partitions_def=daily, deps=[AssetDep("model", partition_mapping=by_date)])
+    def portfolio() -> None: ...
+
+    extended = derive_steps([*ASSETS, portfolio])
+    assert {s.name for s in extended} == {s.name for s in STEPS} | {"portfolio"}
+    assert next(s for s in extended if s.name == "portfolio").gather == ("model",)
+
+    @asset(partitions_def=date_symbol, deps=["roster"])
+    def broken() -> None: ...
+
+    with pytest.raises(GraphShapeError, match="broken depends on roster"):
+        derive_steps([*ASSETS, broken])
+
+
 def _universe(instance: DagsterInstance, day: str, top_n: int) -> None:
     step = StepRequest("universe", "universe_job", day, None, "", {TAG_DATE: day, TAG_STEP: f"universe:{day}"})
     outcome = execute(instance, step, {"ops": {"universe": {"config": {"symbols": None, "top_n": top_n}}}})
     assert outcome.success, outcome.error
 
 
-def test_sensors_add_partitions_and_carry_the_chain(instance: DagsterInstance, home: Path) -> None:
+def _run(instance: DagsterInstance, requests: list) -> None:
+    for request in requests:
+        step = StepRequest(request.job_name.removesuffix("_job"), request.job_name, request.partition_key,
+                           request.partition_key.split("|")[1] if "|" in request.partition_key else None,
+                           request.run_key, dict(request.tags))
+        execute(instance, step)
+
+
+def test_sensor_adds_partitions_and_carries_the_chain(instance: DagsterInstance, home: Path) -> None:
     day = last_complete_day().isoformat()
     _universe(instance, day, 3)
 
-    result = symbols_sensor(build_sensor_context(instance=instance))
+    ctx = build_sensor_context(instance=instance)
+    result = chain_sensor(ctx)
     assert isinstance(result, SensorResult)
     added = [s for r in result.dynamic_partitions_requests for s in r.partition_keys]
     assert len(added) == 3 and all(s.endswith("-USDT") for s in added)
-    assert len(result.run_requests) == 3
     assert {r.job_name for r in result.run_requests} == {"candles_job"}
-    assert {r.partition_key.split("|")[0] for r in result.run_requests} == {day}
-    # a second tick with the cursor advanced requests nothing new
-    again = symbols_sensor(build_sensor_context(instance=instance, cursor=str(10**12)))
-    assert not again.run_requests
+    assert sorted(r.partition_key for r in result.run_requests) == sorted(f"{day}|{s}" for s in added)
+    assert json.loads(ctx.cursor)["open"] == [day]
 
-    # before candles exist the chain sensor waits; after they land it asks for the market context
+    # the same tick again (candles not run yet, their runs known by run key) requests the same keys;
+    # before candles exist nothing downstream starts
     instance.add_dynamic_partitions("symbols", added)
-    assert not chain_sensor(build_sensor_context(instance=instance)).run_requests
-    for request in result.run_requests:
-        step = StepRequest("candles", "candles_job", request.partition_key, request.partition_key.split("|")[1],
-                           request.run_key, dict(request.tags))
-        assert execute(instance, step).success
-    chained = chain_sensor(build_sensor_context(instance=instance))
+    _run(instance, result.run_requests)
+    chained = chain_sensor(build_sensor_context(instance=instance, cursor=ctx.cursor))
     assert [(r.job_name, r.partition_key) for r in chained.run_requests] == [("market_context_job", day)]
 
 
-def test_planner_failed_coin_never_blocks_the_others(instance: DagsterInstance, home: Path, monkeypatch) -> None:
+def test_an_old_day_is_carried_like_a_new_one(instance: DagsterInstance, home: Path) -> None:
+    """A backfill of `universe` a year ago: the sensor opens that day from the materialisation, whatever
+    its date (the old sensor only looked at the last 7 days and the backfill stopped after candles)."""
+    old = (last_complete_day().replace(year=last_complete_day().year - 1)).isoformat()
+    _universe(instance, old, 2)
+    ctx = build_sensor_context(instance=instance)
+    result = chain_sensor(ctx)
+    assert {r.partition_key.split("|")[0] for r in result.run_requests} == {old}
+    assert json.loads(ctx.cursor)["open"] == [old]
+
+
+def test_a_failed_coin_never_blocks_the_day(instance: DagsterInstance, home: Path, monkeypatch) -> None:
     from huracan_core import stages
+    from huracan_core.ledger import RunLedger
+    from huracan_core.paths import EngineHome
 
     day = last_complete_day()
     _universe(instance, day.isoformat(), 3)
@@ -82,30 +144,47 @@ def test_planner_failed_coin_never_blocks_the_others(instance: DagsterInstance, 
         execute(instance, step)
     state = day_state(instance, day)
     assert len(state.failed["candles"]) == 1 and len(state.done["candles"]) == 2
-    nxt = next_steps(state)
-    assert [s.step for s in nxt] == ["market_context"]
-    # the failed coin is terminal for its chain: features wait only for the two good coins
-    assert state.blocked(STEP_BY_NAME["features"], f"{day.isoformat()}|{bad}")
-    from huracan_core.ledger import RunLedger
-    from huracan_core.paths import EngineHome
-
+    assert [s.step for s in next_steps(state)] == ["market_context"]
     entry = RunLedger(EngineHome(home), day).get(bad)
     assert entry.status == "failed" and entry.stage == "candles" and entry.error_type == "RuntimeError"
 
+    monkeypatch.setattr(stages, "candles_stage", real)
+    for step in next_steps(day_state(instance, day)):
+        assert execute(instance, step).success
+    # the failed coin's features still run, fast and red, naming the upstream failure (not "missing")
+    nxt = next_steps(day_state(instance, day))
+    assert sorted(s.symbol for s in nxt) == sorted(gen.symbols) and {s.step for s in nxt} == {"features"}
+    outcomes = {s.symbol: execute(instance, s) for s in nxt}
+    assert not outcomes[bad].success
+    assert "features for" in outcomes[bad].error and "candles failed earlier" in outcomes[bad].error
+    assert all(o.success for s, o in outcomes.items() if s != bad)
+
 
 def test_model_runs_carry_a_max_runtime_tag(home: Path) -> None:
-    from datetime import date
-
     from huracan_core.config import load_settings
-    from huracan_dagster.defs.pipeline.plan import DayState, Generation
 
     training = load_settings().training
     day = date(2026, 4, 20)
     key = "2026-04-20|BTC-USDT"
-    state = DayState(day, Generation("run-1", 1, ["BTC-USDT"], {}),
+    state = DayState(day, Generation("run-1", 1, ["BTC-USDT"], {}), STEPS,
                      done={"candles": {key}, "market_context": {"2026-04-20"}, "features": {key},
                            "shared_encoder": {"2026-04-20"}})
     steps = next_steps(state, training=training)
     assert [(s.step, s.partition_key) for s in steps] == [("model", key)]
     assert steps[0].tags["dagster/max_runtime"] == str(45 * 60 * 3 + 600)  # 3 attempts of 45 min + backoff
     assert steps[0].run_key == f"run-1:model:{key}"
+
+
+def test_coins_outside_the_days_universe_are_no_ops(instance: DagsterInstance, home: Path) -> None:
+    """The UI's "Materialize all" targets every coin ever seen: a coin not in that day's universe
+    materialises as a no-op that says so, and never fails the day."""
+    from huracan_dagster.partitions import coin_key
+
+    day = last_complete_day().isoformat()
+    _universe(instance, day, 2)
+    instance.add_dynamic_partitions("symbols", ["ZZZ-USDT"])
+    for job in ("candles_job", "features_job"):
+        step = StepRequest(job.removesuffix("_job"), job, str(coin_key(day, "ZZZ-USDT")), "ZZZ-USDT", "", {})
+        assert execute(instance, step).success, job
+    record = instance.fetch_materializations(AssetKey("features"), limit=1).records[0]
+    assert "not in the universe" in record.asset_materialization.metadata["note"].value

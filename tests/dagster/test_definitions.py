@@ -34,4 +34,4 @@ def test_graph_shape(home: Path) -> None:
     checks = {c.name for c in graph.asset_check_keys if c.asset_key == AssetKey("model")}
     assert {"gate_sharpe", "gate_trades", "gate_deflated_sharpe", "gate_net_pnl_bps"} <= checks
     assert defs.resolve_schedule_def("nightly_universe").cron_schedule == "0 2 * * *"
-    assert {s.name for s in defs.sensors} == {"symbols_sensor", "chain_sensor"}
+    assert {s.name for s in defs.sensors} == {"chain_sensor"}

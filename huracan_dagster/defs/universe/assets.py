@@ -7,7 +7,7 @@ from datetime import date
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
 from huracan_core import stages
-from huracan_dagster.context import start, table
+from huracan_dagster.context import stage_errors, start, table
 from huracan_dagster.partitions import daily
 from huracan_dagster.resources import HuracanConfig
 
@@ -24,7 +24,8 @@ def universe(context: AssetExecutionContext, config: UniverseConfig, huracan: Hu
     """Filter and rank the exchange's markets at the day's close (volume, age, type, stablecoins, leverage)."""
     day = date.fromisoformat(context.partition_key)
     settings = start(context, huracan, day)
-    result = stages.universe_stage(settings, day, symbols=config.symbols, top_n=config.top_n)
+    with stage_errors("universe", day):
+        result = stages.universe_stage(settings, day, symbols=config.symbols, top_n=config.top_n)
     rows = [asdict(r) for r in result.rows]
     return MaterializeResult(
         metadata={

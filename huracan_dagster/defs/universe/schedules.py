@@ -6,7 +6,7 @@ from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext
 
 from huracan_core.config import load_settings
 from huracan_core.dates import last_complete_day
-from huracan_dagster.jobs import universe_job
+from huracan_dagster.jobs import ROOT_JOB
 
 _SCHEDULE = load_settings().schedule
 
@@ -15,7 +15,7 @@ _SCHEDULE = load_settings().schedule
     name="nightly_universe",
     cron_schedule=_SCHEDULE.cron,
     execution_timezone=_SCHEDULE.timezone,
-    job=universe_job,
+    job=ROOT_JOB,
     default_status=DefaultScheduleStatus.RUNNING,
 )
 def nightly_universe(context: ScheduleEvaluationContext) -> RunRequest:
