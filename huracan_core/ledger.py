@@ -112,6 +112,28 @@ class RunLedger:
             data["updated_at"] = _now()
             write_json(self.path, data)
 
+    def restart(self, symbols: list[str]) -> None:
+        """A new generation of the day (the universe was selected again): exactly `symbols`, all pending.
+        Entries of the previous generation would otherwise block or mislabel this one's coins."""
+        with self._locked():
+            data = self._read()
+            data["coins"] = {normalise_symbol(s): asdict(CoinEntry()) for s in symbols}
+            data["updated_at"] = _now()
+            write_json(self.path, data)
+
+    def clear_failure(self, stage: str, symbols: list[str] | None = None) -> None:
+        """Back to pending for coins whose recorded failure is at `stage` (that stage has now succeeded)."""
+        with self._locked():
+            data = self._read()
+            changed = False
+            for symbol, raw in data["coins"].items():
+                if (symbols is None or symbol in symbols) and raw.get("status") == "failed" and raw.get("stage") == stage:
+                    raw.update(status="pending", error=None, error_type=None)
+                    changed = True
+            if changed:
+                data["updated_at"] = _now()
+                write_json(self.path, data)
+
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for entry in self.entries().values():

@@ -4,7 +4,7 @@
 from dagster import AssetDep, AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from huracan_core import stages
-from huracan_dagster.context import plain, start
+from huracan_dagster.context import not_in_universe, plain, stage_errors, start
 from huracan_dagster.partitions import by_date, date_symbol, split_key
 from huracan_dagster.resources import HuracanConfig
 
@@ -19,8 +19,11 @@ def candles(context: AssetExecutionContext, huracan: HuracanConfig) -> Materiali
     """Incremental, validated download: only missing bars are requested, open bars never stored."""
     day, symbol = split_key(context.partition_key)
     settings = start(context, huracan, day, symbol)
-    with stages.coin_stage(settings, day, symbol, "candles"):
-        report = stages.candles_stage(settings, day, symbol)
+    with stage_errors("candles", day, symbol):
+        if (noop := not_in_universe(settings, day, symbol)) is not None:
+            return noop
+        with stages.coin_stage(settings, day, symbol, "candles"):
+            report = stages.candles_stage(settings, day, symbol)
     return MaterializeResult(
         metadata={
             "rows": report.bars_total,

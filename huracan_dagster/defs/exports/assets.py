@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from huracan_core.exports import export_day
 from huracan_core.stages import engine_home
-from huracan_dagster.context import start
+from huracan_dagster.context import stage_errors, start
 from huracan_dagster.partitions import daily
 from huracan_dagster.resources import HuracanConfig
 
@@ -17,7 +17,8 @@ def exports(context: AssetExecutionContext, huracan: HuracanConfig) -> Materiali
     """Hand-off files of the day; counts come from the ledger, never estimated."""
     day = date.fromisoformat(context.partition_key)
     settings = start(context, huracan, day)
-    out = export_day(engine_home(settings), day)
+    with stage_errors("exports", day):
+        out = export_day(engine_home(settings), day)
     summary = out["summary"]
     return MaterializeResult(
         metadata={

@@ -6,7 +6,7 @@ from datetime import date
 from dagster import AssetDep, AssetExecutionContext, MaterializeResult, asset
 
 from huracan_core import stages
-from huracan_dagster.context import plain, start
+from huracan_dagster.context import not_in_universe, plain, stage_errors, start, upstream_failed
 from huracan_dagster.partitions import by_date, daily, date_symbol, split_key
 from huracan_dagster.resources import HuracanConfig
 
@@ -21,7 +21,7 @@ def market_context(context: AssetExecutionContext, huracan: HuracanConfig) -> Ma
     """Cross-asset references for the day (BTC, ETH, equal-weight universe) so coin features align on time."""
     day = date.fromisoformat(context.partition_key)
     settings = start(context, huracan, day)
-    with stages.day_stage(settings, day, "market_context"):
+    with stage_errors("market_context", day), stages.day_stage(settings, day, "market_context"):
         info = stages.market_context_stage(settings, day, stages.load_universe(settings, day).selected)
     return MaterializeResult(metadata={k: plain(v) for k, v in info.items()})
 
@@ -36,6 +36,10 @@ def features(context: AssetExecutionContext, huracan: HuracanConfig) -> Material
     """The feature recipe for one coin, point-in-time, validated, written as parquet."""
     day, symbol = split_key(context.partition_key)
     settings = start(context, huracan, day, symbol)
-    with stages.coin_stage(settings, day, symbol, "features"):
-        info = stages.features_stage(settings, day, symbol)
+    with stage_errors("features", day, symbol):
+        if (noop := not_in_universe(settings, day, symbol)) is not None:
+            return noop
+        upstream_failed(settings, day, symbol, "features")
+        with stages.coin_stage(settings, day, symbol, "features"):
+            info = stages.features_stage(settings, day, symbol)
     return MaterializeResult(metadata={k: plain(v) for k, v in info.items()})

@@ -9,7 +9,6 @@ from dagster import (
     AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
-    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -18,7 +17,7 @@ from dagster_ray import RayResource
 
 from huracan_core import stages
 from huracan_core.execution.ray_training import ensure_ray, plan_training, train_coins
-from huracan_dagster.context import plain, start
+from huracan_dagster.context import failure, not_in_universe, plain, stage_errors, start, upstream_failed
 from huracan_dagster.partitions import by_date, daily, date_symbol, split_key
 from huracan_dagster.resources import HuracanConfig
 
@@ -36,9 +35,17 @@ def shared_encoder(context: AssetExecutionContext, huracan: HuracanConfig) -> Ma
     """Fit on the pooled, standardised features of all the day's coins, using only data known that day."""
     day = date.fromisoformat(context.partition_key)
     settings = start(context, huracan, day)
-    with stages.day_stage(settings, day, "shared_encoder"):
+    with stage_errors("shared_encoder", day), stages.day_stage(settings, day, "shared_encoder"):
         info = stages.encoder_stage(settings, day, stages.load_universe(settings, day).selected)
     return MaterializeResult(metadata={k: plain(v) for k, v in info.items() if isinstance(v, str | int | float)})
+
+
+def _with_checks(result: MaterializeResult, why: str) -> MaterializeResult:
+    """A partition that was not trained still reports every gate check, as not evaluated and why."""
+    checks = [AssetCheckResult(check_name=f"gate_{name}", passed=False, severity=AssetCheckSeverity.WARN,
+                               description=f"not evaluated: {why}", metadata={"not_evaluated": why})
+              for name in GATE_CHECKS]
+    return MaterializeResult(metadata=result.metadata, check_results=checks)
 
 
 @asset(
@@ -47,30 +54,30 @@ def shared_encoder(context: AssetExecutionContext, huracan: HuracanConfig) -> Ma
     group_name="models",
     kinds={"lightgbm"},
     pool="train",
-    check_specs=[AssetCheckSpec(f"gate_{name}", asset="model", blocking=True) for name in GATE_CHECKS],
+    # non-blocking and partitioned: a coin that trains and misses a gate is a green run whose failed
+    # check is tied to its own partition; only a crash is a red run
+    check_specs=[AssetCheckSpec(f"gate_{name}", asset="model", blocking=False, partitions_def=date_symbol)
+                 for name in GATE_CHECKS],
 )
 def model(context: AssetExecutionContext, huracan: HuracanConfig, ray_cluster: RayResource) -> MaterializeResult:
     """Per-coin model trained as a Ray task (timeout, retries): purged walk-forward, after-cost
-    out-of-sample metrics, gates as blocking checks, champion decision."""
+    out-of-sample metrics, gates as checks of the coin's partition, champion decision."""
     day, symbol = split_key(context.partition_key)
     settings = start(context, huracan, day, symbol)
+    with stage_errors("model", day, symbol):
+        if (noop := not_in_universe(settings, day, symbol)) is not None:
+            return _with_checks(noop, "not in the universe of the day")
+        upstream_failed(settings, day, symbol, "model")
     resources = ensure_ray(settings, ray_cluster.ray_address, **ray_cluster.ray_init_options)
     plan = plan_training(settings, resources)
     outcome = train_coins(settings, day, [symbol], plan=plan)[symbol]
     if outcome.status == "failed":
-        raise Failure(
-            description=f"{outcome.error_type}: {outcome.error}",
-            metadata={"error_type": outcome.error_type, "attempts": outcome.attempts, "device": plan.device},
-        )
+        raise failure("model", day, symbol, f"{outcome.error_type}: {outcome.error}",
+                      error_type=outcome.error_type or "", attempts=outcome.attempts, device=plan.device)
     result = outcome.result
     if result.skipped_reason:
-        checks = [
-            AssetCheckResult(check_name=f"gate_{name}", passed=False, severity=AssetCheckSeverity.WARN,
-                             metadata={"skipped": result.skipped_reason})
-            for name in GATE_CHECKS
-        ]
-        return MaterializeResult(metadata={"status": "skipped", "reason": result.skipped_reason},
-                                 check_results=checks)
+        return _with_checks(MaterializeResult(metadata={"status": "skipped", "reason": result.skipped_reason}),
+                            result.skipped_reason)
     by_name = {c.name: c for c in result.gates.checks}
     checks = []
     for name in GATE_CHECKS:

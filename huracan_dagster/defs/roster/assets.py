@@ -6,7 +6,7 @@ from datetime import date
 from dagster import AssetDep, AssetExecutionContext, MaterializeResult, asset
 
 from huracan_core import stages
-from huracan_dagster.context import start, table
+from huracan_dagster.context import stage_errors, start, table
 from huracan_dagster.partitions import by_date, daily
 from huracan_dagster.resources import HuracanConfig
 
@@ -21,7 +21,8 @@ def roster(context: AssetExecutionContext, huracan: HuracanConfig) -> Materializ
     """Rank the day's coins by liquidity, cost and recent out-of-sample edge; say why any is missing."""
     day = date.fromisoformat(context.partition_key)
     settings = start(context, huracan, day)
-    result = stages.roster_stage(settings, day)
+    with stage_errors("roster", day):
+        result = stages.roster_stage(settings, day)
     entries = result["coins"]
     return MaterializeResult(
         metadata={
