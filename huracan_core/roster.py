@@ -336,6 +336,11 @@ def _entry(
         reasons.append(f"today's model failed gates: {today_metrics.get('gates', {}).get('summary', '')}")
     if pointer is None:
         reasons.append(why_none or "no champion")
+    from huracan_core.trading.killswitch import read_kill_switch  # the operator's stop overrides every model
+
+    kill = read_kill_switch(home)
+    if kill.on:
+        reasons.append(f"kill switch on since {kill.changed_at} by {kill.changed_by}: {kill.reason}")
     inputs = costs.get("inputs", {})
     return {
         "symbol": symbol,

@@ -59,3 +59,22 @@ def test_cli_refuses_bad_input(home: Path) -> None:
     assert runner.invoke(app, ["kill-switch", "maybe"]).exit_code == 2
     no_reason = runner.invoke(app, ["kill-switch", "on"])
     assert no_reason.exit_code == 2 and not read_kill_switch(EngineHome(home)).on
+
+
+def test_roster_marks_every_coin_not_tradeable_while_on(tmp_path: Path) -> None:
+    """A coin that is trade_ok with the switch off is not, with the switch's reason, while it is on."""
+    from huracan_core.config import Settings
+    from huracan_core.roster import build_roster
+    from tests.core.test_roster import DAY, PASS, _model, _ok, _promote
+
+    home, settings = EngineHome(tmp_path), Settings()
+    res = _model(home, "GOOD-USDT", "20260420_020000Z", 2.0, PASS)
+    _promote(home, res, settings)
+    assert build_roster(home, DAY, ["GOOD-USDT"], {"GOOD-USDT": _ok(res)}, settings)["n_trade_ok"] == 1
+    set_kill_switch(home, True, "exchange outage", by="ops")
+    roster = build_roster(home, DAY, ["GOOD-USDT"], {"GOOD-USDT": _ok(res)}, settings)
+    (coin,) = roster["coins"]
+    assert not coin["trade_ok"] and roster["n_trade_ok"] == 0
+    assert "kill switch on" in coin["reason"] and "exchange outage" in coin["reason"]
+    set_kill_switch(home, False, by="ops")
+    assert build_roster(home, DAY, ["GOOD-USDT"], {"GOOD-USDT": _ok(res)}, settings)["n_trade_ok"] == 1
