@@ -1,0 +1,99 @@
+"""A synthetic night of 5 coins (1 h bars, short lookback, loose gates so champions exist), built once,
+and Brain Library URLs: a SQLite file per test, or a fresh PostgreSQL database at 127.0.0.1:5432."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from huracan_core.config import Settings
+from huracan_core.paths import EngineHome
+
+DAY = date(2026, 4, 20)
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+
+
+def night_settings(root: Path, database_url: str | None = None) -> Settings:
+    return Settings(
+        home=root,
+        market={"timeframe": "1h", "lookback_days": 30, "synthetic_coins": 8},
+        training={
+            "n_trials": 1,
+            "num_boost_round": 20,
+            "folds": 3,
+            "min_train_bars": 200,
+            "mode": "sequential",
+        },
+        gates={
+            "min_sharpe": -100,
+            "min_hit_rate": 0,
+            "min_net_pnl_bps": -1e9,
+            "max_drawdown_pct": 100,
+            "min_trades": 5,
+            "min_deflated_sharpe": 0,
+        },
+        database={"url": database_url} if database_url else {},
+    )
+
+
+def run_night(settings: Settings, day: date, top_n: int = 5) -> list[str]:
+    """Every stage of a night up to the roster, in this process (what the Dagster assets call)."""
+    from huracan_core import stages
+
+    symbols = stages.prepare_day(settings, day, top_n=top_n)
+    for symbol in symbols:
+        stages.model_stage(settings, day, symbol)
+    stages.roster_stage(settings, day)
+    return symbols
+
+
+@dataclass
+class Night:
+    root: Path
+    symbols: list[str]
+
+    @property
+    def home(self) -> EngineHome:
+        return EngineHome(self.root)
+
+    def settings(self, database_url: str | None = None) -> Settings:
+        return night_settings(self.root, database_url)
+
+
+@pytest.fixture(scope="session")
+def night(tmp_path_factory: pytest.TempPathFactory) -> Night:
+    root = tmp_path_factory.mktemp("night")
+    return Night(root, run_night(night_settings(root), DAY))
+
+
+def _admin():  # type: ignore[no-untyped-def]
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        return psycopg.connect(dbname="postgres", connect_timeout=3, autocommit=True, **PG)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL server answers at 127.0.0.1:5432 ({exc})")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    db = f"huracan_brain_{uuid.uuid4().hex[:10]}"
+    with _admin() as conn:
+        conn.execute(f'CREATE DATABASE "{db}"')
+    try:
+        yield f"postgresql+psycopg://{PG['user']}@{PG['host']}:{PG['port']}/{db}"
+    finally:
+        with _admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def brain_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'brain.sqlite'}"
+    return request.getfixturevalue("pg_url")

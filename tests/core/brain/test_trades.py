@@ -1,0 +1,83 @@
+"""Trade records: every OOS trade of every model, exactly as the metrics counted them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from huracan_core.atomic import read_json
+from huracan_core.ledger import RunLedger
+from huracan_core.trades import TRADE_FIELDS, load_model_trades, model_trades, trades_frame
+from tests.core.brain.conftest import DAY, Night
+
+
+def _model_dirs(night: Night):  # type: ignore[no-untyped-def]
+    entries = RunLedger(night.home, DAY).entries()
+    dirs = [e.output_path for e in entries.values() if e.status == "success"]
+    assert len(dirs) == 5, entries
+    return dirs
+
+
+def test_trade_counts_and_pnl_equal_the_models_metrics(night: Night) -> None:
+    settings = night.settings()
+    total = 0
+    for d in _model_dirs(night):
+        metrics = read_json(Path(d) / "metrics.json")
+        trades = model_trades(d, settings)
+        assert len(trades) == metrics["trades"] > 0, d
+        total += len(trades)
+        assert sum(t.net_bps for t in trades) == pytest.approx(metrics["net_pnl_bps"], abs=1e-9)
+        assert sum(t.gross_bps for t in trades) == pytest.approx(metrics["gross_pnl_bps"], abs=1e-9)
+        capital = read_json(Path(d) / "costs.json").get("trade_size_usd", settings.costs.trade_size_usd)
+        # money: the trades' PnL adds up to the compounding account's net change
+        assert sum(t.net_pnl for t in trades) == pytest.approx(
+            capital * metrics["net_pnl_pct"] / 100, rel=1e-9
+        )
+        assert sum(t.is_winner for t in trades) == metrics["winning_trades"]
+    assert total > 100
+
+
+def test_every_field_is_filled_and_costs_add_up(night: Night) -> None:
+    settings = night.settings()
+    mt = load_model_trades(_model_dirs(night)[0], settings)
+    config = read_json(Path(_model_dirs(night)[0]) / "config.json")
+    for t in mt.records:
+        assert t.fees_bps + t.spread_bps + t.slippage_bps + t.funding_bps == pytest.approx(
+            t.gross_bps - t.net_bps
+        )
+        assert (
+            t.fees_bps > 0 and t.spread_bps > 0 and t.slippage_bps >= 0 and t.funding_bps == 0
+        )  # spot: no funding
+        assert t.entry_time < t.exit_time and t.bars_held >= 1
+        assert t.side == "long" and t.size > 0 and t.quantity == pytest.approx(t.size / t.entry_price)
+        assert t.currency == "USDT" and t.is_winner == (t.net_bps > 0)
+        assert t.regime in {"trend", "range", "panic", "illiquid", None} and t.volatility is not None
+        assert set(t.features) == set(config["input_columns"])
+        assert t.model_version in t.model_id and t.source == "oos_backtest"
+        # the grid prices are the fills
+        assert mt.prices[mt.entry_index[mt.records.index(t)]] == t.entry_price
+    assert any(t.regime for t in mt.records)
+    frame = trades_frame(mt.records)
+    assert frame.height == len(mt.records) and set(frame.columns) == set(TRADE_FIELDS) - {"features"}
+    json.dumps(mt.records[0].to_row(), default=str)  # serialisable as-is
+
+
+def test_another_account_currency_is_refused_by_name(night: Night) -> None:
+    settings = night.settings()
+    settings.market.account_currency = "EUR"
+    with pytest.raises(ValueError, match="market.account_currency"):
+        model_trades(_model_dirs(night)[0], settings)
+    settings.market.account_currency = "usdt"
+    assert model_trades(_model_dirs(night)[0], settings)[0].currency == "USDT"
+
+
+def test_equity_path_ends_at_the_metrics_net_pnl(night: Night) -> None:
+    d = _model_dirs(night)[1]
+    mt = load_model_trades(d, night.settings())
+    metrics = read_json(Path(d) / "metrics.json")
+    assert (mt.equity[-1] - 1) * 100 == pytest.approx(metrics["net_pnl_pct"], rel=1e-12)
+    assert len(mt.grid_time) == len(mt.prices) == len(mt.equity)
+    assert np.all(np.diff([t.timestamp() for t in mt.grid_time]) > 0)
