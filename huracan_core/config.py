@@ -99,6 +99,11 @@ class CostSettings(_Section):
     safety_margin_bps: float = Field(3.0, ge=0)
     slippage_impact_coef: float = Field(0.1, ge=0)
     trade_size_usd: float = Field(10_000, gt=0)
+    # point-in-time costs of historical bars (huracan_core/spread.py); today's quote prices live bars only
+    spread_estimator: Literal["abdi_ranaldo", "corwin_schultz", "default"] = "abdi_ranaldo"
+    spread_window_bars: int = Field(30, ge=2)  # trailing bar pairs averaged per estimate
+    spread_floor_bps: float = Field(1.0, ge=0)  # estimates below this (incl. the papers' zeros) are raised to it
+    adv_window_bars: int = Field(24, ge=1)  # trailing bars of close x volume behind the ADV
 
 
 class GateSettings(_Section):
