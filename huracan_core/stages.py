@@ -253,16 +253,21 @@ def encoder_stage(settings: Settings, day: date, symbols: list[str]) -> dict[str
 
 
 def cost_inputs_for(settings: Settings, day: date, symbol: str) -> Any:
-    """Per-coin cost inputs from the day's universe row (spread, 24 h volume) and the fee settings."""
+    """Per-coin fees, market type and LIVE quote (the day's universe row: spread from the order book /
+    ticker, 24 h volume). The live quote prices only live trading (costs.json "live"); the trainer prices
+    every historical bar from its own candles (costs.point_in_time_inputs), never from this row."""
     from huracan_core.costs import CostInputs
 
     row = load_universe(settings, day).row(symbol)
+    quoted = row.spread_bps is not None
     return CostInputs(
-        spread_bps=row.spread_bps if row.spread_bps is not None else settings.costs.default_spread_bps,
+        spread_bps=row.spread_bps if quoted else settings.costs.default_spread_bps,
         maker_fee_bps=settings.costs.maker_fee_bps,
         taker_fee_bps=settings.costs.taker_fee_bps,
         adv_usd=row.quote_volume_usd or 0.0,
         market_type=row.market_type,
+        spread_source="quoted (order book / ticker at the as-of time)" if quoted
+        else "default_spread_bps (the source has no order book)",
     )
 
 

@@ -41,7 +41,7 @@ from huracan_core.training.artifacts import (
     new_model_dir,
     recipe_payload,
 )
-from huracan_core.training.dataset import LeakError, Prepared, check_no_leak, oos_table, prepare
+from huracan_core.training.dataset import LeakError, Prepared, check_no_leak, cost_report, oos_table, prepare
 from huracan_core.training.encoder import resolve_encoder
 from huracan_core.training.evaluate import evaluate_predictions
 from huracan_core.training.learning import write_learning_snapshot
@@ -234,10 +234,8 @@ def train_coin(
                      "gates": settings.gates.model_dump(mode="json")},
     })
     write_json(model_dir / "metrics.json", {**metrics, "gates": gates.to_json()})
-    write_json(model_dir / "costs.json", {"inputs": cost_inputs.to_json(), **p.breakdown,
-                                          "safety_margin_bps": settings.costs.safety_margin_bps,
-                                          "use_maker": settings.costs.use_maker,
-                                          "trade_size_usd": settings.costs.trade_size_usd})
+    costs_json = cost_report(p, settings, cost_inputs, oos["row"].to_numpy(), bar_seconds)  # per-bar, point in time
+    write_json(model_dir / "costs.json", costs_json)
     write_json(model_dir / "features.json", recipe_payload(recipe))
     headline = {k: metrics[k] for k in ("sharpe", "sortino", "hit_rate", "net_pnl_bps", "net_pnl_pct",
                                         "max_drawdown_pct", "trades", "deflated_sharpe", "buy_hold_return_pct",
