@@ -276,7 +276,8 @@ def fit_shared_encoder(
 
 
 def resolve_encoder(encoder_dir: Path | None) -> tuple[Path | None, str | None]:
-    """(folder, None) when `encoder_dir` holds a fitted encoder; (None, why) when the day has none.
+    """(folder, note) when `encoder_dir` holds a fitted encoder (note: why a reduced one has fewer components,
+    else None); (None, why) when the day has none.
 
     A folder whose sha256.txt does not verify raises IntegrityError naming the file: a tampered
     "no encoder" record must not silently turn the encoder off."""
@@ -289,7 +290,7 @@ def resolve_encoder(encoder_dir: Path | None) -> tuple[Path | None, str | None]:
     meta = read_json(encoder_dir / META)
     if meta.get("fitted", True) is False:
         return None, f"no shared encoder for that day: {meta.get('reason', 'no reason recorded')}"
-    return encoder_dir, None
+    return encoder_dir, meta.get("reason")  # a reduced encoder says why it has fewer components
 
 
 class SharedEncoder:

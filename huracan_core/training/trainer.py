@@ -160,7 +160,7 @@ def train_coin(
     if opts.model_type not in models.MODEL_TYPES:
         raise ValueError(f"model_type must be one of {models.MODEL_TYPES}, not {opts.model_type!r}")
     t = settings.training
-    encoder_dir, no_encoder_reason = resolve_encoder(encoder_dir)  # a day may have no encoder (small universe)
+    encoder_dir, encoder_note = resolve_encoder(encoder_dir)  # small universe: reduced encoder or none
     p = prepare(features, recipe, encoder_dir, cost_inputs, settings, training_date, bar_seconds, opts.vol_window)
     n = p.frame.height
     check_no_leak(p.x, p.y, p.inputs)
@@ -246,7 +246,7 @@ def train_coin(
         "performance_metrics": {**headline, "source": "out-of-sample walk-forward folds"},
         "gates_passed": gates.passed, "feature_importance": importance, "training_parameters": training_parameters,
         "recipe_hash": str(recipe.content_hash), "encoder_hash": p.encoder_hash,
-        "encoder": {"used": encoder_dir is not None, "hash": p.encoder_hash, "reason": no_encoder_reason},
+        "encoder": {"used": encoder_dir is not None, "hash": p.encoder_hash, "reason": encoder_note},
         "model_sha256": sha256_bytes(model_bytes), "n_samples": n,
     })
     train_seconds = time.perf_counter() - start
