@@ -53,7 +53,9 @@ def run_cmd(
 
     the_day = day_or_exit(day)
     pinned = _symbols_from(symbols, symbols_file)
-    with Progress(
+    from huracan_core.notify.night import night_services  # remote sync cadences, Telegram, final verify
+
+    with night_services(settings, the_day) as night, Progress(
         TextColumn("[bold]{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err_console, transient=False,
     ) as progress:
@@ -66,6 +68,7 @@ def run_cmd(
             report = run_day(settings, the_day, symbols=pinned, top_n=top, force=force, on_progress=on_progress)
         except RunFailed as exc:
             err_console.print(f"[red]{exc}[/]")
+            night.failed(str(exc))
             raise typer.Exit(1) from None
 
     table = Table(title=f"Huracan {the_day}: {len(report.coins)} coins in {report.wall_seconds:.1f}s")

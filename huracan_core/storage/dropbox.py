@@ -164,10 +164,10 @@ class DropboxStorage:
             cursor = files.UploadSessionCursor(session_id=start.session_id, offset=offset)
             self._call(
                 what,
-                lambda: self._client.files_upload_session_append_v2(
+                lambda chunk=chunk, cursor=cursor: self._client.files_upload_session_append_v2(
                     chunk, cursor, content_hash=content_hash_bytes(chunk)
                 ),
-            )  # noqa: B023 - called at once
+            )
             offset += len(chunk)
         last = data[offset:]
         cursor = files.UploadSessionCursor(session_id=start.session_id, offset=offset)

@@ -160,16 +160,16 @@ class S3Storage:
                 checksum = _b64sha(chunk)
                 reply = self._call(
                     what,
-                    lambda: self._client.upload_part(  # noqa: B023 - called at once
+                    lambda number=number, chunk=chunk, checksum=checksum: self._client.upload_part(
                         Bucket=self.bucket,
                         Key=key,
                         UploadId=upload_id,
                         PartNumber=number,
-                        Body=chunk,  # noqa: B023
+                        Body=chunk,
                         ChecksumAlgorithm="SHA256",
                         ChecksumSHA256=checksum,
                     ),
-                )  # noqa: B023
+                )
                 parts.append({"PartNumber": number, "ETag": reply["ETag"], "ChecksumSHA256": checksum})
             self._call(
                 what,

@@ -1,0 +1,113 @@
+"""Telegram notifications against a loopback Bot API: order, rate limit, 429, outage, secrets, milestones."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from huracan_core.config import Settings, TelegramSettings
+from huracan_core.ledger import RunLedger
+from huracan_core.notify import NullNotifier, TelegramNotifier, build_notifier
+from huracan_core.notify.night import Milestones
+from huracan_core.paths import EngineHome
+from tests.support.fake_telegram import FakeTelegram
+
+
+@pytest.fixture
+def fake():  # type: ignore[no-untyped-def]
+    with FakeTelegram() as server:
+        yield server
+
+
+def _settings(fake: FakeTelegram, **kw) -> TelegramSettings:  # type: ignore[no-untyped-def]
+    base = {
+        "enabled": True,
+        "token": fake.TOKEN,
+        "chat_id": fake.CHAT,
+        "api_url": fake.base_url,
+        "min_interval_s": 0.05,
+        "timeout_s": 2.0,
+        "max_retry_wait_s": 3.0,
+        "max_retries": 2,
+    }
+    return TelegramSettings(**{**base, **kw})
+
+
+def test_messages_arrive_in_order_rate_limited_and_scrubbed(fake: FakeTelegram) -> None:
+    notifier = TelegramNotifier(_settings(fake, min_interval_s=0.3), secrets=["db-password-secret"])
+    started = time.monotonic()
+    for i in range(4):
+        notifier.send(f"message {i} token={fake.TOKEN} db=db-password-secret")
+    assert notifier.close(timeout_s=20) == []
+    assert fake.texts() == [f"message {i} token=********** db=**********" for i in range(4)]
+    assert time.monotonic() - started >= 0.9  # 4 messages, at most one per 0.3 s
+    assert fake.messages[0]["chat_id"] == fake.CHAT
+
+
+def test_429_retry_after_is_honoured(fake: FakeTelegram) -> None:
+    fake.faults.add("429:1", "sendMessage")
+    fake.faults.add("503", "sendMessage")
+    fake.faults.add("drop", "sendMessage")
+    notifier = TelegramNotifier(_settings(fake, max_retries=3))
+    started = time.monotonic()
+    notifier.send("hello")
+    assert notifier.close(timeout_s=20) == []
+    assert fake.texts() == ["hello"] and time.monotonic() - started >= 1.0
+    assert [k for _, k in fake.faults.injected] == ["429:1", "503", "drop"]
+
+
+def test_long_429_and_outage_are_reported_not_raised(fake: FakeTelegram) -> None:
+    fake.faults.add("429:600", "sendMessage")
+    notifier = TelegramNotifier(_settings(fake))
+    notifier.send("first")
+    fake_down_after = time.monotonic()
+    time.sleep(0.5)
+    fake.down()
+    notifier.send("second")
+    undelivered = notifier.close(timeout_s=15)
+    assert time.monotonic() - fake_down_after < 20
+    reasons = {u.text: u.reason for u in undelivered}
+    assert "retry after 600" in reasons["first"]
+    assert "unreachable" in reasons["second"] or "ended" in reasons["second"]
+    assert fake.texts() == []
+    assert all(fake.TOKEN not in r for r in reasons.values())
+
+
+def test_off_without_token(tmp_path: Path) -> None:
+    assert isinstance(build_notifier(Settings(home=tmp_path)), NullNotifier)
+
+
+def test_milestones_follow_the_ledger(tmp_path: Path) -> None:
+    day = date(2026, 11, 20)
+    home = EngineHome(tmp_path)
+    ledger = RunLedger(home, day)
+    ledger.ensure(["A-USDT", "B-USDT", "C-USDT"])
+    sink = NullNotifier()
+    milestones = Milestones(sink, home, day)
+    ledger.update("A-USDT", status="running", stage="model")
+    milestones.poll()
+    ledger.update(
+        "A-USDT", status="success", metrics={"sharpe": 1.234, "hit_rate": 0.56, "gates_passed": True}
+    )
+    ledger.update("B-USDT", status="running", stage="model")
+    ledger.update(
+        "B-USDT", status="success", metrics={"sharpe": -0.5, "hit_rate": 0.4, "gates_passed": False}
+    )
+    ledger.update("C-USDT", status="failed", stage="features", error="no candles for C-USDT")
+    milestones.poll()
+    milestones.poll()  # nothing twice
+    assert sink.sent == [
+        "Training A-USDT (1/3)",
+        "Model trained: A-USDT Sharpe 1.23, win rate 0.56 (passed the gates)",
+        "Training B-USDT (2/3)",
+        "Model trained: B-USDT Sharpe -0.50, win rate 0.40 (failed the gates)",
+        "FAILED: C-USDT at features: no candles for C-USDT",
+    ]
+    assert milestones.summary() == "Huracan 2026-11-20: 3 models, 1 passed, 1 failed"
+    # a rerun of the same date: outcomes already in the ledger are not announced again
+    again = NullNotifier()
+    Milestones(again, home, day).poll()
+    assert again.sent == []
