@@ -16,7 +16,9 @@ next position on another. This simulator follows that account bar by bar:
   and receives the proceeds. Equity is marked at each bar's close (a coin with no bar at that time keeps
   its last close).
 
-Every closed position becomes a `TradeRecord`; every breaker activation a `BreakerEvent` with its cause.
+Every closed position becomes a `ClosedPosition` (the account's view: stop, risk, exit reason, the rule
+that set its size; records.py turns it into the Brain Library's `trades.TradeRecord`); every breaker
+activation a `BreakerEvent` with its cause.
 """
 
 from __future__ import annotations
@@ -39,6 +41,17 @@ from huracan_core.trading.risk import OpenRisk, size_position
 
 
 @dataclass(frozen=True)
+class BarCosts:
+    """Per-bar round trip (bps) and its parts, as the simulator charges them."""
+
+    fee_bps: float
+    spread_bps: float | np.ndarray
+    slippage_bps: float | np.ndarray  # per leg
+    funding_bps: float
+    total_bps: np.ndarray
+
+
+@dataclass(frozen=True)
 class CoinPlan:
     """Everything the account needs about one coin, per bar (arrays aligned with `timestamp_ms`)."""
 
@@ -57,6 +70,10 @@ class CoinPlan:
     vol_alarm: np.ndarray
     leg_cost: np.ndarray  # fraction of notional per leg
     funding_per_bar: float = 0.0
+    fee_bps: float = 0.0  # parts of the round trip, for the trade records' cost split
+    spread_bps: np.ndarray | None = None
+    slippage_bps: np.ndarray | None = None  # per leg
+    regime: np.ndarray | None = None  # market_regime code (features/regime.py)
 
     def __post_init__(self) -> None:
         n = len(self.timestamp_ms)
@@ -78,7 +95,7 @@ class CoinPlan:
 
 
 @dataclass(frozen=True)
-class TradeRecord:
+class ClosedPosition:
     """One closed position. Money in account currency (initial equity = 1.0 unless set)."""
 
     symbol: str
@@ -101,6 +118,8 @@ class TradeRecord:
     exit_reason: str  # "signal", "stop", "daily_drawdown", "end"
     bound_by: str
     size_mult: float
+    entry_index: int  # bar of the entry fill in the coin's plan
+    exit_index: int
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -113,7 +132,7 @@ class TradeRecord:
 class SimulationResult:
     timestamp_ms: np.ndarray
     equity: np.ndarray
-    trades: list[TradeRecord]
+    trades: list[ClosedPosition]
     events: list[BreakerEvent]
     exposure: np.ndarray  # gross notional / equity at each close
     initial_equity: float = 1.0
@@ -157,7 +176,7 @@ def _dt(ms: int) -> datetime:
 class _Account:
     cash: float
     positions: dict[str, _Position] = field(default_factory=dict)
-    trades: list[TradeRecord] = field(default_factory=list)
+    trades: list[ClosedPosition] = field(default_factory=list)
 
     def enter(self, plan: CoinPlan, i: int, order: dict[str, Any]) -> None:
         price = float(plan.open[i])
@@ -193,7 +212,7 @@ class _Account:
         net = gross - costs
         ts = _dt(int(plan.timestamp_ms[i]))
         self.trades.append(
-            TradeRecord(
+            ClosedPosition(
                 plan.symbol,
                 pos.side,
                 _dt(pos.entry_ms),
@@ -214,6 +233,8 @@ class _Account:
                 reason,
                 pos.bound_by,
                 pos.size_mult,
+                pos.entry_i,
+                i,
             )
         )
         breakers.record_trade(ts, plan.symbol, net)
@@ -392,10 +413,8 @@ def plan_coin(
     label = forward_log_return_bps(open_, h)
     cons = compute_consensus(votes, label, h, t)
     close = _f64(frame, "close")
-    vol = bar_volatility(close, vol_window)
-    vol = np.where(np.isfinite(vol), vol, np.nanmedian(vol) if np.isfinite(vol).any() else 0.0)
-    parts = cost_breakdown(cost_inputs, settings.costs, vol, h, bar_seconds)
-    rt = np.asarray(parts.total_bps, dtype=float) * np.ones(frame.height)
+    costs = bar_costs(close, settings, cost_inputs, bar_seconds, vol_window)
+    rt = costs.total_bps
     vol20 = _f64(frame, "volatility_20")
     alarm = volatility_alarm(vol20, t)
     k = np.where(alarm, t.consensus_k * t.defence_k_mult, t.consensus_k)
@@ -414,9 +433,33 @@ def plan_coin(
         atr_pct=_f64(frame, "atr_14_pct"),
         volatility=vol20,
         vol_alarm=alarm,
-        leg_cost=np.asarray(leg_cost_fraction(rt, parts.funding_bps), dtype=float) * np.ones(frame.height),
-        funding_per_bar=parts.funding_bps / h / 1e4,
+        leg_cost=np.asarray(leg_cost_fraction(rt, costs.funding_bps), dtype=float),
+        funding_per_bar=costs.funding_bps / h / 1e4,
+        fee_bps=costs.fee_bps,
+        spread_bps=np.broadcast_to(np.asarray(costs.spread_bps, dtype=float), rt.shape).copy(),
+        slippage_bps=np.broadcast_to(np.asarray(costs.slippage_bps, dtype=float), rt.shape).copy(),
+        regime=_f64(frame, "market_regime") if "market_regime" in frame.columns else None,
     )
+
+
+def bar_costs(
+    close: np.ndarray, settings: Settings, cost_inputs: CostInputs, bar_seconds: int, vol_window: int
+) -> BarCosts:
+    """Round trip of every bar from costs.py, with the volatility known at that bar's close (trailing std
+    of log returns; while its window warms up, the std of the returns so far; 0 before two returns)."""
+    c = np.asarray(close, dtype=float)
+    vol = bar_volatility(c, vol_window)
+    ret = np.full(len(c), np.nan)
+    if len(c) > 1:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ret[1:] = np.log(c[1:] / c[:-1])
+    expanding = (
+        pl.Series(ret).fill_nan(None).rolling_std(max(len(c), 1), min_samples=2).fill_null(0.0).to_numpy()
+    )
+    vol = np.where(np.isfinite(vol), vol, expanding)
+    parts = cost_breakdown(cost_inputs, settings.costs, vol, settings.training.horizon_bars, bar_seconds)
+    total = np.asarray(parts.total_bps, dtype=float) * np.ones(len(c))
+    return BarCosts(parts.fee_bps, parts.spread_bps, parts.slippage_bps, parts.funding_bps, total)
 
 
 def window(plan: CoinPlan, start_ms: int, end_ms: int) -> CoinPlan:
