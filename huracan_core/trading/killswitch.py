@@ -8,8 +8,8 @@ be readable without a database. `huracan kill-switch on|off|status` writes and r
 While it is on, the roster marks every coin `trade_ok: false` with the switch's reason and the portfolio
 simulator opens no position.
 
-The Brain Library (huracan_core/brain/) was not in the tree when this was written: the state lives in the
-file only. `brain_recorded` in the returned state says whether a copy was also written there.
+The Brain Library (huracan_core/brain/) has no table for operator controls (adding one needs a migration
+there), so the state lives in this file only; `history` keeps the last changes with who and why.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ equity between coins under a daily stop, exposure caps and breakers, so a loss o
 next position on another. This simulator follows that account bar by bar:
 
 * Decisions at bar t's close (consensus direction, confidence, ATR), fills at the coin's next bar's open
-  (as backtest.py and labels.py assume), costs per leg from costs.py (half the round trip without funding,
-  per-bar volatility), perpetual funding per bar held.
+  (as backtest.py and labels.py assume), costs per leg from costs.py (half the round trip without funding;
+  every bar priced from candles closed by it, as the trainer prices it: `bar_costs`), perpetual funding
+  per bar held.
 * A position is held while the consensus keeps its direction; it closes at the next open when the
   direction changes, intrabar at its ATR stop (at the stop, or the open when the bar gaps through it), at
   the next open after the daily-drawdown breaker fires, and at the last close of the simulation.
@@ -31,8 +32,8 @@ import numpy as np
 import polars as pl
 
 from huracan_core.config import Settings, TradingSettings
-from huracan_core.costs import CostInputs, cost_breakdown, leg_cost_fraction
-from huracan_core.labels import bar_volatility, forward_log_return_bps
+from huracan_core.costs import CostInputs, cost_breakdown, leg_cost_fraction, point_in_time_inputs
+from huracan_core.labels import forward_log_return_bps
 from huracan_core.metrics import deflated_sharpe, max_drawdown_pct, sharpe_ratio, sortino_ratio
 from huracan_core.trading.breakers import BreakerEvent, Breakers, volatility_alarm
 from huracan_core.trading.consensus import compute_consensus, decide
@@ -413,7 +414,7 @@ def plan_coin(
     label = forward_log_return_bps(open_, h)
     cons = compute_consensus(votes, label, h, t)
     close = _f64(frame, "close")
-    costs = bar_costs(close, settings, cost_inputs, bar_seconds, vol_window)
+    costs = bar_costs(frame, settings, cost_inputs, bar_seconds, vol_window)
     rt = costs.total_bps
     vol20 = _f64(frame, "volatility_20")
     alarm = volatility_alarm(vol20, t)
@@ -443,22 +444,28 @@ def plan_coin(
 
 
 def bar_costs(
-    close: np.ndarray, settings: Settings, cost_inputs: CostInputs, bar_seconds: int, vol_window: int
+    frame: pl.DataFrame, settings: Settings, cost_inputs: CostInputs, bar_seconds: int, vol_window: int
 ) -> BarCosts:
-    """Round trip of every bar from costs.py, with the volatility known at that bar's close (trailing std
-    of log returns; while its window warms up, the std of the returns so far; 0 before two returns)."""
-    c = np.asarray(close, dtype=float)
-    vol = bar_volatility(c, vol_window)
-    ret = np.full(len(c), np.nan)
-    if len(c) > 1:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ret[1:] = np.log(c[1:] / c[:-1])
-    expanding = (
-        pl.Series(ret).fill_nan(None).rolling_std(max(len(c), 1), min_samples=2).fill_null(0.0).to_numpy()
+    """Round trip of every bar priced like the trainer prices it (training.dataset.prepare): spread and ADV
+    from candles closed by the bar (costs.point_in_time_inputs), volatility trailing
+    (dataset.trailing_volatility); fees and market type from `cost_inputs`."""
+    from huracan_core.training.dataset import trailing_volatility
+
+    close = _f64(frame, "close")
+    pit = point_in_time_inputs(
+        _f64(frame, "high"), _f64(frame, "low"), close, _f64(frame, "volume"), settings.costs, bar_seconds
     )
-    vol = np.where(np.isfinite(vol), vol, expanding)
-    parts = cost_breakdown(cost_inputs, settings.costs, vol, settings.training.horizon_bars, bar_seconds)
-    total = np.asarray(parts.total_bps, dtype=float) * np.ones(len(c))
+    vol, _ = trailing_volatility(close, vol_window)
+    parts = cost_breakdown(
+        cost_inputs,
+        settings.costs,
+        vol,
+        settings.training.horizon_bars,
+        bar_seconds,
+        spread_bps=pit.spread_bps,
+        adv_usd=pit.adv_usd,
+    )
+    total = np.asarray(parts.total_bps, dtype=float) * np.ones(len(close))
     return BarCosts(parts.fee_bps, parts.spread_bps, parts.slippage_bps, parts.funding_bps, total)
 
 
