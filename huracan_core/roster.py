@@ -234,10 +234,12 @@ def champion_on(
 
 
 def _publish_latest(home: EngineHome, name: str, day: date, payload: dict[str, Any] | None) -> bool:
-    """Move the latest pointer `champions/{name}` to night `day`'s payload only if `day` is the newest decided
-    date for it (None removes the pointer: no champion). Call under `_locked`. True when it moved."""
-    dates = _dated(home, name)
-    if dates and day < dates[-1]:
+    """Move the latest pointer `champions/{name}` to night `day`'s payload only if `day` is the newest night
+    decided so far, for any coin (None removes the pointer: no champion). A backfill of an older night moves
+    no pointer at all, not even that of a coin absent from the newer nights. Call under `_locked`."""
+    root = home.champions_dir()
+    nights = [d for d in (parse_day_tag(p.name) for p in root.iterdir() if p.is_dir()) if d is not None]
+    if nights and day < max(nights):
         return False
     latest = home.champions_dir() / name
     if payload is None:
