@@ -18,10 +18,31 @@ from huracan_core.paths import EngineHome
 from huracan_core.training.artifacts import model_training_date
 
 D1, D2 = date(2026, 11, 19), date(2026, 11, 20)
-ROSTER_FIELDS = ("symbol", "rank", "status", "trade_ok", "reason", "oos_sharpe", "last_7d_net_bps", "spread_bps",
-                 "fee_bps", "avg_slip_bps", "round_trip_bps", "adv_usd", "model_training_date")
-METRICS = ("sharpe", "sortino", "hit_rate", "net_pnl_bps", "max_drawdown_pct", "trades", "deflated_sharpe",
-           "last_7d_net_bps")
+ROSTER_FIELDS = (
+    "symbol",
+    "rank",
+    "status",
+    "trade_ok",
+    "reason",
+    "oos_sharpe",
+    "last_7d_net_bps",
+    "spread_bps",
+    "fee_bps",
+    "avg_slip_bps",
+    "round_trip_bps",
+    "adv_usd",
+    "model_training_date",
+)
+METRICS = (
+    "sharpe",
+    "sortino",
+    "hit_rate",
+    "net_pnl_bps",
+    "max_drawdown_pct",
+    "trades",
+    "deflated_sharpe",
+    "last_7d_net_bps",
+)
 
 
 @pytest.fixture
@@ -29,9 +50,15 @@ def settings(home: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("HURACAN_TRAINING__N_TRIALS", "1")
     monkeypatch.setenv("HURACAN_TRAINING__NUM_BOOST_ROUND", "30")
     # gates every model passes, so champions exist and the latest pointers have something to move
-    for key, value in (("MIN_SHARPE", "-1000"), ("MIN_HIT_RATE", "0"), ("MIN_NET_PNL_BPS", "-1e9"),
-                       ("MAX_DRAWDOWN_PCT", "100"), ("MIN_TRADES", "0"), ("MIN_DEFLATED_SHARPE", "0"),
-                       ("CHAMPION_MARGIN", "0")):
+    for key, value in (
+        ("MIN_SHARPE", "-1000"),
+        ("MIN_HIT_RATE", "0"),
+        ("MIN_NET_PNL_BPS", "-1e9"),
+        ("MAX_DRAWDOWN_PCT", "100"),
+        ("MIN_TRADES", "0"),
+        ("MIN_DEFLATED_SHARPE", "0"),
+        ("CHAMPION_MARGIN", "0"),
+    ):
         monkeypatch.setenv(f"HURACAN_GATES__{key}", value)
     return load_settings()
 
@@ -71,7 +98,11 @@ def test_two_coin_day_trains_with_a_reduced_encoder(settings: Settings) -> None:
     assert len(dirs) == 2
     for model_dir in dirs.values():
         encoder = read_json(model_dir / "metadata.json")["encoder"]
-        assert encoder["used"] is True and encoder["hash"] == meta["content_hash"] and "reduced" in encoder["reason"]
+        assert (
+            encoder["used"] is True
+            and encoder["hash"] == meta["content_hash"]
+            and "reduced" in encoder["reason"]
+        )
 
 
 def test_a_backfill_leaves_the_latest_pointers_and_reproduces_the_old_night(settings: Settings) -> None:
@@ -92,12 +123,14 @@ def test_a_backfill_leaves_the_latest_pointers_and_reproduces_the_old_night(sett
     assert {p.name: p.read_bytes() for p in home.champions_dir().glob("*.json")} == pointers
     assert read_json(home.roster()) == latest
     # D1's roster is reproduced on every listed field, and names only models trained for D1 or before
-    assert [{k: c[k] for k in ROSTER_FIELDS} for c in again["coins"]] == \
-        [{k: c[k] for k in ROSTER_FIELDS} for c in first["coins"]]
+    assert [{k: c[k] for k in ROSTER_FIELDS} for c in again["coins"]] == [
+        {k: c[k] for k in ROSTER_FIELDS} for c in first["coins"]
+    ]
     for entry in again["coins"]:
         assert entry["model_training_date"] == D1.isoformat()
         assert model_training_date(home.root / entry["model_path"]) == D1
-        assert Path(home.root / entry["model_path"]) == again_dirs[entry["symbol"]]  # the rerun holds D1's slot
+        # the rerun holds D1's slot
+        assert Path(home.root / entry["model_path"]) == again_dirs[entry["symbol"]]
     assert (home.exports_dir(D1) / "roster.json").read_bytes() == home.roster_on(D1).read_bytes()
     assert read_json(home.exports_dir(D2) / "roster.json") == latest
     for symbol, model_dir in again_dirs.items():
@@ -106,7 +139,10 @@ def test_a_backfill_leaves_the_latest_pointers_and_reproduces_the_old_night(sett
         assert {k: m1[k] for k in METRICS} == {k: m2[k] for k in METRICS}
         assert sha256_file(model_dir / "model.bin") == sha256_file(first_dirs[symbol] / "model.bin")
         decision = read_json(home.champion_on(D1, symbol))
-        assert decision["model_path"] == str(model_dir.relative_to(home.root)) and decision["previous_model"] is None
+        assert (
+            decision["model_path"] == str(model_dir.relative_to(home.root))
+            and decision["previous_model"] is None
+        )
         history = read_json(home.champion_history(symbol))["decisions"]
         in_d2 = symbol in {c["symbol"] for c in latest["coins"]}
         assert [h["date"] for h in history] == [D1.isoformat()] + ([D2.isoformat()] if in_d2 else [])

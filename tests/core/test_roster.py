@@ -19,26 +19,51 @@ PASS = GateReport(True, [GateCheck("sharpe", 2.0, 0.5, ">", True)])
 FAIL = GateReport(False, [GateCheck("sharpe", 0.1, 0.5, ">", False)])
 
 
-def _model(home: EngineHome, symbol: str, version: str, sharpe: float, gates: GateReport, adv: float = 1e8,
-           round_trip: float = 10.0, last7: float = 5.0, trained_for: date | None = None) -> TrainResult:
+def _model(
+    home: EngineHome,
+    symbol: str,
+    version: str,
+    sharpe: float,
+    gates: GateReport,
+    adv: float = 1e8,
+    round_trip: float = 10.0,
+    last7: float = 5.0,
+    trained_for: date | None = None,
+) -> TrainResult:
     """A complete model folder (metadata, metrics, costs, sha256.txt) and the TrainResult that points at it.
     Its partition date is `trained_for`, by default the date of its version stamp."""
     d = home.model_root(symbol) / version
     day = trained_for or date(int(version[:4]), int(version[4:6]), int(version[6:8]))
     metrics = {"sharpe": sharpe, "last_7d_net_bps": last7, "trades": 200}
-    write_json(d / "metadata.json", {"model_id": f"{symbol}_{version}", "symbol": symbol, "version": version,
-                                     "training_date": day.isoformat()})
+    write_json(
+        d / "metadata.json",
+        {
+            "model_id": f"{symbol}_{version}",
+            "symbol": symbol,
+            "version": version,
+            "training_date": day.isoformat(),
+        },
+    )
     write_json(d / "metrics.json", {**metrics, "gates": gates.to_json()})
-    write_json(d / "costs.json", {"inputs": {"adv_usd": adv}, "spread_bps": 2.0, "fee_bps": 4.0,
-                                  "avg_slip_bps": (round_trip - 10.0) / 2, "round_trip_bps": round_trip})
+    write_json(
+        d / "costs.json",
+        {
+            "inputs": {"adv_usd": adv},
+            "spread_bps": 2.0,
+            "fee_bps": 4.0,
+            "avg_slip_bps": (round_trip - 10.0) / 2,
+            "round_trip_bps": round_trip,
+        },
+    )
     write_manifest(d, ["metadata.json", "metrics.json", "costs.json"])
     return TrainResult(symbol, f"{symbol}_{version}", d, metrics, gates, 1000, 200, 1.0, 0.5, {}, None)
 
 
 def _promote(home: EngineHome, res: TrainResult, settings: Settings):  # type: ignore[no-untyped-def]
     """The champion decision of the night the model was trained for."""
-    return update_champion(home, res, settings, date.fromisoformat(read_json(res.model_dir / "metadata.json")
-                                                                   ["training_date"]))
+    return update_champion(
+        home, res, settings, date.fromisoformat(read_json(res.model_dir / "metadata.json")["training_date"])
+    )
 
 
 @pytest.fixture
@@ -130,9 +155,13 @@ def test_todays_failed_gates_make_a_coin_not_tradeable_even_with_an_old_champion
     home, settings = env
     _promote(home, _model(home, "AAA-USDT", "20260419_020000Z", 2.0, PASS), settings)
     today = _model(home, "AAA-USDT", "20260420_020000Z", 0.1, FAIL)
-    roster = build_roster(home, DAY, ["AAA-USDT"],
-                          {"AAA-USDT": {"status": "success", "error": None, "model_dir": str(today.model_dir)}},
-                          settings)
+    roster = build_roster(
+        home,
+        DAY,
+        ["AAA-USDT"],
+        {"AAA-USDT": {"status": "success", "error": None, "model_dir": str(today.model_dir)}},
+        settings,
+    )
     entry = roster["coins"][0]
     assert entry["model_id"] == "AAA-USDT_20260419_020000Z"
     assert not entry["trade_ok"] and "failed gates" in entry["reason"]
@@ -164,8 +193,10 @@ def test_a_backfill_of_an_old_date_leaves_the_latest_pointers_untouched(env) -> 
     assert backfilled["coins"][0]["model_id"] == old.model_id
     assert read_json(home.champion_on(D1, "AAA-USDT"))["model_id"] == old.model_id
     history = read_json(home.champion_history("AAA-USDT"))["decisions"]
-    assert [(h["date"], h["model_id"]) for h in history] == [(D1.isoformat(), old.model_id),
-                                                             (D2.isoformat(), new.model_id)]
+    assert [(h["date"], h["model_id"]) for h in history] == [
+        (D1.isoformat(), old.model_id),
+        (D2.isoformat(), new.model_id),
+    ]
 
 
 def test_an_old_dates_roster_names_no_model_of_a_later_date(env) -> None:
@@ -184,8 +215,10 @@ def test_an_old_dates_roster_names_no_model_of_a_later_date(env) -> None:
     assert read_json(home.champion_on(D1, "AAA-USDT"))["model_id"] is None
     # the next night sees them: AAA from D2's decision, BBB by replaying the rule over its models of dates < D3
     d3 = build_roster(home, date(2026, 4, 22), ["AAA-USDT", "BBB-USDT"], {}, settings)
-    assert {e["symbol"]: e["model_id"] for e in d3["coins"]} == {"AAA-USDT": a2.model_id,
-                                                                 "BBB-USDT": "BBB-USDT_20260421_020000Z"}
+    assert {e["symbol"]: e["model_id"] for e in d3["coins"]} == {
+        "AAA-USDT": a2.model_id,
+        "BBB-USDT": "BBB-USDT_20260421_020000Z",
+    }
 
 
 def test_rerunning_a_date_after_the_next_reproduces_its_decision_and_roster(env) -> None:
@@ -200,10 +233,19 @@ def test_rerunning_a_date_after_the_next_reproduces_its_decision_and_roster(env)
     decision = update_champion(home, rerun, settings, D1)
     assert decision.promoted and decision.previous_model is None
     roster2 = build_roster(home, D1, ["AAA-USDT"], {"AAA-USDT": _ok(rerun)}, settings)
-    fields = ("symbol", "rank", "trade_ok", "reason", "oos_sharpe", "last_7d_net_bps", "round_trip_bps",
-              "model_training_date")
-    assert [{k: e[k] for k in fields} for e in roster2["coins"]] == [{k: e[k] for k in fields}
-                                                                      for e in roster1["coins"]]
+    fields = (
+        "symbol",
+        "rank",
+        "trade_ok",
+        "reason",
+        "oos_sharpe",
+        "last_7d_net_bps",
+        "round_trip_bps",
+        "model_training_date",
+    )
+    assert [{k: e[k] for k in fields} for e in roster2["coins"]] == [
+        {k: e[k] for k in fields} for e in roster1["coins"]
+    ]
     assert roster2["coins"][0]["model_id"] == rerun.model_id  # the rerun's model holds D1's slot
     assert read_json(home.champion("AAA-USDT"))["model_id"] == d2.model_id
     assert read_json(home.roster_on(D1)) == roster2
@@ -219,4 +261,6 @@ def test_the_latest_pointer_is_removed_when_the_newest_night_has_no_champion(env
     assert not decision.promoted
     assert not home.champion("AAA-USDT").exists()
     record = read_json(home.champion_on(D2, "AAA-USDT"))
-    assert record["model_id"] is None and record["previous_model"] is None and "gates failed" in record["reason"]
+    assert (
+        record["model_id"] is None and record["previous_model"] is None and "gates failed" in record["reason"]
+    )

@@ -19,8 +19,10 @@ AS_OF = datetime(2026, 4, 21, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def feats(recipe) -> dict[str, pl.DataFrame]:
-    return {"AAA-USDT": build_features(planted_candles(11, n_bars=2400), recipe),
-            "BBB-USDT": build_features(random_walk_candles(12, n_bars=2400), recipe)}
+    return {
+        "AAA-USDT": build_features(planted_candles(11, n_bars=2400), recipe),
+        "BBB-USDT": build_features(random_walk_candles(12, n_bars=2400), recipe),
+    }
 
 
 def test_fit_save_load_transform(tmp_path, feats, recipe) -> None:
@@ -34,14 +36,22 @@ def test_fit_save_load_transform(tmp_path, feats, recipe) -> None:
     assert out.columns[-6:] == [f"enc_{j}" for j in range(6)]
     assert out["enc_0"].null_count() < out.height and np.isfinite(out["enc_0"].drop_nulls().to_numpy()).all()
     # deterministic: the same inputs give the same hash
-    assert fit_shared_encoder(feats, recipe, AS_OF, tmp_path / "again", n_components=6).content_hash == info.content_hash
+    assert (
+        fit_shared_encoder(feats, recipe, AS_OF, tmp_path / "again", n_components=6).content_hash
+        == info.content_hash
+    )
 
 
 def test_past_codes_do_not_depend_on_future_data(tmp_path, feats, recipe) -> None:
     """Changing every bar after a date must not change the encoding of any row that closed before it."""
     cut = feats["AAA-USDT"]["timestamp"][1500]
-    changed = {s: f.with_columns(pl.when(pl.col("timestamp") > cut).then(pl.col(c) * 3 + 1).otherwise(pl.col(c))
-                                 .alias(c) for c in recipe.model_columns) for s, f in feats.items()}
+    changed = {
+        s: f.with_columns(
+            pl.when(pl.col("timestamp") > cut).then(pl.col(c) * 3 + 1).otherwise(pl.col(c)).alias(c)
+            for c in recipe.model_columns
+        )
+        for s, f in feats.items()
+    }
     fit_shared_encoder(feats, recipe, AS_OF, tmp_path / "a", refit_days=10)
     fit_shared_encoder(changed, recipe, AS_OF, tmp_path / "b", refit_days=10)
     a = load_shared_encoder(tmp_path / "a").transform(feats["AAA-USDT"])
@@ -79,8 +89,13 @@ def test_the_code_at_t_uses_only_data_closed_by_t(tmp_path, feats, recipe) -> No
     assert len(encoded) > 500
     for i in (encoded[len(encoded) // 4], encoded[(3 * len(encoded)) // 4]):
         t = feats["AAA-USDT"]["timestamp"][int(i)]
-        later = {s: f.with_columns(pl.when(pl.col("timestamp") > t).then(pl.col(c) * 3 + 1).otherwise(pl.col(c))
-                                   .alias(c) for c in recipe.model_columns) for s, f in feats.items()}
+        later = {
+            s: f.with_columns(
+                pl.when(pl.col("timestamp") > t).then(pl.col(c) * 3 + 1).otherwise(pl.col(c)).alias(c)
+                for c in recipe.model_columns
+            )
+            for s, f in feats.items()
+        }
         fit_shared_encoder(later, recipe, AS_OF, tmp_path / f"cut{i}", refit_days=10)
         moved = load_shared_encoder(tmp_path / f"cut{i}").transform(feats["AAA-USDT"], bar_seconds=3600)
         upto = pl.col("timestamp") <= t
@@ -89,12 +104,13 @@ def test_the_code_at_t_uses_only_data_closed_by_t(tmp_path, feats, recipe) -> No
 
 def test_a_small_universe_gets_fewer_components_not_a_failure(tmp_path, feats, recipe) -> None:
     one = {"AAA-USDT": feats["AAA-USDT"].tail(700)}
-    rows = fit_shared_encoder(one, recipe, AS_OF, tmp_path / "probe", min_rows=10**6)  # force the reduced mode
+    # min_rows above the rows it has forces the reduced mode
+    rows = fit_shared_encoder(one, recipe, AS_OF, tmp_path / "probe", min_rows=10**6)
     assert rows.fitted and rows.mode == "reduced" and rows.snapshots >= 2
     assert 1 <= rows.n_components <= 8 and "Marchenko-Pastur" in rows.reason
     assert resolve_encoder(tmp_path / "probe") == (tmp_path / "probe", rows.reason)
     out = load_shared_encoder(tmp_path / "probe").transform(one["AAA-USDT"], bar_seconds=3600)
-    assert out.columns[-rows.n_components:] == [f"enc_{j}" for j in range(rows.n_components)]
+    assert out.columns[-rows.n_components :] == [f"enc_{j}" for j in range(rows.n_components)]
     assert out["enc_0"].null_count() < out.height
 
 
@@ -104,7 +120,9 @@ def test_too_few_rows_give_no_encoder_with_the_reason(tmp_path, feats, recipe) -
     tiny = {"AAA-USDT": feats["AAA-USDT"].tail(100)}
     info = fit_shared_encoder(tiny, recipe, AS_OF, out)
     assert not info.fitted and info.mode == "none" and info.n_components == 0
-    assert "complete feature rows of 1 coin(s)" in info.reason and "even a reduced encoder needs" in info.reason
+    assert (
+        "complete feature rows of 1 coin(s)" in info.reason and "even a reduced encoder needs" in info.reason
+    )
     assert not (out / "shared_encoder.npz").exists()  # the stale encoder is gone, not silently reused
     meta = json.loads((out / "shared_encoder.json").read_text())
     assert meta["fitted"] is False and meta["reason"] == info.reason
