@@ -1,6 +1,5 @@
 """`roster` (daily): the ranked champions for exactly that date's coins."""
 
-
 from datetime import date
 
 from dagster import AssetDep, AssetExecutionContext, MaterializeResult, asset
@@ -9,6 +8,28 @@ from huracan_core import stages
 from huracan_dagster.context import stage_errors, start, table
 from huracan_dagster.partitions import by_date, daily
 from huracan_dagster.resources import HuracanConfig
+
+# digits shown in the UI's roster table (roster.json keeps full precision)
+DIGITS = {
+    "oos_sharpe": 2,
+    "last_7d_net_bps": 1,
+    "round_trip_bps": 1,
+    "spread_bps": 2,
+    "fee_bps": 2,
+    "avg_slip_bps": 2,
+    "adv_usd": 0,
+    "score": 3,
+}
+
+
+def shown(entry: dict) -> dict:
+    """A roster entry with its numbers rounded for reading (`adv_usd` as whole dollars with separators)."""
+    out = dict(entry)
+    for key, digits in DIGITS.items():
+        value = out.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[key] = f"{value:,.0f}" if key == "adv_usd" else round(float(value), digits)
+    return out
 
 
 @asset(
@@ -28,7 +49,22 @@ def roster(context: AssetExecutionContext, huracan: HuracanConfig) -> Materializ
         metadata={
             "coins": len(entries),
             "trade_ok": sum(1 for e in entries if e.get("trade_ok")),
-            "roster": table(entries, ["rank", "symbol", "trade_ok", "reason", "spread_bps", "fee_bps",
-                                      "avg_slip_bps", "last_7d_net_bps", "model_path"]),
+            "roster": table(
+                [shown(e) for e in entries],
+                [
+                    "rank",
+                    "symbol",
+                    "trade_ok",
+                    "reason",
+                    "oos_sharpe",
+                    "last_7d_net_bps",
+                    "round_trip_bps",
+                    "spread_bps",
+                    "fee_bps",
+                    "avg_slip_bps",
+                    "adv_usd",
+                    "model_path",
+                ],
+            ),
         }
     )
