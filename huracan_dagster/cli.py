@@ -13,6 +13,7 @@ from rich.table import Table
 
 from huracan_core.cli import app, console, day_or_exit, err_console, register_subapps, settings_or_exit
 from huracan_core.symbols import SymbolError, normalise_symbol, parse_symbols
+from huracan_dagster.defs.health import command as _health_command  # noqa: F401 - registers `huracan health`
 
 
 def _symbols_from(symbols: str | None, symbols_file: Path | None) -> list[str] | None:

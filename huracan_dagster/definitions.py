@@ -5,7 +5,10 @@ from __future__ import annotations
 from dagster import Definitions
 
 from huracan_core.config import load_settings
+from huracan_dagster.defs.health.checks import FRESHNESS_CHECKS, freshness_sensor
+from huracan_dagster.defs.health.sensors import telegram_on_run_failure
 from huracan_dagster.defs.pipeline.sensors import chain_sensor
+from huracan_dagster.defs.storage.sync import remote_sync_job, remote_sync_sensor
 from huracan_dagster.defs.universe.schedules import nightly_universe
 from huracan_dagster.graph import ASSETS
 from huracan_dagster.jobs import ALL_JOBS
@@ -13,8 +16,9 @@ from huracan_dagster.resources import HuracanConfig, ray_resource
 
 defs = Definitions(
     assets=ASSETS,
-    jobs=ALL_JOBS,
+    asset_checks=FRESHNESS_CHECKS,
+    jobs=[*ALL_JOBS, remote_sync_job],
     schedules=[nightly_universe],
-    sensors=[chain_sensor],
+    sensors=[chain_sensor, remote_sync_sensor, telegram_on_run_failure, freshness_sensor],
     resources={"huracan": HuracanConfig(), "ray_cluster": ray_resource(load_settings())},
 )

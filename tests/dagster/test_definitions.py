@@ -34,4 +34,5 @@ def test_graph_shape(home: Path) -> None:
     checks = {c.name for c in graph.asset_check_keys if c.asset_key == AssetKey("model")}
     assert {"gate_sharpe", "gate_trades", "gate_deflated_sharpe", "gate_net_pnl_bps"} <= checks
     assert defs.resolve_schedule_def("nightly_universe").cron_schedule == "0 2 * * *"
-    assert {s.name for s in defs.sensors} == {"chain_sensor"}
+    assert {s.name for s in defs.sensors} == {
+        "chain_sensor", "remote_sync_sensor", "telegram_on_run_failure", "freshness_checks_sensor"}

@@ -1,0 +1,212 @@
+"""`huracan health`: is everything the night needs reachable, and how fast.
+
+Checks (each with a bounded timeout, each returning healthy / unhealthy / not_applicable and a latency):
+- `database`: the Brain Library (`Settings.database_url`): SQLAlchemy connect + `SELECT 1`;
+- `exchange`: the ccxt exchange's server time (`fetch_time`); synthetic and replay markets have none;
+- `storage`: a write / read / delete probe of a small file under `{app_folder}/_health/` on the remote;
+- `disk`: free space where the engine home lives;
+- `ray`: a TCP connect to the configured Ray address (none: the night starts its own local Ray);
+- extra checks handed in by the caller (the Dagster daemon heartbeat lives in huracan_dagster: this
+  package never imports Dagster).
+
+Writes the seed's `monitoring/health_check_YYYYMMDD.json` (the full report), `monitoring/system_status.json`
+(one status per component) and `monitoring/performance_metrics.json` (the latencies and disk numbers).
+Error texts are scrubbed of every configured secret (a database URL may hold a password).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from huracan_core import atomic
+from huracan_core.config import Settings
+
+Status = Literal["healthy", "unhealthy", "not_applicable"]
+TIMEOUT_S = 5.0
+MIN_FREE_BYTES = 2 * 1024**3
+MIN_FREE_FRACTION = 0.05
+
+
+@dataclass
+class CheckResult:
+    name: str
+    status: Status
+    detail: str
+    latency_ms: float | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class HealthReport:
+    checked_at: str
+    checks: list[CheckResult]
+
+    @property
+    def healthy(self) -> bool:
+        return all(c.status != "unhealthy" for c in self.checks)
+
+    @property
+    def unhealthy(self) -> list[str]:
+        return [c.name for c in self.checks if c.status == "unhealthy"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"checked_at": self.checked_at, "healthy": self.healthy, "unhealthy": self.unhealthy,
+                "checks": [asdict(c) for c in self.checks]}
+
+
+def _timed(name: str, probe: Callable[[], tuple[str, dict[str, Any]]], secrets: Iterable[str]) -> CheckResult:
+    """Run `probe` (returns detail, metrics); an exception makes the check unhealthy with its message."""
+    from huracan_core.notify.telegram import scrub
+
+    started = time.perf_counter()
+    try:
+        detail, metrics = probe()
+    except Exception as exc:  # noqa: BLE001 - any failure of a probe is the answer, not a crash
+        text = scrub(f"{type(exc).__name__}: {exc}", secrets)
+        return CheckResult(name, "unhealthy", text.strip().splitlines()[0][:500] if text.strip() else type(exc).__name__,
+                           round((time.perf_counter() - started) * 1000, 2))
+    return CheckResult(name, "healthy", detail, round((time.perf_counter() - started) * 1000, 2), metrics)
+
+
+def check_database(settings: Settings, secrets: Iterable[str] = ()) -> CheckResult:
+    def probe() -> tuple[str, dict[str, Any]]:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        url = make_url(settings.database_url)
+        connect_args: dict[str, Any] = {}
+        if url.get_backend_name() == "sqlite":
+            connect_args["timeout"] = TIMEOUT_S
+            if url.database:
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        elif url.get_backend_name() == "postgresql":
+            connect_args["connect_timeout"] = int(TIMEOUT_S)
+        engine = create_engine(url, connect_args=connect_args, poolclass=None)
+        try:
+            with engine.connect() as conn:
+                value = conn.execute(text("SELECT 1")).scalar()
+        finally:
+            engine.dispose()
+        if value != 1:
+            raise RuntimeError(f"SELECT 1 answered {value!r}")
+        return f"{url.get_backend_name()} at {url.render_as_string(hide_password=True)} answered SELECT 1", {}
+
+    result = _timed("database", probe, secrets)
+    if result.status == "unhealthy":
+        result.detail = f"Brain Library unreachable: {result.detail}"
+    return result
+
+
+def check_exchange(settings: Settings, secrets: Iterable[str] = ()) -> CheckResult:
+    if settings.market.source != "ccxt":
+        return CheckResult("exchange", "not_applicable",
+                           f"market.source is {settings.market.source}: no exchange to reach")
+
+    def probe() -> tuple[str, dict[str, Any]]:
+        from huracan_core.market.ccxt_source import CcxtMarket
+
+        exchange = CcxtMarket(settings.market.model_copy(update={"request_timeout_s": TIMEOUT_S})).exchange
+        sent = time.time()
+        server_ms = exchange.fetch_time()
+        skew_ms = server_ms - (sent * 1000) if server_ms else None
+        return f"{settings.market.exchange_id} server time answered", {"clock_skew_ms": skew_ms}
+
+    return _timed("exchange", probe, secrets)
+
+
+def check_storage(settings: Settings, secrets: Iterable[str] = ()) -> CheckResult:
+    from huracan_core.storage import StorageError, build_storage
+
+    try:
+        storage = build_storage(settings.storage)
+    except StorageError as exc:
+        return CheckResult("storage", "unhealthy", str(exc)[:500])
+    if storage is None:
+        return CheckResult("storage", "not_applicable", "no remote storage configured (storage.remote_dir unset)")
+
+    def probe() -> tuple[str, dict[str, Any]]:
+        key = f"{settings.storage.app_folder}/_health/probe-{uuid.uuid4().hex[:12]}.txt"
+        payload = f"huracan health probe {datetime.now(UTC).isoformat()}\n".encode()
+        with tempfile.TemporaryDirectory() as tmp:
+            src, back = Path(tmp) / "probe.txt", Path(tmp) / "back.txt"
+            src.write_bytes(payload)
+            t0 = time.perf_counter()
+            storage.put(key, src)
+            t1 = time.perf_counter()
+            if not storage.get(key, back) or back.read_bytes() != payload:
+                raise RuntimeError(f"the probe {key} read back different bytes")
+            t2 = time.perf_counter()
+            if not storage.delete(key):
+                raise RuntimeError(f"the probe {key} could not be deleted")
+            t3 = time.perf_counter()
+        return f"{storage.name}: wrote, read back and deleted {key}", {
+            "write_ms": round((t1 - t0) * 1000, 2), "read_ms": round((t2 - t1) * 1000, 2),
+            "delete_ms": round((t3 - t2) * 1000, 2)}
+
+    return _timed("storage", probe, secrets)
+
+
+def check_disk(settings: Settings) -> CheckResult:
+    where = Path(settings.home)
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    usage = shutil.disk_usage(where)
+    metrics = {"free_bytes": usage.free, "total_bytes": usage.total, "free_fraction": round(usage.free / usage.total, 4)}
+    detail = f"{usage.free / 1024**3:.1f} GiB free of {usage.total / 1024**3:.1f} GiB at {where}"
+    low = usage.free < MIN_FREE_BYTES or usage.free / usage.total < MIN_FREE_FRACTION
+    if low:
+        detail += f" (below {MIN_FREE_BYTES / 1024**3:.0f} GiB or {MIN_FREE_FRACTION:.0%})"
+    return CheckResult("disk", "unhealthy" if low else "healthy", detail, None, metrics)
+
+
+def check_ray(settings: Settings, address: str | None = None) -> CheckResult:
+    address = address or settings.ray.address
+    if not address or address == "auto":
+        return CheckResult("ray", "not_applicable", "no ray.address: each night starts a local Ray")
+
+    def probe() -> tuple[str, dict[str, Any]]:
+        parts = urlsplit(address if "://" in address else f"tcp://{address}")
+        host, port = parts.hostname or "127.0.0.1", parts.port or (10001 if parts.scheme == "ray" else 6379)
+        with socket.create_connection((host, port), timeout=TIMEOUT_S):
+            pass
+        return f"Ray at {host}:{port} accepts connections", {}
+
+    return _timed("ray", probe, ())
+
+
+def run_health(
+    settings: Settings, extra: Iterable[Callable[[], CheckResult]] = (), *, ray_address: str | None = None
+) -> HealthReport:
+    from huracan_core.notify.telegram import secret_values
+
+    secrets = secret_values(settings)
+    checks = [check_database(settings, secrets), check_exchange(settings, secrets), check_storage(settings, secrets),
+              check_disk(settings), check_ray(settings, ray_address)]
+    checks += [fn() for fn in extra]
+    return HealthReport(datetime.now(UTC).isoformat(timespec="seconds"), checks)
+
+
+def write_health(settings: Settings, report: HealthReport) -> list[Path]:
+    """The seed's three monitoring files, written atomically under `monitoring/`."""
+    folder = Path(settings.home) / "monitoring"
+    stamp = datetime.fromisoformat(report.checked_at)
+    status = {"checked_at": report.checked_at, "status": "healthy" if report.healthy else "unhealthy",
+              "components": {c.name: c.status for c in report.checks}, "unhealthy": report.unhealthy}
+    perf = {"checked_at": report.checked_at,
+            "latency_ms": {c.name: c.latency_ms for c in report.checks if c.latency_ms is not None},
+            "metrics": {c.name: c.metrics for c in report.checks if c.metrics}}
+    return [
+        atomic.write_json(folder / f"health_check_{stamp:%Y%m%d}.json", report.to_json()),
+        atomic.write_json(folder / "system_status.json", status),
+        atomic.write_json(folder / "performance_metrics.json", perf),
+    ]

@@ -1,0 +1,77 @@
+"""`huracan health`: each component named with its status and latency, the monitoring files written,
+exit 1 when anything is unhealthy, and no secret in the output."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from huracan_dagster.cli import app
+
+runner = CliRunner()
+
+
+def _health(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, ["health", *args])
+
+
+def test_database_down_is_named_and_exits_non_zero(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HURACAN_DATABASE__URL", "postgresql+psycopg://huracan:pw-s3cret-xyz@127.0.0.1:1/brain")
+    result = _health("--json")
+    assert result.exit_code == 1, result.output
+    out = json.loads(result.output)
+    assert out["unhealthy"] == ["database"] and out["healthy"] is False
+    database = next(c for c in out["checks"] if c["name"] == "database")
+    assert "Brain Library unreachable" in database["detail"] and database["latency_ms"] is not None
+    assert "pw-s3cret-xyz" not in result.output
+    status = json.loads((home / "monitoring" / "system_status.json").read_text())
+    assert status["status"] == "unhealthy" and status["components"]["database"] == "unhealthy"
+    day = datetime.now(UTC).strftime("%Y%m%d")
+    assert json.loads((home / "monitoring" / f"health_check_{day}.json").read_text())["unhealthy"] == ["database"]
+    assert "pw-s3cret-xyz" not in (home / "monitoring" / f"health_check_{day}.json").read_text()
+
+
+def test_healthy_with_sqlite_and_a_remote_folder(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HURACAN_STORAGE__REMOTE_DIR", str(tmp_path / "remote"))
+    result = _health("--json")
+    assert result.exit_code == 0, result.output
+    checks = {c["name"]: c for c in json.loads(result.output)["checks"]}
+    assert checks["database"]["status"] == "healthy"
+    assert checks["storage"]["status"] == "healthy" and set(checks["storage"]["metrics"]) == {
+        "write_ms", "read_ms", "delete_ms"}
+    assert list((tmp_path / "remote").rglob("probe-*")) == []  # the probe cleaned up after itself
+    assert checks["exchange"]["status"] == "not_applicable" and "synthetic" in checks["exchange"]["detail"]
+    assert checks["disk"]["metrics"]["free_bytes"] > 0
+    perf = json.loads((home / "monitoring" / "performance_metrics.json").read_text())
+    assert "database" in perf["latency_ms"] and "storage" in perf["latency_ms"]
+
+
+def test_unwritable_remote_is_unhealthy(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the remote folder should be")
+    monkeypatch.setenv("HURACAN_STORAGE__REMOTE_DIR", str(blocker))
+    result = _health()
+    assert result.exit_code == 1
+    assert "storage" in result.output and "unhealthy" in result.output
+
+
+def test_exchange_latency_against_the_loopback_exchange(
+    shared_data: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.binance_server import BinanceServer
+
+    with BinanceServer(shared_data) as server:
+        monkeypatch.setenv("HURACAN_MARKET__SOURCE", "ccxt")
+        monkeypatch.setenv("HURACAN_MARKET__API_URL", server.url)
+        result = _health("--json")
+        assert result.exit_code == 0, result.output
+        exchange = next(c for c in json.loads(result.output)["checks"] if c["name"] == "exchange")
+        assert exchange["status"] == "healthy" and exchange["latency_ms"] > 0
+        assert server.counts["time"] == 1
+        server.stop()
+        down = _health("--json")
+        assert down.exit_code == 1 and json.loads(down.output)["unhealthy"] == ["exchange"]
