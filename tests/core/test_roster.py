@@ -12,6 +12,7 @@ from huracan_core.config import Settings
 from huracan_core.gates import GateCheck, GateReport
 from huracan_core.paths import EngineHome
 from huracan_core.roster import build_roster, update_champion
+from huracan_core.training.artifacts import complete_models
 from huracan_core.training.trainer import TrainResult
 
 DAY = date(2026, 4, 20)
@@ -264,3 +265,17 @@ def test_the_latest_pointer_is_removed_when_the_newest_night_has_no_champion(env
     assert (
         record["model_id"] is None and record["previous_model"] is None and "gates failed" in record["reason"]
     )
+
+
+def test_model_lookups_go_by_partition_date_not_by_the_wall_clock_folder(env) -> None:
+    home, _ = env
+    backfilled = _model(home, "AAA-USDT", "20260425_010000Z", 1.0, PASS, trained_for=D1).model_dir
+    nightly = _model(home, "AAA-USDT", "20260421_010000Z", 1.0, PASS, trained_for=D2).model_dir
+    undated = home.model_root("AAA-USDT") / "20260419_010000Z"
+    write_json(undated / "metrics.json", {"sharpe": 1.0})
+    write_manifest(undated, ["metrics.json"])
+    assert complete_models(home, "AAA-USDT", up_to=D1) == [backfilled]
+    assert complete_models(home, "AAA-USDT", before=D2) == [backfilled]
+    assert complete_models(home, "AAA-USDT", up_to=D2) == [backfilled, nightly]  # partition order, not stamps
+    assert complete_models(home, "AAA-USDT", before=D1) == []  # an undated model is never "known by" a date
+    assert complete_models(home, "AAA-USDT") == [undated, backfilled, nightly]
