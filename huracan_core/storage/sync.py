@@ -155,13 +155,14 @@ class NightSync:
         return self._night().get("started")
 
     # ------------------------------------------------------------------ start of the night
-    def start_night(self) -> list[str]:
+    def start_night(self, since: float | None = None) -> list[str]:
         """First thing in the night: the dated folder, then the config snapshot (secrets masked).
-        Returns the problems met (the night goes on regardless)."""
+        `since` (epoch s, default now) opens the night's scope; a later start of the same date keeps the
+        first one. Returns the problems met (the night goes on regardless)."""
         problems: list[str] = []
         with self._lock:
             night = self._night()
-            night.setdefault("started", self.clock())
+            night.setdefault("started", self.clock() if since is None else since)
             self._save_manifest()
             try:
                 self.storage.make_folder(self.night_prefix)

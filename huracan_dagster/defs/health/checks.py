@@ -5,7 +5,8 @@
 - `candles` (date x symbol, not a time-window partitioning, so the time-partition builder does not apply):
   `build_last_update_freshness_checks`: some candle partition must have been materialised within 26 h
   of the same deadline.
-`freshness_sensor` evaluates them (running by default in the daemon).
+`freshness_sensor` evaluates them: running by default under the production profile, stopped by default
+under the local one (turn it on in the UI), so a local daemon launches no check runs nobody asked for.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dagster import (
     build_time_partition_freshness_checks,
 )
 
+from huracan_core.config import load_settings
 from huracan_dagster.defs.candles.assets import candles
 from huracan_dagster.defs.roster.assets import roster
 
@@ -29,10 +31,16 @@ roster_freshness = build_time_partition_freshness_checks(
     assets=[roster], deadline_cron=DEADLINE_CRON, severity=AssetCheckSeverity.ERROR
 )
 candles_freshness = build_last_update_freshness_checks(
-    assets=[candles], lower_bound_delta=timedelta(hours=26), deadline_cron=DEADLINE_CRON,
+    assets=[candles],
+    lower_bound_delta=timedelta(hours=26),
+    deadline_cron=DEADLINE_CRON,
     severity=AssetCheckSeverity.WARN,
 )
 FRESHNESS_CHECKS = [*roster_freshness, *candles_freshness]
 freshness_sensor = build_sensor_for_freshness_checks(
-    freshness_checks=FRESHNESS_CHECKS, name="freshness_checks_sensor", default_status=DefaultSensorStatus.RUNNING
+    freshness_checks=FRESHNESS_CHECKS,
+    name="freshness_checks_sensor",
+    default_status=DefaultSensorStatus.RUNNING
+    if load_settings().profile == "production"
+    else DefaultSensorStatus.STOPPED,
 )

@@ -34,19 +34,31 @@ def daemon_heartbeat(settings: Settings) -> CheckResult:
         with DagsterInstance.get() as instance:
             beats = instance.get_daemon_heartbeats()
     except Exception as exc:  # noqa: BLE001 - the answer is "unhealthy", with the reason
-        return CheckResult("dagster_daemon", "unhealthy", f"cannot read the Dagster instance at {home}: {exc}"[:500])
+        return CheckResult(
+            "dagster_daemon", "unhealthy", f"cannot read the Dagster instance at {home}: {exc}"[:500]
+        )
     latency = round((time.perf_counter() - started) * 1000, 2)
     if not beats:
         status = "unhealthy" if settings.profile == "production" else "not_applicable"
-        return CheckResult("dagster_daemon", status, f"no dagster-daemon has ever run against {home} "
-                           "(schedules and sensors are idle; `huracan run` needs no daemon)", latency)
+        return CheckResult(
+            "dagster_daemon",
+            status,
+            f"no dagster-daemon has ever run against {home} "
+            "(schedules and sensors are idle; `huracan run` needs no daemon)",
+            latency,
+        )
     newest = max(b.timestamp for b in beats.values())
     age = time.time() - newest
     stale = [name for name, b in beats.items() if time.time() - b.timestamp > HEARTBEAT_FRESH_S]
     detail = f"{len(beats)} daemon(s), newest heartbeat {age:.0f} s ago"
     if stale:
-        return CheckResult("dagster_daemon", "unhealthy", f"{detail}; stale: {', '.join(sorted(stale))}", latency,
-                           {"heartbeat_age_s": round(age, 1)})
+        return CheckResult(
+            "dagster_daemon",
+            "unhealthy",
+            f"{detail}; stale: {', '.join(sorted(stale))}",
+            latency,
+            {"heartbeat_age_s": round(age, 1)},
+        )
     return CheckResult("dagster_daemon", "healthy", detail, latency, {"heartbeat_age_s": round(age, 1)})
 
 
@@ -59,15 +71,23 @@ def health_cmd(
     report = run_health(settings, [lambda: daemon_heartbeat(settings)])
     written = write_health(settings, report)
     if as_json:
-        sys.stdout.write(json.dumps({**report.to_json(), "files": [str(p) for p in written]}, indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps({**report.to_json(), "files": [str(p) for p in written]}, indent=2) + "\n"
+        )
     else:
-        table = Table(title=f"Huracan health {report.checked_at}: {'healthy' if report.healthy else 'UNHEALTHY'}")
+        table = Table(
+            title=f"Huracan health {report.checked_at}: {'healthy' if report.healthy else 'UNHEALTHY'}"
+        )
         for col in ("check", "status", "latency ms", "detail"):
             table.add_column(col)
         for c in report.checks:
             colour = {"healthy": "green", "unhealthy": "red"}.get(c.status, "dim")
-            table.add_row(c.name, f"[{colour}]{c.status}[/]", "" if c.latency_ms is None else f"{c.latency_ms:.1f}",
-                          c.detail)
+            table.add_row(
+                c.name,
+                f"[{colour}]{c.status}[/]",
+                "" if c.latency_ms is None else f"{c.latency_ms:.1f}",
+                c.detail,
+            )
         console.print(table)
     if not report.healthy:
         raise typer.Exit(1)

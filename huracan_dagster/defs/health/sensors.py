@@ -13,14 +13,16 @@ from huracan_core.notify import build_notifier
 def failure_text(context: RunFailureSensorContext) -> str:
     run = context.dagster_run
     partition = run.tags.get("dagster/partition") or ", ".join(
-        f"{k.split('/')[-1]}={v}" for k, v in run.tags.items() if k.startswith("dagster/partition/"))
+        f"{k.split('/')[-1]}={v}" for k, v in run.tags.items() if k.startswith("dagster/partition/")
+    )
     message = (context.failure_event.message or "no message").strip().splitlines()[0][:600]
     where = f" [{partition}]" if partition else ""
     return f"Dagster run FAILED: {run.job_name}{where} (run {run.run_id[:8]}): {message}"
 
 
-@run_failure_sensor(name="telegram_on_run_failure", default_status=DefaultSensorStatus.RUNNING,
-                    minimum_interval_seconds=30)
+@run_failure_sensor(
+    name="telegram_on_run_failure", default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=30
+)
 def telegram_on_run_failure(context: RunFailureSensorContext) -> None:
     settings = load_settings()
     notifier = build_notifier(settings)

@@ -23,21 +23,29 @@ from dagster import (
 )
 
 from huracan_core.config import Settings, load_settings
-from huracan_core.dates import last_complete_day
+from huracan_core.dates import as_of_for, last_complete_day
 from huracan_core.storage import StorageError, build_storage
 from huracan_core.storage.sync import CANDLES, GROUPS, NightSync
 from huracan_dagster.resources import HuracanConfig
 
 QUICK = "candles_quick"
-ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
-          DagsterRunStatus.STARTED]
+ACTIVE = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+]
 
 
 def cadences_s(settings: Settings) -> dict[str, float]:
     s = settings.storage
-    return {"learning": s.sync_learning_minutes * 60, "outputs": s.sync_outputs_minutes * 60,
-            "models": s.sync_models_minutes * 60, CANDLES: s.sync_candles_full_minutes * 60,
-            QUICK: s.sync_candles_quick_minutes * 60}
+    return {
+        "learning": s.sync_learning_minutes * 60,
+        "outputs": s.sync_outputs_minutes * 60,
+        "models": s.sync_models_minutes * 60,
+        CANDLES: s.sync_candles_full_minutes * 60,
+        QUICK: s.sync_candles_quick_minutes * 60,
+    }
 
 
 class RemoteSyncConfig(Config):
@@ -59,18 +67,23 @@ def remote_sync(context: OpExecutionContext, config: RemoteSyncConfig, huracan: 
     day = date.fromisoformat(config.day) if config.day else last_complete_day()
     sync = NightSync(settings, day, storage)
     if sync.night_started is None:
-        for problem in sync.start_night():
+        # the daemon's night of `day` began when the day closed: everything written since is in scope
+        for problem in sync.start_night(since=as_of_for(day).timestamp()):
             context.log.warning(problem)
     for group in config.groups:
         if group == QUICK:
-            result = sync.sync_group(CANDLES, changed_within_s=settings.storage.sync_candles_quick_window_minutes * 60)
+            result = sync.sync_group(
+                CANDLES, changed_within_s=settings.storage.sync_candles_quick_window_minutes * 60
+            )
         elif group in GROUPS:
             result = sync.sync_group(group)
         else:
             context.log.warning(f"unknown sync group {group!r} (known: {', '.join([*GROUPS, QUICK])})")
             continue
-        context.log.info(f"{group}: {len(result.uploaded)} uploaded, {result.unchanged} unchanged, "
-                         f"{len(result.failed)} failed")
+        context.log.info(
+            f"{group}: {len(result.uploaded)} uploaded, {result.unchanged} unchanged, "
+            f"{len(result.failed)} failed"
+        )
         for key, error in list(result.failed.items())[:20]:
             context.log.warning(f"{key}: {error}")
 
@@ -87,22 +100,28 @@ def _min_interval() -> int:
         return 60
 
 
-@sensor(job=remote_sync_job, minimum_interval_seconds=_min_interval(), default_status=DefaultSensorStatus.RUNNING)
+@sensor(
+    job=remote_sync_job, minimum_interval_seconds=_min_interval(), default_status=DefaultSensorStatus.RUNNING
+)
 def remote_sync_sensor(context: SensorEvaluationContext):  # noqa: ANN201 - RunRequest | SkipReason
     """Launch a sync run for the groups whose cadence came due (not while one is still running)."""
     settings = load_settings()
     if settings.storage.backend == "local" and settings.storage.remote_dir is None:
         return SkipReason("no remote storage configured")
-    running = context.instance.get_run_records(RunsFilter(job_name=remote_sync_job.name, statuses=ACTIVE), limit=1)
+    running = context.instance.get_run_records(
+        RunsFilter(job_name=remote_sync_job.name, statuses=ACTIVE), limit=1
+    )
     if running:
         return SkipReason("a remote sync run is still in progress")
     last = json.loads(context.cursor) if context.cursor else {}
     now = time.time()
     due = [g for g, every in cadences_s(settings).items() if now - float(last.get(g, 0)) >= every]
-    if CANDLES in due and QUICK in due:
-        due.remove(QUICK)
     if not due:
         return SkipReason("no sync cadence due")
     context.update_cursor(json.dumps({**last, **dict.fromkeys(due, now)}))
-    return RunRequest(run_config={"ops": {"remote_sync": {"config": {"groups": due}}}},
-                      tags={"huracan/sync_groups": ",".join(due)})
+    if CANDLES in due and QUICK in due:  # a full candle pass covers the quick one (its clock restarts too)
+        due.remove(QUICK)
+    return RunRequest(
+        run_config={"ops": {"remote_sync": {"config": {"groups": due}}}},
+        tags={"huracan/sync_groups": ",".join(due)},
+    )
