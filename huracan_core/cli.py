@@ -129,6 +129,9 @@ def register_subapps() -> None:
     ):
         if name not in {g.name for g in app.registered_groups}:
             app.add_typer(getattr(importlib.import_module(module), attr), name=name, help=text)
+    from huracan_core.brain.cli import register_commands  # db, export, report
+
+    register_commands(app)
 
 
 def main() -> None:  # pragma: no cover - console entry without Dagster

@@ -6,6 +6,7 @@ coin and model, the gain importance now, before (the coin's previous complete mo
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,12 @@ def _welch_p(a: list[float], b: list[float]) -> float | None:
 
     if len(a) < 2 or len(b) < 2 or (np.std(a) == 0 and np.std(b) == 0):
         return None
-    p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # scipy's precision-loss warning: no reliable p
+        try:
+            p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+        except RuntimeWarning:
+            return None
     return p if np.isfinite(p) else None
 
 

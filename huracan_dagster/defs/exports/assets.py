@@ -1,12 +1,13 @@
-"""`exports` (daily): engine_summary.json, the day's status.json and the roster, for the trading bot."""
+"""`exports` (daily): the night's publication. Records the night in the Brain Library (one transaction, row
+counts per table as metadata), writes exports/YYYY-MM-DD (the hand-off files and the Brain Library exports,
+indexed by performance_summary.json) and reports/YYYY-MM-DD."""
 
 
 from datetime import date
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from huracan_core.exports import export_day
-from huracan_core.stages import engine_home
+from huracan_core.stages import publish_stage
 from huracan_dagster.context import stage_errors, start
 from huracan_dagster.partitions import daily
 from huracan_dagster.resources import HuracanConfig
@@ -18,7 +19,7 @@ def exports(context: AssetExecutionContext, huracan: HuracanConfig) -> Materiali
     day = date.fromisoformat(context.partition_key)
     settings = start(context, huracan, day)
     with stage_errors("exports", day):
-        out = export_day(engine_home(settings), day)
+        out = publish_stage(settings, day)
     summary = out["summary"]
     return MaterializeResult(
         metadata={
@@ -28,6 +29,9 @@ def exports(context: AssetExecutionContext, huracan: HuracanConfig) -> Materiali
             "skipped": summary["skipped"],
             "total_wall_minutes": summary["total_wall_minutes"],
             "files": MetadataValue.json(out["files"]),
+            "exports_index": MetadataValue.json(out["index"]["files"]),
+            "reports": MetadataValue.json(out["reports"]["files"]),
+            **{f"brain/{table}": n for table, n in out["brain"]["rows"].items()},
         }
     )
 

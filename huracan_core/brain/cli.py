@@ -1,0 +1,137 @@
+"""`huracan db upgrade|status`, `huracan export --date D`, `huracan report --date D [--open]`."""
+
+from __future__ import annotations
+
+import json
+import sys
+import webbrowser
+from typing import Annotated
+
+import typer
+
+from huracan_core.brain.db import BrainSchemaError, make_engine, schema_status, upgrade
+
+db_app = typer.Typer(help="The Brain Library database: schema status and migrations.", no_args_is_help=True)
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from huracan_core.cli import settings_or_exit
+
+    return settings_or_exit()
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    sys.stderr.write(message.rstrip() + "\n")
+    return typer.Exit(code)
+
+
+@db_app.command("status")
+def db_status(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Schema revision of the database against the code's head (current, behind or ahead)."""
+    engine = make_engine(_settings().database_url)
+    try:
+        status = schema_status(engine)
+    except Exception as exc:
+        raise _fail(f"db status: cannot read the Brain Library: {exc}") from None
+    finally:
+        engine.dispose()
+    payload = {
+        "url": status.url,
+        "current": status.current,
+        "head": status.head,
+        "state": status.state,
+        "tables": status.tables,
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        sys.stdout.write(
+            f"{status.url}: revision {status.current or '(empty)'}, head {status.head}: "
+            f"{status.state} ({status.tables} tables)\n"
+        )
+    if status.state == "ahead":
+        raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the code's head (refused when it is ahead of the code)."""
+    engine = make_engine(_settings().database_url)
+    try:
+        status = upgrade(engine)
+    except BrainSchemaError as exc:
+        raise _fail(f"db upgrade: {exc}") from None
+    finally:
+        engine.dispose()
+    sys.stdout.write(f"{status.url}: at revision {status.current} (head {status.head})\n")
+
+
+def export_cmd(
+    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: yesterday UTC)")] = None,
+) -> None:
+    """Record the night in the Brain Library (idempotent) and write exports/YYYY-MM-DD from it."""
+    from huracan_core.brain.db import open_brain
+    from huracan_core.brain.record import BrainRecordError, record_night
+    from huracan_core.cli import day_or_exit
+    from huracan_core.exports import export_day
+    from huracan_core.paths import EngineHome
+
+    settings = _settings()
+    the_day = day_or_exit(day)
+    try:
+        engine = open_brain(settings)
+    except BrainSchemaError as exc:
+        raise _fail(f"export: {exc}") from None
+    try:
+        record_night(settings, the_day, engine)
+        out = export_day(EngineHome(settings.home), the_day, engine)
+    except BrainRecordError as exc:
+        raise _fail(f"export {the_day}: {exc}") from None
+    finally:
+        engine.dispose()
+    for f in out["index"]["files"]:
+        sys.stdout.write(f"{f['rows']:>8} rows {f['bytes']:>10} bytes  {f['file']}\n")
+    sys.stdout.write(f"{len(out['files'])} files in {EngineHome(settings.home).exports_dir(the_day)}\n")
+
+
+def report_cmd(
+    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: yesterday UTC)")] = None,
+    open_page: Annotated[
+        bool, typer.Option("--open", help="open model_comparison.html in a browser")
+    ] = False,
+) -> None:
+    """Write reports/YYYY-MM-DD (training_report.json, performance_analysis.csv, model_comparison.html)."""
+    from huracan_core.brain.db import open_brain
+    from huracan_core.cli import day_or_exit
+    from huracan_core.paths import EngineHome
+    from huracan_core.reports import reports_dir, write_reports
+
+    settings = _settings()
+    the_day = day_or_exit(day)
+    if not EngineHome(settings.home).universe(the_day).is_file():
+        raise _fail(f"report {the_day}: no night recorded in {settings.home} (no universe for that date)")
+    try:
+        engine = open_brain(settings)
+    except BrainSchemaError as exc:
+        raise _fail(f"report: {exc}") from None
+    try:
+        out = write_reports(settings, the_day, engine)
+    finally:
+        engine.dispose()
+    for path in out["files"]:
+        sys.stdout.write(path + "\n")
+    if open_page:
+        page = reports_dir(EngineHome(settings.home), the_day) / "model_comparison.html"
+        webbrowser.open(page.as_uri())
+
+
+def register_commands(app: typer.Typer) -> None:
+    """Attach `db`, `export` and `report` to the `huracan` app (once)."""
+    if "db" not in {g.name for g in app.registered_groups}:
+        app.add_typer(db_app, name="db")
+    names = {c.name for c in app.registered_commands}
+    for name, fn in (("export", export_cmd), ("report", report_cmd)):
+        if name not in names:
+            app.command(name)(fn)
