@@ -104,3 +104,29 @@ def test_model_engine_joins_on_timestamp_not_row(frame: pl.DataFrame) -> None:
     pred = oos.filter(pl.col("timestamp") == frame["timestamp"][i])["prediction_bps"][0]
     assert v[i] == pytest.approx(np.tanh(pred / 12.0))
     assert ENGINE_NAMES[-1] == MODEL_ENGINE
+
+
+def test_whole_plan_is_point_in_time(frame: pl.DataFrame) -> None:
+    """Decisions, confidence, costs and the volatility alarm of bar t do not move when bars are appended."""
+    from huracan_core.config import Settings
+    from huracan_core.costs import CostInputs
+    from huracan_core.trading.simulator import plan_coin
+
+    settings = Settings(trading=TradingSettings(breaker_vol_window=100))
+    costs = CostInputs(spread_bps=2.0, maker_fee_bps=2.0, taker_fee_bps=4.0, adv_usd=5e8, market_type="swap")
+    oos = _fake_oos(frame, 700)
+    cut = 1100
+    full = plan_coin("A", frame, settings, costs, 3600, oos=oos)
+    pre = plan_coin("A", frame.head(cut), settings, costs, 3600, oos=oos)
+    for name in (
+        "direction",
+        "confidence",
+        "score",
+        "edge_bps",
+        "leg_cost",
+        "vol_alarm",
+        "spread_bps",
+        "slippage_bps",
+    ):
+        np.testing.assert_array_equal(getattr(pre, name), getattr(full, name)[:cut], err_msg=name)
+    assert pre.vol_alarm.any() and (pre.direction != 0).any()

@@ -146,3 +146,18 @@ def test_costs_are_charged_on_both_legs() -> None:
     assert t.gross_pnl == pytest.approx(0.0)
     assert t.costs == pytest.approx(2 * 0.001 * t.notional)
     assert res.equity[-1] == pytest.approx(1.0 - t.costs)
+
+
+def test_volatility_alarm_is_point_in_time() -> None:
+    """The alarm at t compares volatility[t] with bars strictly before t: a spike fires, and wild values
+    after t change nothing at t."""
+    from huracan_core.trading.breakers import volatility_alarm
+
+    s = TradingSettings(breaker_vol_window=20)
+    vol = 0.01 - 1e-6 * np.arange(100)  # slowly falling: never above its own past
+    vol[60] = 0.05
+    alarm = volatility_alarm(vol, s)
+    assert alarm[60] and not alarm[:60].any()
+    future = vol.copy()
+    future[61:] = 1e6
+    np.testing.assert_array_equal(volatility_alarm(future, s)[:61], alarm[:61])
