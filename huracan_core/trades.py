@@ -5,10 +5,11 @@ metrics.json counts, with the very backtest that produced those metrics (`traini
 counts and the summed net PnL agree exactly. The portfolio simulator (huracan_core/trading/) fills the same
 record with `source="portfolio"`.
 
-Costs: the backtest charges one leg cost per entry and per exit (fee + half spread + that bar's slippage, as
-a fraction of notional) and funding per bar held. A trade's total cost is exactly `gross_bps - net_bps`; it
-is split into fees, spread, slippage and funding in proportion to their nominal bps (2 × fee, spread,
-entry + exit slippage, funding × bars), so the four parts always add up to the cost the account paid.
+Costs: the backtest charges one leg cost per entry and per exit (fee + half that bar's spread + that bar's
+slippage, as a fraction of notional; costs are point in time, one per bar) and funding per bar held. A
+trade's total cost is exactly `gross_bps - net_bps`; it is split into fees, spread, slippage and funding in
+proportion to their nominal bps (2 × fee, entry + exit half-spreads, entry + exit slippage, funding × bars),
+so the four parts always add up to the cost the account paid (see `_leg_spread_slippage` for the split).
 
 Money: the OOS account starts with `costs.trade_size_usd` of the account currency and compounds (all-in),
 so `net_pnl = capital × (equity_after - equity_before)` and the trades' net PnL sums to the account's
@@ -114,6 +115,32 @@ def _finite(value: Any) -> float | None:
     return v if np.isfinite(v) else None
 
 
+def _leg_spread_slippage(
+    oos: pl.DataFrame, feats: pl.DataFrame, fee: float, avg_spread: float, avg_slip: float, funding_rt: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Half-spread and slippage (bps) of one leg at each grid bar (the last grid bar repeats the last row).
+
+    Each bar's round trip is 2 × fee + spread + 2 × slippage + funding (DESIGN §3). Where the model folder
+    keeps the per-bar spread and slippage (`cost_spread_bps`, `cost_slippage_bps` in features.parquet) they
+    are used as they are; otherwise the bar's variable part (round trip - fees - funding) is split between
+    spread and slippage in the ratio of their out-of-sample averages in costs.json.
+    """
+    rt = oos["round_trip_bps"].to_numpy().astype(float)
+    if {"cost_spread_bps", "cost_slippage_bps"} <= set(feats.columns):
+        per_row = oos.select("row").join(
+            feats.select("row", "cost_spread_bps", "cost_slippage_bps"), on="row", how="left"
+        )
+        spread = per_row["cost_spread_bps"].to_numpy().astype(float)
+        slip = per_row["cost_slippage_bps"].to_numpy().astype(float)
+    else:
+        variable = np.maximum(rt - 2 * fee - funding_rt, 0.0)
+        total = avg_spread + 2 * avg_slip
+        spread = variable * (avg_spread / total) if total > 0 else np.zeros_like(rt)
+        slip = (variable - spread) / 2.0
+    spread_leg, slip_leg = np.append(spread, spread[-1]) / 2.0, np.append(slip, slip[-1])
+    return spread_leg, slip_leg
+
+
 @dataclass
 class ModelTrades:
     """A model's OOS trades plus the path they came from (for post-exit tracking, regimes and reports)."""
@@ -155,10 +182,9 @@ def load_model_trades(model_dir: Path, settings: Settings, source: str = "oos_ba
 
     bt, detail, prices, grid_ts = oos_trade_details(oos, market_type, funding_per_bar)
     n = oos.height
-    rt = oos["round_trip_bps"].to_numpy()
-    # per-leg slippage of each decision row: the round trip less its fixed parts, halved (DESIGN §3)
-    slip_leg = np.maximum((rt - 2 * fee - spread - funding_rt) / 2.0, 0.0)
-    slip_leg = np.append(slip_leg, slip_leg[-1])
+    spread_leg, slip_leg = _leg_spread_slippage(
+        oos, feats, fee, spread, float(costs.get("avg_slip_bps", 0.0)), funding_rt
+    )
     inputs = [c for c in config.get("input_columns", []) if c in feats.columns]
     keep = [
         "row",
@@ -176,7 +202,9 @@ def load_model_trades(model_dir: Path, settings: Settings, source: str = "oos_ba
         gross = float(bt.trade_gross_return[k] * 1e4)
         net = float(bt.trade_return[k] * 1e4)
         bars = int(detail.bars_held[k])
-        nominal = np.array([2 * fee, spread, slip_leg[i] + slip_leg[j], funding_per_bar * 1e4 * bars])
+        nominal = np.array(
+            [2 * fee, spread_leg[i] + spread_leg[j], slip_leg[i] + slip_leg[j], funding_per_bar * 1e4 * bars]
+        )
         total = gross - net
         parts = nominal * (total / nominal.sum()) if nominal.sum() > 0 else np.zeros(4)
         row = lookup.get(rows[i], {}) if i < n else {}

@@ -81,3 +81,28 @@ def test_equity_path_ends_at_the_metrics_net_pnl(night: Night) -> None:
     assert (mt.equity[-1] - 1) * 100 == pytest.approx(metrics["net_pnl_pct"], rel=1e-12)
     assert len(mt.grid_time) == len(mt.prices) == len(mt.equity)
     assert np.all(np.diff([t.timestamp() for t in mt.grid_time]) > 0)
+
+
+def test_per_bar_spread_and_slippage_are_used_when_the_model_folder_keeps_them(
+    night: Night, tmp_path: Path
+) -> None:
+    import shutil
+
+    import polars as pl
+
+    src = Path(_model_dirs(night)[2])
+    d = tmp_path / src.name
+    shutil.copytree(src, d)
+    feats = pl.read_parquet(d / "features.parquet")
+    fee = read_json(d / "costs.json")["fee_bps"]
+    # a per-bar split consistent with each bar's round trip: spread = 70 % of the variable part
+    variable = (feats["round_trip_bps"] - 2 * fee).clip(lower_bound=0)
+    feats.with_columns(
+        (variable * 0.7).alias("cost_spread_bps"), (variable * 0.15).alias("cost_slippage_bps")
+    ).write_parquet(d / "features.parquet")
+    before = model_trades(src, night.settings())
+    after = model_trades(d, night.settings())
+    assert len(after) == len(before)
+    for a, b in zip(after, before, strict=True):
+        assert a.net_bps == b.net_bps and a.cost_bps == pytest.approx(b.cost_bps)
+        assert a.spread_bps / a.slippage_bps == pytest.approx(0.7 / 0.3, rel=1e-6)  # half-spreads vs 2 legs
