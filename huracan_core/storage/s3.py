@@ -1,7 +1,8 @@
 """S3 `Storage` backend on boto3: AWS, MinIO, moto or any S3-compatible endpoint (`storage.s3_endpoint_url`).
 
-Every upload carries its SHA-256 checksum (`ChecksumSHA256`, per part for multipart uploads), which the
-server verifies before it accepts the bytes, and the object keeps the whole file's hex sha256 in its
+Every upload carries its SHA-256 checksum (`ChecksumSHA256`, per part for multipart uploads) and
+Content-MD5, which S3 verifies before it accepts the bytes; the reply's checksum/ETag is checked against
+the bytes sent too (a server that does not verify, like moto, is still caught), and the object keeps the whole file's hex sha256 in its
 metadata so `stat` (one HEAD) answers "is the remote copy this file". Downloads are checked against it.
 botocore's own retries are off: `with_retries` retries throttling/5xx/dropped connections with bounded,
 Retry-After-honouring backoff, the same policy as the other backends.
@@ -42,6 +43,21 @@ TRANSIENT_CODES = {
 
 def _b64sha(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def _b64md5(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324 - S3's Content-MD5, not security
+
+
+def _check_reply(what: str, reply: dict[str, Any], data: bytes) -> None:
+    """The server's own view of the bytes it stored must match what was sent: its SHA-256 checksum when
+    it echoes one, and the ETag (the MD5 of a plain single PUT or part; not for SSE-KMS objects)."""
+    echoed = reply.get("ChecksumSHA256")
+    if echoed and echoed != _b64sha(data):
+        raise StorageError(f"{what}: S3 stored SHA-256 {echoed}, not the {_b64sha(data)} sent")
+    etag = str(reply.get("ETag", "")).strip('"')
+    if len(etag) == 32 and "-" not in etag and etag != hashlib.md5(data).hexdigest():  # noqa: S324
+        raise StorageError(f"{what}: S3 stored bytes with ETag {etag}, not the MD5 of the bytes sent")
 
 
 class S3Storage:
@@ -126,16 +142,24 @@ class S3Storage:
         what = f"upload {key} to s3://{self.bucket}"
         try:
             if len(data) <= MULTIPART_ABOVE:
-                self._call(
+                reply = self._call(
                     what,
                     lambda: self._client.put_object(
                         Bucket=self.bucket,
                         Key=key,
                         Body=data,
+                        ContentMD5=_b64md5(data),
                         ChecksumSHA256=_b64sha(data),
                         Metadata={"sha256": digest},
                     ),
                 )
+                try:
+                    _check_reply(what, reply, data)
+                except StorageError:
+                    # its metadata claims the right sha256: never leave it to pass for a good copy
+                    with contextlib.suppress(Exception):
+                        self._client.delete_object(Bucket=self.bucket, Key=key)
+                    raise
             else:
                 self._multipart(what, key, data, digest)
         except ClientError as exc:
@@ -170,6 +194,7 @@ class S3Storage:
                         ChecksumSHA256=checksum,
                     ),
                 )
+                _check_reply(f"{what} (part {number})", reply, chunk)
                 parts.append({"PartNumber": number, "ETag": reply["ETag"], "ChecksumSHA256": checksum})
             self._call(
                 what,

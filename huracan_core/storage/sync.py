@@ -165,8 +165,9 @@ class NightSync:
             night.setdefault("started", self.clock() if since is None else since)
             self._save_manifest()
             try:
-                self.storage.make_folder(self.night_prefix)
-                night["folder"] = True
+                if not night.get("folder"):  # once per night and remote; a rerun finds it there
+                    self.storage.make_folder(self.night_prefix)
+                    night["folder"] = True
             except StorageError as exc:
                 problems.append(f"dated folder {self.night_prefix}: {exc}")
             snapshot = self.home.root / "monitoring" / f"config_{self.day:%Y%m%d}.json"

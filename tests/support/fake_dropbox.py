@@ -189,7 +189,7 @@ class _DropboxHandler(BaseHandler):
 
     # ------------------------------------------------------------------ routes
     def upload(self, arg: dict, data: bytes) -> None:
-        if self._check_hash(arg, data):
+        if self.corrupt or self._check_hash(arg, data):  # "corrupt": a server that stores other bytes
             self._json(200, self.owner.metadata(self.owner.commit(arg["path"], data)))
 
     def session_start(self, arg: dict, data: bytes) -> None:

@@ -2,7 +2,8 @@
 
 Faults are queued per route prefix (or for any route) and consumed one per matching request:
 `"429:N"` (Too Many Requests with Retry-After: N), `"500"`/`"503"` (a server error), `"drop"` (the
-connection is closed without any response). `down()` makes every request drop until `up()`.
+connection is closed without any response), `"corrupt"` (the request goes through with one byte of its
+body flipped: the bytes stored are not the bytes sent). `down()` makes every request drop until `up()`.
 """
 
 from __future__ import annotations
@@ -114,9 +115,14 @@ class BaseHandler(BaseHTTPRequestHandler):
             except (ssl.SSLError, OSError):
                 self.close_connection = True
 
+    corrupt = False
+
     def body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        data = self.rfile.read(length) if length else b""
+        if self.corrupt and data:
+            data = bytes([data[0] ^ 0xFF]) + data[1:]
+        return data
 
     def reply(
         self,
@@ -145,7 +151,8 @@ class BaseHandler(BaseHTTPRequestHandler):
     def fault(self, route: str) -> str | None:
         """Serve the next scripted fault for `route` (True when one was served)."""
         kind = self.owner.faults.take(route)
-        if kind is None:
+        self.corrupt = kind == "corrupt"
+        if kind is None or self.corrupt:
             return None
         self.body()
         if kind == "drop":

@@ -129,3 +129,21 @@ def test_s3_multipart_upload_with_checksums(s3_proxy, tmp_path: Path) -> None:
     assert sum(n for r, n in s3_proxy.requests.items() if r.startswith("PUT")) >= 3  # parts
     dest = tmp_path / "back.bin"
     assert storage.get("models/x.bin", dest) and dest.read_bytes() == data
+
+
+def test_dropbox_refuses_an_upload_stored_with_other_bytes(fake_dropbox, tmp_path: Path) -> None:
+    storage = build_storage(dropbox_settings())
+    storage.list()
+    fake_dropbox.faults.add("corrupt", "/2/files/upload")
+    with pytest.raises(StorageError, match="content_hash"):
+        storage.put("k/a.bin", _file(tmp_path, "a", b"payload"))
+    assert fake_dropbox.read("/k/a.bin") != b"payload"  # the server did store the corrupted bytes
+
+
+def test_s3_checksum_refuses_bytes_corrupted_in_transit(s3_proxy, tmp_path: Path) -> None:
+    storage = build_storage(s3_settings(s3_proxy, f"b-{uuid.uuid4().hex[:12]}", max_retries=0))
+    s3_proxy.faults.add("corrupt", "/")
+    with pytest.raises(StorageError, match="not the MD5 of the bytes sent"):
+        storage.put("k/a.bin", _file(tmp_path, "a", b"payload"))
+    # moto keeps what it received; the backend removed it so no corrupt copy passes for a good one
+    assert storage.stat("k/a.bin") is None
