@@ -111,3 +111,27 @@ def test_portfolio_trades_become_brain_trade_records(night) -> None:
     assert sum(r.net_pnl for r in recs) == pytest.approx(capital * (res.equity[-1] - 1.0), rel=1e-9, abs=1e-9)
     assert len({r.trade_id for r in recs}) == len(recs)
     assert np.isfinite([r.volatility for r in recs if r.volatility is not None]).all()
+
+
+def test_compare_night_reads_the_engine_home_and_the_kill_switch(tmp_path: Path) -> None:
+    """A synthetic night (3 coins, 1 h bars) through every stage, then the comparison from the home."""
+    from huracan_core.trading.comparison import compare_night
+    from huracan_core.trading.killswitch import set_kill_switch
+    from tests.core.brain.conftest import DAY as NIGHT
+    from tests.core.brain.conftest import night_settings, run_night
+
+    settings = night_settings(tmp_path)
+    symbols = run_night(settings, NIGHT, top_n=3)
+    out = compare_night(settings, NIGHT)
+    assert read_json(EngineHome(tmp_path).run_dir(NIGHT) / "trading_comparison.json") == json_roundtrip(out)
+    assert {r["symbol"] for r in out["coins"]} | set(out["skipped"]) == set(symbols)
+    assert out["coins"] and not out["kill_switch"]
+    set_kill_switch(EngineHome(tmp_path), True, "test", by="pytest")
+    killed = compare_night(settings, NIGHT)
+    assert killed["kill_switch"] and all(r["consensus"]["trades"] == 0 for r in killed["coins"])
+
+
+def json_roundtrip(obj):  # type: ignore[no-untyped-def]
+    import json
+
+    return json.loads(json.dumps(obj, default=str))
