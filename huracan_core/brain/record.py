@@ -335,10 +335,17 @@ def record_night(settings: Settings, day: date, engine: Engine | None = None) ->
     columns = list(default_recipe(settings.market.timeframe).model_columns)
     engine = engine or open_brain(settings)
     with engine.begin() as conn:
-        for night in nights:
-            key = (night.symbol, day)
+        # the night's (date, symbol) keys are replaced; a coin of an earlier recording of this date that is
+        # no longer in the day's universe (a rerun with other coins) goes too: the brain tells of this run only
+        stale = [
+            s
+            for (s,) in conn.execute(select(m.DailyMetric.symbol).where(m.DailyMetric.date == day))
+            if s not in {n.symbol for n in nights}
+        ]
+        for symbol in [n.symbol for n in nights] + stale:
             for table in m.COIN_TABLES:
-                conn.execute(delete(table).where(table.symbol == key[0], table.date == key[1]))
+                conn.execute(delete(table).where(table.symbol == symbol, table.date == day))
+        for night in nights:
             for name, rows in night.rows.items():
                 if name == "_evolution":
                     rows = [_evolution(conn, day, r) for r in rows]

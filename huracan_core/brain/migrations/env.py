@@ -8,12 +8,11 @@ from sqlalchemy import engine_from_config, pool
 
 from huracan_core.brain.models import Base
 
-config = context.config
 target_metadata = Base.metadata
 
 
 def _url() -> str:
-    url = config.get_main_option("sqlalchemy.url")
+    url = context.config.get_main_option("sqlalchemy.url")
     if url:
         return url
     from huracan_core.brain.db import normalise_url
@@ -29,7 +28,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
+    connection = context.config.attributes.get("connection")
     if connection is not None:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
@@ -42,7 +41,8 @@ def run_migrations_online() -> None:
             context.run_migrations()
 
 
-if context.is_offline_mode():
-    run_migrations_offline()
-else:
-    run_migrations_online()
+if getattr(context, "config", None) is not None:  # run by Alembic; a plain import (tests, tools) does nothing
+    if context.is_offline_mode():
+        run_migrations_offline()
+    else:
+        run_migrations_online()
