@@ -4,11 +4,22 @@ Why a seam: the trainer, the search and `load_model` must not care which library
 own native format (LightGBM text model, XGBoost UBJSON) — never pickle, so a model file cannot execute code
 when loaded and stays readable by the library alone. `device="gpu"` selects the libraries' GPU paths
 (LightGBM `device_type="gpu"`, XGBoost `device="cuda"`).
+
+Why `make_data`: binning the rows is part of every fit; the search fits the same rows once per trial, so
+each fold's training and validation rows are binned once (LightGBM `Dataset` kept with `free_raw_data=False`,
+the validation set binned with the training set's bin edges via `reference=`; an XGBoost `DMatrix`) and
+reused by every trial. Only parameters that do not change binning vary per trial (the search space holds
+none that do), so a reused dataset is never silently rebuilt.
+
+Why early stopping scores with the caller's function: the search is ranked by an after-cost score, so the
+boosting rounds are chosen by the same score on the purged validation rows (`feval`), not by a squared error
+that could prefer an untradeable model; the best round count is then part of the chosen parameters.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,10 +34,13 @@ MODEL_TYPES = ("lightgbm", "xgboost")
 class FitOutcome:
     booster: Any
     seconds: float
+    rounds: int = 0  # boosting rounds kept (the best round under early stopping, else all)
+    best_score: float | None = None  # the validation score at `rounds` when early stopping ran
 
 
-def _lgb_params(params: dict[str, Any], device: str, num_threads: int, seed: int) -> dict[str, Any]:
-    out = {
+def _lgb_base(device: str, num_threads: int, seed: int) -> dict[str, Any]:
+    """Every LightGBM parameter that is not searched: the dataset is binned with exactly these."""
+    out: dict[str, Any] = {
         "objective": "regression",
         "verbosity": -1,
         "num_threads": num_threads,
@@ -34,10 +48,16 @@ def _lgb_params(params: dict[str, Any], device: str, num_threads: int, seed: int
         "deterministic": True,
         "force_col_wise": True,
         "feature_pre_filter": False,
-        **params,
     }
     if device == "gpu":
         out["device_type"] = "gpu"
+    return out
+
+
+def _lgb_params(params: dict[str, Any], device: str, num_threads: int, seed: int) -> dict[str, Any]:
+    out = {**_lgb_base(device, num_threads, seed), **params}
+    if out.get("bagging_fraction", 1.0) < 1.0:
+        out.setdefault("bagging_freq", 1)
     return out
 
 
@@ -61,34 +81,112 @@ def _xgb_params(params: dict[str, Any], device: str, num_threads: int, seed: int
     return mapped
 
 
+def make_data(
+    model_type: ModelType,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    device: str = "cpu",
+    num_threads: int = 1,
+    seed: int = 42,
+    feature_names: list[str] | None = None,
+    reference: Any = None,
+) -> Any:
+    """The rows binned once for every fit that reuses them (see module doc); `reference` bins a
+    validation set with the training set's bin edges."""
+    if model_type == "lightgbm":
+        data = lgb.Dataset(
+            x,
+            y,
+            feature_name=feature_names or "auto",
+            reference=reference,
+            params=_lgb_base(device, num_threads, seed),
+            free_raw_data=False,
+        )
+        return data.construct()
+    if model_type == "xgboost":
+        import xgboost as xgb
+
+        return xgb.DMatrix(x, label=y, feature_names=feature_names, nthread=num_threads)
+    raise ValueError(f"model_type must be one of {MODEL_TYPES}, not {model_type!r}")
+
+
 def fit(
     model_type: ModelType,
     params: dict[str, Any],
-    x: np.ndarray,
-    y: np.ndarray,
+    x: np.ndarray | None,
+    y: np.ndarray | None,
     num_boost_round: int,
     *,
     device: str = "cpu",
     num_threads: int = 1,
     seed: int = 42,
     feature_names: list[str] | None = None,
+    data: Any = None,
+    valid: Any = None,
+    score: Callable[[np.ndarray], float] | None = None,
+    early_stopping_rounds: int = 0,
 ) -> FitOutcome:
-    """Fit one booster; `seconds` is the library's own fit time (dataset construction included)."""
+    """Fit one booster on `data` (from `make_data`) or, without it, on (x, y) binned here; `seconds` is the
+    library's own time (binning included when done here). With `valid`, `score` (higher is better) and
+    `early_stopping_rounds` > 0, boosting stops once `score` on `valid` has not improved for that many
+    rounds and the booster keeps the best round (FitOutcome.rounds, .best_score)."""
     start = time.perf_counter()
+    if data is None:
+        data = make_data(
+            model_type, x, y, device=device, num_threads=num_threads, seed=seed, feature_names=feature_names
+        )
+    stop = valid is not None and score is not None and early_stopping_rounds > 0
+    rounds, best = num_boost_round, None
     if model_type == "lightgbm":
+        kwargs: dict[str, Any] = {}
         train_params = _lgb_params(params, device, num_threads, seed)
-        if train_params.get("bagging_fraction", 1.0) < 1.0:
-            train_params.setdefault("bagging_freq", 1)
-        data = lgb.Dataset(x, y, feature_name=feature_names or "auto", params={"verbosity": -1}, free_raw_data=True)
-        booster = lgb.train(train_params, data, num_boost_round=num_boost_round)
+        if stop:
+            train_params["metric"] = "None"
+
+            def feval(pred: np.ndarray, _data: Any) -> tuple[str, float, bool]:
+                return "after_cost", float(score(pred)), True
+
+            kwargs = {
+                "valid_sets": [valid],
+                "valid_names": ["val"],
+                "feval": feval,
+                "callbacks": [
+                    lgb.early_stopping(early_stopping_rounds, first_metric_only=True, verbose=False)
+                ],
+            }
+        booster = lgb.train(
+            train_params, data, num_boost_round=num_boost_round, keep_training_booster=True, **kwargs
+        )
+        if stop:
+            rounds = int(booster.best_iteration) or num_boost_round
+            best = float(booster.best_score["val"]["after_cost"])
     elif model_type == "xgboost":
         import xgboost as xgb
 
-        dm = xgb.DMatrix(x, label=y, feature_names=feature_names, nthread=num_threads)
-        booster = xgb.train(_xgb_params(params, device, num_threads, seed), dm, num_boost_round=num_boost_round)
+        xgb_kwargs: dict[str, Any] = {}
+        if stop:
+
+            def metric(pred: np.ndarray, _data: Any) -> tuple[str, float]:
+                return "after_cost", float(score(pred))
+
+            xgb_kwargs = {
+                "evals": [(valid, "val")],
+                "custom_metric": metric,
+                "maximize": True,
+                "early_stopping_rounds": early_stopping_rounds,
+                "verbose_eval": False,
+            }
+        xgb_params = _xgb_params(params, device, num_threads, seed)
+        if stop:
+            xgb_params["disable_default_eval_metric"] = 1
+        booster = xgb.train(xgb_params, data, num_boost_round=num_boost_round, **xgb_kwargs)
+        if stop:
+            rounds = int(booster.best_iteration) + 1
+            best = float(booster.best_score)
     else:
         raise ValueError(f"model_type must be one of {MODEL_TYPES}, not {model_type!r}")
-    return FitOutcome(booster, time.perf_counter() - start)
+    return FitOutcome(booster, time.perf_counter() - start, rounds, best)
 
 
 def predict(model_type: ModelType, booster: Any, x: np.ndarray, num_threads: int = 1) -> np.ndarray:
@@ -96,8 +194,9 @@ def predict(model_type: ModelType, booster: Any, x: np.ndarray, num_threads: int
         return np.asarray(booster.predict(x, num_threads=num_threads), dtype=float)
     import xgboost as xgb
 
-    return np.asarray(booster.predict(xgb.DMatrix(x, feature_names=booster.feature_names, nthread=num_threads)),
-                      dtype=float)
+    return np.asarray(
+        booster.predict(xgb.DMatrix(x, feature_names=booster.feature_names, nthread=num_threads)), dtype=float
+    )
 
 
 def to_bytes(model_type: ModelType, booster: Any) -> bytes:

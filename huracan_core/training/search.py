@@ -5,10 +5,16 @@ validation part (splits.inner_split), so hyperparameters are never chosen on the
 TPESampler(seed) makes the search reproducible; the number of trials is reported so the deflated Sharpe
 can charge for it. The objective is the after-cost score the caller passes (the same signal rule and
 costs as the out-of-sample evaluation), not a statistical loss that could prefer untradeable models.
+
+Cost: the fit rows and the validation rows are binned once per search (models.make_data) and reused by
+every trial. With `early_stopping_rounds` > 0 each trial boosts until the after-cost validation score has
+not improved for that many rounds (at most `num_boost_round`); its score is the best round's, and the best
+trial's round count (`SearchResult.best_rounds`) is what the caller refits with.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +33,7 @@ class SearchResult:
     best_score: float
     trials: list[dict[str, Any]] = field(default_factory=list)
     fit_seconds: float = 0.0
+    best_rounds: int = 0
 
 
 def suggest(trial: optuna.Trial, max_leaves: int, base_lr: float) -> dict[str, Any]:
@@ -41,8 +48,13 @@ def suggest(trial: optuna.Trial, max_leaves: int, base_lr: float) -> dict[str, A
 
 
 def default_params(max_leaves: int, base_lr: float) -> dict[str, Any]:
-    return {"num_leaves": max_leaves, "learning_rate": base_lr, "min_data_in_leaf": 20,
-            "feature_fraction": 1.0, "lambda_l2": 1e-3}
+    return {
+        "num_leaves": max_leaves,
+        "learning_rate": base_lr,
+        "min_data_in_leaf": 20,
+        "feature_fraction": 1.0,
+        "lambda_l2": 1e-3,
+    }
 
 
 def search(
@@ -51,6 +63,7 @@ def search(
     x_fit: np.ndarray,
     y_fit: np.ndarray,
     x_val: np.ndarray,
+    y_val: np.ndarray,
     score: Callable[[np.ndarray], float],
     n_trials: int,
     seed: int,
@@ -60,23 +73,49 @@ def search(
     device: str = "cpu",
     num_threads: int = 1,
     feature_names: list[str] | None = None,
+    early_stopping_rounds: int = 0,
 ) -> SearchResult:
     """Run `n_trials` seeded TPE trials; each fits on (x_fit, y_fit) and is scored on x_val predictions."""
-    fit_seconds = 0.0
+    start = time.perf_counter()
+    common = {"device": device, "num_threads": num_threads, "seed": seed, "feature_names": feature_names}
+    fit_data = models.make_data(model_type, x_fit, y_fit, **common)
+    val_data = models.make_data(model_type, x_val, y_val, reference=fit_data, **common)
+    fit_seconds = time.perf_counter() - start  # binning, once
     log: list[dict[str, Any]] = []
 
     def objective(trial: optuna.Trial) -> float:
         nonlocal fit_seconds
         params = suggest(trial, max_leaves, base_lr)
-        out = models.fit(model_type, params, x_fit, y_fit, num_boost_round, device=device,
-                         num_threads=num_threads, seed=seed, feature_names=feature_names)
+        out = models.fit(
+            model_type,
+            params,
+            None,
+            None,
+            num_boost_round,
+            data=fit_data,
+            valid=val_data,
+            score=score,
+            early_stopping_rounds=early_stopping_rounds,
+            **common,
+        )
         fit_seconds += out.seconds
-        value = float(score(models.predict(model_type, out.booster, x_val, num_threads)))
+        if out.best_score is not None:
+            value = out.best_score
+        else:
+            value = float(score(models.predict(model_type, out.booster, x_val, num_threads)))
         value = value if np.isfinite(value) else -1e9
-        log.append({"trial": trial.number, "params": params, "score": value})
+        trial.set_user_attr("rounds", out.rounds)
+        log.append({"trial": trial.number, "params": params, "rounds": out.rounds, "score": value})
         return value
 
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.enqueue_trial(default_params(max_leaves, base_lr))
     study.optimize(objective, n_trials=n_trials, show_progress_bar=False)
-    return SearchResult(dict(study.best_params), float(study.best_value), log, fit_seconds)
+    best = study.best_trial
+    return SearchResult(
+        dict(best.params),
+        float(best.value),
+        log,
+        fit_seconds,
+        int(best.user_attrs.get("rounds", num_boost_round)),
+    )

@@ -63,13 +63,18 @@ class TrainOptions:
     inner_val_fraction: float = 0.2
     min_deflated_sharpe: float | None = None  # None: gates.min_deflated_sharpe if set, else 0.95
     vol_window: int = 24
+    early_stopping_rounds: int = 25  # 0: every trial boosts num_boost_round rounds
+    search_full_budget_rows: int = 0  # 0: the full budget at any size (see search_budget)
 
     @classmethod
     def resolve(cls, settings: Settings, options: TrainOptions | None) -> TrainOptions:
         if options is not None:
             return options
-        values = {f.name: getattr(settings.training, f.name) for f in fields(cls)
-                  if hasattr(settings.training, f.name)}
+        values = {
+            f.name: getattr(settings.training, f.name)
+            for f in fields(cls)
+            if hasattr(settings.training, f.name)
+        }
         return cls(**values)
 
 
@@ -93,21 +98,52 @@ class TrainResult:
 
 
 def _skip(symbol: str, reason: str, n_samples: int, start: float) -> TrainResult:
-    return TrainResult(symbol, "", None, {}, not_evaluated(reason), n_samples, 0,
-                       time.perf_counter() - start, 0.0, {}, reason)
+    return TrainResult(
+        symbol,
+        "",
+        None,
+        {},
+        not_evaluated(reason),
+        n_samples,
+        0,
+        time.perf_counter() - start,
+        0.0,
+        {},
+        reason,
+    )
 
 
 def _val_score(p: Prepared, lo: int, hi: int, market_type: str):
-    """After-cost net PnL (bps, summed over closed trades) of the signal rule on rows [lo, hi)."""
+    """After-cost net PnL (bps, summed over closed trades) of the signal rule on rows [lo, hi).
+
+    Early stopping calls this after every boosting round; the positions often do not change from one
+    round to the next, so the last positions and their score are kept and the backtest is skipped then."""
     prices = np.append(p.exec_price[lo:hi], p.next_exec[hi - 1])
     leg = np.append(p.leg[lo:hi], p.leg[hi - 1])
+    last: list[Any] = [None, 0.0]
 
     def score(pred: np.ndarray) -> float:
         target = np.append(signal_positions(pred, p.threshold[lo:hi], market_type), 0.0)
+        if last[0] is not None and np.array_equal(target, last[0]):
+            return last[1]
         bt = run_backtest(prices, target, leg, funding_per_bar=p.funding_per_bar)
-        return float(np.sum(bt.trade_return) * 1e4)
+        last[0], last[1] = target, float(np.sum(bt.trade_return) * 1e4)
+        return last[1]
 
     return score
+
+
+def search_budget(rows: int, n_trials: int, num_boost_round: int, full_budget_rows: int) -> tuple[int, int]:
+    """(trials, rounds) for a search over `rows` training rows: the configured budget from
+    `full_budget_rows` rows up (or always, when it is 0), below that both shrink in proportion to the rows,
+    never under 3 trials (the defaults plus two TPE proposals) or 50 rounds."""
+    if full_budget_rows <= 0 or rows >= full_budget_rows:
+        return n_trials, num_boost_round
+    share = rows / full_budget_rows
+    return (
+        min(n_trials, max(3, int(np.ceil(n_trials * share)))),
+        min(num_boost_round, max(50, int(np.ceil(num_boost_round * share)))),
+    )
 
 
 @dataclass
@@ -116,26 +152,62 @@ class _Fitted:
     params: dict[str, Any]
     trials: list[dict[str, Any]]
     fit_seconds: float
+    rounds: int
 
 
-def _search_and_fit(p: Prepared, lo: int, hi: int, settings: Settings, opts: TrainOptions, market_type: str,
-                    device: str, num_threads: int) -> _Fitted:
-    """Search hyperparameters on a purged inner split of rows [lo, hi), then fit on all of [lo, hi)."""
+def _search_and_fit(
+    p: Prepared,
+    lo: int,
+    hi: int,
+    settings: Settings,
+    opts: TrainOptions,
+    market_type: str,
+    device: str,
+    num_threads: int,
+) -> _Fitted:
+    """Search hyperparameters on a purged inner split of rows [lo, hi), then fit on all of [lo, hi) with the
+    best trial's parameters and boosting rounds."""
     t = settings.training
     split = inner_split(lo, hi, t.horizon_bars, t.embargo_bars, opts.inner_val_fraction)
     params = default_params(t.num_leaves, t.learning_rate)
+    n_trials, max_rounds = search_budget(
+        hi - lo, opts.n_trials, t.num_boost_round, opts.search_full_budget_rows
+    )
+    rounds = max_rounds
     trials: list[dict[str, Any]] = []
     fit_seconds = 0.0
-    if split is not None and opts.n_trials > 0:
+    if split is not None and n_trials > 0:
         (a, b), (c, d) = split
-        res = search(model_type=opts.model_type, x_fit=p.x[a:b], y_fit=p.y[a:b], x_val=p.x[c:d],
-                     score=_val_score(p, c, d, market_type), n_trials=opts.n_trials, seed=t.seed,
-                     num_boost_round=t.num_boost_round, max_leaves=t.num_leaves, base_lr=t.learning_rate,
-                     device=device, num_threads=num_threads, feature_names=p.inputs)
-        params, trials, fit_seconds = res.best_params, res.trials, res.fit_seconds
-    out = models.fit(opts.model_type, params, p.x[lo:hi], p.y[lo:hi], t.num_boost_round, device=device,
-                     num_threads=num_threads, seed=t.seed, feature_names=p.inputs)
-    return _Fitted(out.booster, params, trials, fit_seconds + out.seconds)
+        res = search(
+            model_type=opts.model_type,
+            x_fit=p.x[a:b],
+            y_fit=p.y[a:b],
+            x_val=p.x[c:d],
+            y_val=p.y[c:d],
+            score=_val_score(p, c, d, market_type),
+            n_trials=n_trials,
+            seed=t.seed,
+            num_boost_round=max_rounds,
+            max_leaves=t.num_leaves,
+            base_lr=t.learning_rate,
+            device=device,
+            num_threads=num_threads,
+            feature_names=p.inputs,
+            early_stopping_rounds=opts.early_stopping_rounds,
+        )
+        params, trials, fit_seconds, rounds = res.best_params, res.trials, res.fit_seconds, res.best_rounds
+    out = models.fit(
+        opts.model_type,
+        params,
+        p.x[lo:hi],
+        p.y[lo:hi],
+        rounds,
+        device=device,
+        num_threads=num_threads,
+        seed=t.seed,
+        feature_names=p.inputs,
+    )
+    return _Fitted(out.booster, params, trials, fit_seconds + out.seconds, rounds)
 
 
 def train_coin(
@@ -161,12 +233,15 @@ def train_coin(
         raise ValueError(f"model_type must be one of {models.MODEL_TYPES}, not {opts.model_type!r}")
     t = settings.training
     encoder_dir, encoder_note = resolve_encoder(encoder_dir)  # small universe: reduced encoder or none
-    p = prepare(features, recipe, encoder_dir, cost_inputs, settings, training_date, bar_seconds, opts.vol_window)
+    p = prepare(
+        features, recipe, encoder_dir, cost_inputs, settings, training_date, bar_seconds, opts.vol_window
+    )
     n = p.frame.height
     check_no_leak(p.x, p.y, p.inputs)
     try:
-        folds = walk_forward(n, t.folds, t.horizon_bars, t.embargo_bars, t.window, t.min_train_bars,
-                             opts.min_test_bars)
+        folds = walk_forward(
+            n, t.folds, t.horizon_bars, t.embargo_bars, t.window, t.min_train_bars, opts.min_test_bars
+        )
     except TooShortError as exc:
         return _skip(symbol, f"too little data: {exc}", n, start)
 
@@ -176,31 +251,56 @@ def train_coin(
     market_type = cost_inputs.market_type
     saved = p.frame.select("row", "timestamp", *p.inputs, LABEL, "volatility", "round_trip_bps")
     write_parquet(model_dir / "features.parquet", saved)
-    write_json(model_dir / "split_indices.json", {
-        "rows": n, "horizon_bars": t.horizon_bars, "embargo_bars": t.embargo_bars, "window": t.window,
-        "index": "row of features.parquet (after warm-up, labelled rows only)",
-        "folds": [{**f.to_json(),
-                   "train_from": p.frame["timestamp"][f.train_start].isoformat(),
-                   "train_to": p.frame["timestamp"][f.train_end - 1].isoformat(),
-                   "test_from": p.frame["timestamp"][f.test_start].isoformat(),
-                   "test_to": p.frame["timestamp"][f.test_end - 1].isoformat()} for f in folds],
-    })
-    log: dict[str, Any] = {"symbol": symbol, "model_id": model_id, "status": "training",
-                           "started_at": datetime.now(UTC).isoformat(), "training_date": training_date.isoformat(),
-                           "rows": n, "dropped_rows_after_date": p.dropped_future_rows, "device": device}
+    write_json(
+        model_dir / "split_indices.json",
+        {
+            "rows": n,
+            "horizon_bars": t.horizon_bars,
+            "embargo_bars": t.embargo_bars,
+            "window": t.window,
+            "index": "row of features.parquet (after warm-up, labelled rows only)",
+            "folds": [
+                {
+                    **f.to_json(),
+                    "train_from": p.frame["timestamp"][f.train_start].isoformat(),
+                    "train_to": p.frame["timestamp"][f.train_end - 1].isoformat(),
+                    "test_from": p.frame["timestamp"][f.test_start].isoformat(),
+                    "test_to": p.frame["timestamp"][f.test_end - 1].isoformat(),
+                }
+                for f in folds
+            ],
+        },
+    )
+    log: dict[str, Any] = {
+        "symbol": symbol,
+        "model_id": model_id,
+        "status": "training",
+        "started_at": datetime.now(UTC).isoformat(),
+        "training_date": training_date.isoformat(),
+        "rows": n,
+        "dropped_rows_after_date": p.dropped_future_rows,
+        "device": device,
+    }
     write_json(model_dir / "training_log.json", log)
 
     fit_seconds = 0.0
     tables, fold_logs = [], []
     for fold in folds:
-        fitted = _search_and_fit(p, fold.train_start, fold.train_end, settings, opts, market_type, device,
-                                 num_threads)
+        fitted = _search_and_fit(
+            p, fold.train_start, fold.train_end, settings, opts, market_type, device, num_threads
+        )
         fit_seconds += fitted.fit_seconds
-        pred = models.predict(opts.model_type, fitted.booster, p.x[fold.test_start:fold.test_end], num_threads)
+        pred = models.predict(
+            opts.model_type, fitted.booster, p.x[fold.test_start : fold.test_end], num_threads
+        )
         tables.append(oos_table(p, fold, pred))
-        fold_logs.append({"fold": fold.index, "params": fitted.params, "trials": fitted.trials})
+        fold_logs.append(
+            {"fold": fold.index, "params": fitted.params, "rounds": fitted.rounds, "trials": fitted.trials}
+        )
     oos = pl.concat(tables)
-    n_trials_total = max(1, opts.n_trials * len(folds))
+    n_trials_total = max(
+        1, sum(len(f["trials"]) for f in fold_logs)
+    )  # trials actually run (budget may shrink)
     ppy = periods_per_year(bar_seconds)
     metrics = evaluate_predictions(oos, market_type, ppy, n_trials_total, p.funding_per_bar)
     metrics["evaluation"] = "out-of-sample walk-forward folds, after costs"
@@ -221,41 +321,108 @@ def train_coin(
             shutil.copyfile(Path(encoder_dir) / Path(name).name, model_dir / name)
         files += list(ENCODER_FILES)
     training_parameters = {
-        "model_type": opts.model_type, "final_params": final.params, "num_boost_round": t.num_boost_round,
-        "n_trials_per_search": opts.n_trials, "n_trials_total_oos": n_trials_total, "seed": t.seed,
-        "horizon_bars": t.horizon_bars, "folds": t.folds, "embargo_bars": t.embargo_bars, "window": t.window,
-        "min_train_bars": t.min_train_bars, "device": device, "num_threads": num_threads,
+        "model_type": opts.model_type,
+        "final_params": final.params,
+        "num_boost_round": t.num_boost_round,
+        "final_rounds": final.rounds,
+        "early_stopping_rounds": opts.early_stopping_rounds,
+        "n_trials_per_search": opts.n_trials,
+        "n_trials_total_oos": n_trials_total,
+        "seed": t.seed,
+        "horizon_bars": t.horizon_bars,
+        "folds": t.folds,
+        "embargo_bars": t.embargo_bars,
+        "window": t.window,
+        "min_train_bars": t.min_train_bars,
+        "device": device,
+        "num_threads": num_threads,
     }
-    write_json(model_dir / "config.json", {
-        **training_parameters, "symbol": symbol, "bar_seconds": bar_seconds, "input_columns": p.inputs,
-        "market_type": market_type, "encoder_hash": p.encoder_hash, "fold_params": [f["params"] for f in fold_logs],
-        "options": {f.name: getattr(opts, f.name) for f in fields(opts)},
-        "settings": {"training": t.model_dump(mode="json"), "costs": settings.costs.model_dump(mode="json"),
-                     "gates": settings.gates.model_dump(mode="json")},
-    })
+    write_json(
+        model_dir / "config.json",
+        {
+            **training_parameters,
+            "symbol": symbol,
+            "bar_seconds": bar_seconds,
+            "input_columns": p.inputs,
+            "market_type": market_type,
+            "encoder_hash": p.encoder_hash,
+            "fold_params": [f["params"] for f in fold_logs],
+            "options": {f.name: getattr(opts, f.name) for f in fields(opts)},
+            "settings": {
+                "training": t.model_dump(mode="json"),
+                "costs": settings.costs.model_dump(mode="json"),
+                "gates": settings.gates.model_dump(mode="json"),
+            },
+        },
+    )
     write_json(model_dir / "metrics.json", {**metrics, "gates": gates.to_json()})
-    costs_json = cost_report(p, settings, cost_inputs, oos["row"].to_numpy(), bar_seconds)  # per-bar, point in time
+    costs_json = cost_report(
+        p, settings, cost_inputs, oos["row"].to_numpy(), bar_seconds
+    )  # per-bar, point in time
     write_json(model_dir / "costs.json", costs_json)
     write_json(model_dir / "features.json", recipe_payload(recipe))
-    headline = {k: metrics[k] for k in ("sharpe", "sortino", "hit_rate", "net_pnl_bps", "net_pnl_pct",
-                                        "max_drawdown_pct", "trades", "deflated_sharpe", "buy_hold_return_pct",
-                                        "last_7d_net_bps")}
-    write_json(model_dir / "metadata.json", {
-        "model_id": model_id, "symbol": symbol, "version": version, "training_date": training_date.isoformat(),
-        "created_at": datetime.now(UTC).isoformat(), "engine_version": ENGINE_VERSION,
-        "performance_metrics": {**headline, "source": "out-of-sample walk-forward folds"},
-        "gates_passed": gates.passed, "feature_importance": importance, "training_parameters": training_parameters,
-        "recipe_hash": str(recipe.content_hash), "encoder_hash": p.encoder_hash,
-        "encoder": {"used": encoder_dir is not None, "hash": p.encoder_hash, "reason": encoder_note},
-        "model_sha256": sha256_bytes(model_bytes), "n_samples": n,
-    })
+    headline = {
+        k: metrics[k]
+        for k in (
+            "sharpe",
+            "sortino",
+            "hit_rate",
+            "net_pnl_bps",
+            "net_pnl_pct",
+            "max_drawdown_pct",
+            "trades",
+            "deflated_sharpe",
+            "buy_hold_return_pct",
+            "last_7d_net_bps",
+        )
+    }
+    write_json(
+        model_dir / "metadata.json",
+        {
+            "model_id": model_id,
+            "symbol": symbol,
+            "version": version,
+            "training_date": training_date.isoformat(),
+            "created_at": datetime.now(UTC).isoformat(),
+            "engine_version": ENGINE_VERSION,
+            "performance_metrics": {**headline, "source": "out-of-sample walk-forward folds"},
+            "gates_passed": gates.passed,
+            "feature_importance": importance,
+            "training_parameters": training_parameters,
+            "recipe_hash": str(recipe.content_hash),
+            "encoder_hash": p.encoder_hash,
+            "encoder": {"used": encoder_dir is not None, "hash": p.encoder_hash, "reason": encoder_note},
+            "model_sha256": sha256_bytes(model_bytes),
+            "n_samples": n,
+        },
+    )
     train_seconds = time.perf_counter() - start
-    write_json(model_dir / "training_log.json", {
-        **log, "status": "complete", "finished_at": datetime.now(UTC).isoformat(), "folds": fold_logs,
-        "final_trials": final.trials, "train_seconds": train_seconds, "fit_seconds": fit_seconds,
-    })
+    write_json(
+        model_dir / "training_log.json",
+        {
+            **log,
+            "status": "complete",
+            "finished_at": datetime.now(UTC).isoformat(),
+            "folds": fold_logs,
+            "final_trials": final.trials,
+            "train_seconds": train_seconds,
+            "fit_seconds": fit_seconds,
+        },
+    )
     write_manifest(model_dir, files)  # LAST: only now is the folder a model
-    write_learning_snapshot(home, symbol, training_date, model_id, importance,
-                            previous[-1] if previous else None, metrics)
-    return TrainResult(symbol, model_id, model_dir, metrics, gates, n, int(metrics["trades"]), train_seconds,
-                       fit_seconds, importance, None)
+    write_learning_snapshot(
+        home, symbol, training_date, model_id, importance, previous[-1] if previous else None, metrics
+    )
+    return TrainResult(
+        symbol,
+        model_id,
+        model_dir,
+        metrics,
+        gates,
+        n,
+        int(metrics["trades"]),
+        train_seconds,
+        fit_seconds,
+        importance,
+        None,
+    )
