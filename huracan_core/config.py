@@ -136,6 +136,12 @@ class TrainingSettings(_Section):
     min_test_bars: int = Field(20, ge=5)
     inner_val_fraction: float = Field(0.2, gt=0, lt=0.5)  # purged validation tail of each fold's training part
     vol_window: int = Field(24, ge=2)  # bars of trailing volatility for the slippage model
+    # a search trial stops boosting once its after-cost validation score has not improved for this many
+    # rounds (num_boost_round stays the ceiling); 0: every trial boosts num_boost_round rounds
+    early_stopping_rounds: int = Field(25, ge=0)
+    # below this many training rows a search runs proportionally fewer trials and rounds (at least 3 trials
+    # and 50 rounds); 0: the full n_trials x num_boost_round budget at any size
+    search_full_budget_rows: int = Field(0, ge=0)
 
 
 class StorageSettings(_Section):
