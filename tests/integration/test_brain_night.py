@@ -208,7 +208,6 @@ def _kill_during_write(root: Path, url: str, tmp_path: Path) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
-@pytest.mark.slow  # two child processes per backend (about 75 s on 2 busy cores)
 def test_kill_9_during_the_brain_write_leaves_the_night_absent_or_whole(
     night: Night, brain_url: str, tmp_path: Path
 ) -> None:
