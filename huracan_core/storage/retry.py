@@ -36,7 +36,7 @@ def with_retries(
         exc = state.outcome.exception() if state.outcome else None
         asked = getattr(exc, "retry_after", None)
         backoff = min(max_wait_s, base_s * 2 ** (state.attempt_number - 1)) * (0.5 + random.random() / 2)
-        return max(float(asked), backoff) if asked is not None else backoff
+        return min(max_wait_s, max(float(asked), backoff)) if asked is not None else backoff
 
     def too_long(state: RetryCallState) -> bool:
         exc = state.outcome.exception() if state.outcome else None

@@ -187,3 +187,16 @@ def test_restore_candles_into_an_empty_cache(night: NightSync, tmp_path: Path) -
 
 def test_storage_protocol(night: NightSync) -> None:
     assert isinstance(night.storage, Storage)
+
+
+def test_an_unchanged_file_is_not_even_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import huracan_core.storage.sync as sync_module
+
+    sync = NightSync(_settings(tmp_path), DAY, LocalFolderStorage(tmp_path / "remote"))
+    _night_files(sync.home.root)
+    sync.start_night()
+    sync.sync_all()
+    hashed: list[Path] = []
+    real = sync_module.atomic.sha256_file
+    monkeypatch.setattr(sync_module.atomic, "sha256_file", lambda p: hashed.append(p) or real(p))
+    assert [k for r in sync.sync_all() for k in r.uploaded] == [] and hashed == []  # same size and mtime
