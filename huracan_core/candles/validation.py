@@ -1,9 +1,15 @@
-"""The candle contract, checked with pandera (polars backend) wherever candles cross a boundary:
+"""The candle contract, checked with polars expressions wherever candles cross a boundary:
 after a download, before a write, and when a cache file is read back.
 
 Why so strict: the original system kept caches whose timestamps had been divided by 1000 (January 1970)
 and trained on them. Every rule here is one that bad data has broken before; a frame that fails any of
 them never reaches the cache or a model, and the error names the symbol, the rule and the first bar at fault.
+
+The checks are plain polars (one pass over the frame) rather than a pandera schema because importing pandera
+imports pandas (about a second on every CLI start); the rules and the reported rule are the ones the pandera
+schema gave: a row rule fails on a row where it is False (a null value is `no_missing_values`' to report),
+and of every failed rule the one with the earliest offending bar is reported (ties: in RULES order, then
+`no_missing_values`, then `timestamp_unique`).
 """
 
 from __future__ import annotations
@@ -11,12 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 
-import pandera.polars as pa
 import polars as pl
 
-from huracan_core.candles.frame import CANDLE_COLUMNS, CANDLE_SCHEMA, TIMESTAMP
+from huracan_core.candles.frame import CANDLE_COLUMNS, CANDLE_SCHEMA
 
 # Nothing traded before the Bitcoin genesis block; anything earlier is a unit mistake (ms/1000 → 1970).
 EARLIEST = datetime(2009, 1, 3, tzinfo=UTC)
@@ -64,26 +68,10 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def _check(rule: Rule, tf_ms: int, latest_ms: int) -> pa.Check:
-    expr = rule.ok(tf_ms, latest_ms)
-    return pa.Check(lambda data: data.lazyframe.select(expr.alias(rule.name)), name=rule.name, error=rule.name)
-
-
-@lru_cache(maxsize=32)
-def candle_schema(timeframe_s: int, latest_ms: int) -> pa.DataFrameSchema:
-    """The pandera schema for one timeframe; `latest_ms` is the newest open time that is not 'the future'."""
-    tf_ms = timeframe_s * 1000
-    columns = {name: pa.Column(dtype, nullable=False) for name, dtype in CANDLE_SCHEMA.items()}
-    columns["timestamp"] = pa.Column(TIMESTAMP, nullable=False, unique=True)
-    return pa.DataFrameSchema(
-        columns, checks=[_check(rule, tf_ms, latest_ms) for rule in RULES], strict=True, ordered=True
-    )
-
-
 def _latest_ms(now: datetime | None) -> int:
     """Open times up to one minute past `now` are plausible; later ones are from the future (clock or unit bug)."""
     moment = (now or datetime.now(UTC)) + timedelta(minutes=1)
-    # Rounded up to the minute so the lru-cached schema is reused within a minute.
+    # Rounded up to the whole minute.
     return (int(moment.timestamp()) // 60 + 1) * 60_000
 
 
@@ -97,38 +85,60 @@ def schema_problem(frame: pl.DataFrame) -> str | None:
     return None
 
 
-def validate_candles(frame: pl.DataFrame, symbol: str, timeframe_s: int, now: datetime | None = None) -> pl.DataFrame:
+def validate_candles(
+    frame: pl.DataFrame, symbol: str, timeframe_s: int, now: datetime | None = None
+) -> pl.DataFrame:
     """Return `frame` unchanged if it meets the candle contract; raise `CandleValidationError` otherwise."""
     problem = schema_problem(frame)
     if problem is not None:
         raise CandleValidationError(symbol, "canonical_schema", None, problem)
     latest = _latest_ms(now)
-    try:
-        candle_schema(timeframe_s, latest).validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        raise _explain(frame, symbol, timeframe_s * 1000, latest, exc) from None
+    error = _first_violation(frame, symbol, timeframe_s * 1000, latest)
+    if error is not None:
+        raise error
     return frame
 
 
-def _explain(
-    frame: pl.DataFrame, symbol: str, tf_ms: int, latest_ms: int, exc: pa.errors.SchemaErrors
-) -> CandleValidationError:
-    """Turn pandera's failure table into one error: the earliest offending bar over every failed rule."""
-    failed = set(exc.failure_cases["check"].to_list())
+MISSING = "no_missing_values"
+UNIQUE = "timestamp_unique"
+
+
+def _failed_rules(frame: pl.DataFrame, tf_ms: int, latest_ms: int) -> set[str]:
+    """Names of the rules some row breaks, in one pass: a row rule where it is False, `no_missing_values`
+    where a value is null (or NaN), `timestamp_unique` where an open time repeats."""
+    floats = [c for c, dtype in frame.schema.items() if dtype.is_float()]
+    missing = pl.any_horizontal(
+        [pl.col(c).is_null() for c in frame.columns] + [pl.col(c).is_nan().fill_null(False) for c in floats]
+    )
+    row = frame.select(
+        *[(~rule.ok(tf_ms, latest_ms)).fill_null(False).any().alias(rule.name) for rule in RULES],
+        missing.any().alias(MISSING),
+        pl.col("timestamp").is_duplicated().any().alias(UNIQUE),
+    ).row(0, named=True)
+    return {name for name, broken in row.items() if broken}
+
+
+def _first_violation(
+    frame: pl.DataFrame, symbol: str, tf_ms: int, latest_ms: int
+) -> CandleValidationError | None:
+    """None when every rule holds, else one error: the earliest offending bar over every failed rule."""
+    failed = _failed_rules(frame, tf_ms, latest_ms) if frame.height else set()
+    if not failed:
+        return None
     candidates: list[tuple[datetime | None, str, str]] = []
     for rule in RULES:
         if rule.name in failed:
             bad = frame.filter(~rule.ok(tf_ms, latest_ms).fill_null(False))
             first = bad["timestamp"][0] if bad.height else None
             candidates.append((first, rule.name, f"{bad.height} bad rows"))
-    if "not_nullable" in failed:
-        bad = frame.filter(pl.any_horizontal(pl.all().is_null() | pl.all().cast(pl.Float64, strict=False).is_nan()))
-        candidates.append((bad["timestamp"][0] if bad.height else None, "no_missing_values", f"{bad.height} rows"))
-    if "field_uniqueness" in failed or "unique" in failed:
+    if MISSING in failed:
+        bad = frame.filter(
+            pl.any_horizontal(pl.all().is_null() | pl.all().cast(pl.Float64, strict=False).is_nan())
+        )
+        candidates.append((bad["timestamp"][0] if bad.height else None, MISSING, f"{bad.height} rows"))
+    if UNIQUE in failed:
         dup = frame.filter(pl.col("timestamp").is_duplicated())
-        candidates.append((dup["timestamp"][0] if dup.height else None, "timestamp_unique", f"{dup.height} rows"))
-    if not candidates:
-        return CandleValidationError(symbol, "candle_schema", None, "; ".join(sorted(failed)))
+        candidates.append((dup["timestamp"][0] if dup.height else None, UNIQUE, f"{dup.height} rows"))
     candidates.sort(key=lambda c: (c[0] is None, c[0] or datetime.min.replace(tzinfo=UTC)))
     first, rule, detail = candidates[0]
     return CandleValidationError(symbol, rule, first, detail)

@@ -1,16 +1,22 @@
-"""Validation of a feature frame with a pandera (polars backend) schema built from the recipe.
+"""Validation of a feature frame against rules built from the recipe, as polars expressions.
 
 Why: a feature that silently turns into inf, NaN or an impossible value (RSI 140, a correlation of 3) trains a
 model on garbage. Every recipe column must be Float64 and finite where present (null is allowed: warm-up and
 missing references); columns with a known range are checked against it (with a 1e-9 tolerance for rounding).
 The error names every offending column, the check and a few bad values.
+
+Why plain polars and not pandera: importing pandera imports pandas (about a second), and this runs on the
+`huracan features compute` path; the rules are the ones the pandera schema had (the candle columns present,
+of their dtype and never null; each recipe column present, Float64, and where not null finite and inside its
+range), reported in pandera's words (`not_nullable`, `dtype('Float64')`, `greater_than_or_equal_to(...)`)
+and in its order (per column: nulls, dtype, then the value checks).
 """
 
 from __future__ import annotations
 
-import pandera.polars as pa
+from dataclasses import dataclass
+
 import polars as pl
-from pandera.errors import SchemaErrors
 
 from huracan_core.candles.frame import CANDLE_SCHEMA
 from huracan_core.features.recipe import FeatureRecipe, FeatureSpec
@@ -61,37 +67,74 @@ def feature_range(spec: FeatureSpec) -> tuple[float | None, float | None]:
     return NAME_RANGES.get(spec.name, OP_RANGES.get(spec.op, (None, None)))
 
 
-def _finite(data: pa.PolarsData) -> pl.LazyFrame:
-    return data.lazyframe.select(pl.col(data.key).is_finite())
+FINITE = "must be finite (no inf or NaN)"
+SAMPLES = 3
 
 
-def feature_schema(recipe: FeatureRecipe) -> pa.DataFrameSchema:
-    columns: dict[str, pa.Column] = {
-        name: pa.Column(dtype, nullable=False) for name, dtype in CANDLE_SCHEMA.items()
-    }
+@dataclass(frozen=True)
+class ColumnRule:
+    """One column's contract: its dtype, whether nulls are allowed, and value checks (name, ok-expression)
+    applied to the non-null values."""
+
+    name: str
+    dtype: pl.DataType
+    nullable: bool
+    checks: tuple[tuple[str, pl.Expr], ...] = ()
+
+
+def feature_rules(recipe: FeatureRecipe) -> list[ColumnRule]:
+    rules = [ColumnRule(name, dtype, nullable=False) for name, dtype in CANDLE_SCHEMA.items()]
     for spec in recipe.features:
-        checks = [pa.Check(_finite, name="finite", error="must be finite (no inf or NaN)")]
+        col = pl.col(spec.name)
+        checks = [(FINITE, col.is_finite())]
         lo, hi = feature_range(spec)
         if lo is not None:
-            checks.append(pa.Check.ge(lo - TOLERANCE))
+            checks.append((f"greater_than_or_equal_to({lo - TOLERANCE})", col >= lo - TOLERANCE))
         if hi is not None:
-            checks.append(pa.Check.le(hi + TOLERANCE))
-        columns[spec.name] = pa.Column(pl.Float64, checks=checks, nullable=True)
-    return pa.DataFrameSchema(columns, strict=False, name=f"features {recipe.version} {recipe.timeframe}")
+            checks.append((f"less_than_or_equal_to({hi + TOLERANCE})", col <= hi + TOLERANCE))
+        rules.append(ColumnRule(spec.name, pl.Float64, nullable=True, checks=tuple(checks)))
+    return rules
+
+
+def _line(column: str, check: str, count: int, sample: list[object]) -> str:
+    shown = ", ".join(str(v) for v in sample)
+    return f"column {column!r} fails {check} ({count} rows, e.g. {shown})"
+
+
+def _failures(frame: pl.DataFrame, rules: list[ColumnRule]) -> list[str]:
+    missing = [r.name for r in rules if r.name not in frame.columns]
+    lines = [f"column {name!r} is missing" for name in missing]
+    present = [r for r in rules if r.name in frame.columns]
+    # one pass over the frame: per rule the number of failing rows (nulls pass the value checks)
+    counts: list[pl.Expr] = []
+    for i, r in enumerate(present):
+        if not r.nullable:
+            counts.append(pl.col(r.name).is_null().sum().alias(f"{i}:null"))
+        if frame.schema[r.name].is_numeric():
+            counts += [(~ok).fill_null(False).sum().alias(f"{i}:{j}") for j, (_, ok) in enumerate(r.checks)]
+    totals = frame.select(counts).row(0, named=True) if counts else {}
+    for i, r in enumerate(present):
+        if totals.get(f"{i}:null"):
+            lines.append(
+                _line(r.name, "not_nullable", totals[f"{i}:null"], [None] * min(SAMPLES, totals[f"{i}:null"]))
+            )
+        dtype = frame.schema[r.name]
+        if dtype != r.dtype:
+            lines.append(_line(r.name, f"dtype('{r.dtype}')", 1, [dtype]))
+        for j, (check, ok) in enumerate(r.checks):
+            bad = totals.get(f"{i}:{j}", 0)
+            if bad:
+                sample = frame.select(
+                    pl.col(r.name).filter((~ok).fill_null(False)).head(SAMPLES).cast(pl.String)
+                )
+                lines.append(_line(r.name, check, bad, sample.to_series().to_list()))
+    return lines
 
 
 def validate_features(frame: pl.DataFrame, recipe: FeatureRecipe) -> pl.DataFrame:
-    """Return `frame` unchanged when it satisfies the schema, else raise FeatureValidationError."""
-    try:
-        feature_schema(recipe).validate(frame, lazy=True)
-    except SchemaErrors as exc:
-        cases = exc.failure_cases
-        lines = []
-        for (column, check), group in cases.group_by(["column", "check"], maintain_order=True):
-            if check == "column_in_dataframe":
-                lines.extend(f"column {name!r} is missing" for name in group["failure_case"].to_list())
-                continue
-            sample = ", ".join(str(v) for v in group["failure_case"].head(3).to_list())
-            lines.append(f"column {column!r} fails {check} ({group.height} rows, e.g. {sample})")
-        raise FeatureValidationError("feature frame is invalid:\n  " + "\n  ".join(lines)) from exc
+    """Return `frame` unchanged when it satisfies the rules, else raise FeatureValidationError naming every
+    column at fault."""
+    lines = _failures(frame, feature_rules(recipe))
+    if lines:
+        raise FeatureValidationError("feature frame is invalid:\n  " + "\n  ".join(lines))
     return frame
