@@ -315,16 +315,6 @@ class NightSync:
                         report.errors[key] = str(exc)[:300]
         return report
 
-    def restore_candles(self) -> list[str]:
-        """Download every remote candle file missing locally (an empty cache on a new machine)."""
-        restored = []
-        prefix = GROUPS[CANDLES][0]
-        for key in self.storage.list(prefix):
-            dest = self.home.root / key
-            if not dest.exists() and self.storage.get(key, dest):
-                restored.append(key)
-        return restored
-
 
 class SyncWorker:
     """The cadences in a background thread (`huracan run`): each group when due, bounded waits, and a

@@ -175,16 +175,6 @@ def test_worker_uploads_on_its_cadence_and_verifies_at_stop(tmp_path: Path) -> N
     assert verify.ok and remote.exists("huracan/2026-11-20/models/X-USDT/20261121_020000Z/model.bin")
 
 
-def test_restore_candles_into_an_empty_cache(night: NightSync, tmp_path: Path) -> None:
-    _night_files(night.home.root)
-    night.sync_all()
-    fresh_home = tmp_path / "fresh"
-    settings = night.settings.model_copy(update={"home": fresh_home})
-    restored = NightSync(settings, DAY, night.storage).restore_candles()
-    assert restored == ["data/candles/1d/BTC-USDT.parquet"]
-    assert (fresh_home / "data/candles/1d/BTC-USDT.parquet").read_bytes() == b"btc bars"
-
-
 def test_storage_protocol(night: NightSync) -> None:
     assert isinstance(night.storage, Storage)
 
