@@ -5,7 +5,7 @@ driven by the planner (the sensor in the daemon, `huracan run` in a terminal) ra
 
 from __future__ import annotations
 
-from dagster import AssetSelection, define_asset_job
+from dagster import AssetSelection, define_asset_job, in_process_executor
 
 from huracan_dagster.defs.pipeline.plan import STEPS, Step
 from huracan_dagster.partitions import daily, date_symbol
@@ -18,6 +18,9 @@ def _job(step: Step):  # noqa: ANN202 - dagster does not export the job type
         selection | AssetSelection.checks_for_assets(*step.assets),
         partitions_def=date_symbol if step.per_coin else daily,
         description=f"step '{step.name}' of the night: materialises {', '.join(step.assets)}",
+        # one step per run: the default multiprocess executor would start a second process (and import
+        # the whole code location again) for it
+        executor_def=in_process_executor,
     )
 
 
