@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 
 from huracan_core.config import load_settings
 from huracan_dagster.defs.health.checks import FRESHNESS_CHECKS, freshness_sensor
@@ -21,4 +21,6 @@ defs = Definitions(
     schedules=[nightly_universe],
     sensors=[chain_sensor, remote_sync_sensor, telegram_on_run_failure, freshness_sensor],
     resources={"huracan": HuracanConfig(), "ray_cluster": ray_resource(load_settings())},
+    # backfill and UI runs too: their steps run in the run's own process (no second import per step)
+    executor=in_process_executor,
 )
