@@ -126,6 +126,7 @@ def register_subapps() -> None:
     for module, attr, name, text in (
         ("huracan_core.features.cli", "features_app", "features", "Compute the feature recipe for one coin."),
         ("huracan_core.candles.cli", "candles_app", "candles", "Sync the candle cache from the market source."),
+        ("huracan_core.execution.cli", "ray_app", "ray", "Show, start or stop the shared local Ray head."),
     ):
         if name not in {g.name for g in app.registered_groups}:
             app.add_typer(getattr(importlib.import_module(module), attr), name=name, help=text)

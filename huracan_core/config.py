@@ -121,6 +121,8 @@ class TrainingSettings(_Section):
     mode: Literal["sequential", "parallel", "hybrid"] = "hybrid"
     workers: int | None = Field(None, ge=1, le=256)
     timeout_minutes: float = Field(45, gt=0)
+    # a coin's Ray task that has not started within this is cancelled and fails ("Ray workers could not start")
+    start_timeout_s: float = Field(180, gt=0)
     retries: int = Field(2, ge=0, le=10)
     horizon_bars: int = Field(1, ge=1, le=100)
     folds: int = Field(4, ge=3, le=50)
@@ -205,6 +207,10 @@ class DatabaseSettings(_Section):
 
 class RaySettings(_Section):
     address: str | None = None
+    # bound on starting (or waiting for another process to start) the engine home's shared local Ray head
+    head_start_timeout_s: float = Field(120, gt=0)
+    # the shared local head stops after this long without a connected driver (the next run restarts it)
+    head_idle_minutes: float = Field(30, gt=0)
 
 
 class TradingSettings(_Section):

@@ -54,6 +54,9 @@ def run_cmd(
 
     the_day = day_or_exit(day)
     pinned = _symbols_from(symbols, symbols_file)
+    from huracan_dagster import interrupt
+
+    interrupt.install(settings, the_day)  # SIGTERM/SIGINT: in-flight coins failed ("interrupted"), exit 143/130
     from huracan_core.notify.night import night_services  # remote sync cadences, Telegram, final verify
 
     with night_services(settings, the_day) as night, Progress(

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from dagster import ConfigurableResource
-from dagster_ray import LocalRay, RayResource
+from dagster_ray import RayResource
 from dagster_ray.configs import Lifecycle
 
 from huracan_core.config import Settings, load_settings
@@ -58,7 +58,7 @@ RAY_INIT_OPTIONS = {"ignore_reinit_error": True, "include_dashboard": False, "lo
 class ClusterRay(RayResource):
     """A Ray cluster that already runs (production: `ray.address` / `RAY_ADDRESS`, KubeRay, `ray start`).
 
-    Typed as dagster-ray's `RayResource`, so assets swap it for `LocalRay` per profile.
+    Typed as dagster-ray's `RayResource`, so assets swap it for `SharedLocalRay` per profile.
     """
 
     address: str
@@ -84,6 +84,34 @@ class ClusterRay(RayResource):
         return True
 
 
+class SharedLocalRay(RayResource):
+    """The engine home's long-lived local Ray head (`huracan_core.execution.ray_head`), shared by every
+    run process: the first model run starts it (`ray start --head`, detached), later runs join it in
+    well under a second instead of booting their own Ray. Its address lives in `{home}/ray/head.json`
+    and is resolved at connect time, so `ray_address` is None here; `huracan ray status|stop` manage it.
+    """
+
+    @property
+    def host(self) -> str:
+        return "127.0.0.1"
+
+    @property
+    def ray_address(self) -> None:  # type: ignore[override]
+        return None
+
+    @property
+    def name(self) -> str:
+        return "SharedLocalRay"
+
+    @property
+    def created(self) -> bool:
+        return True
+
+    @property
+    def ready(self) -> bool:
+        return True
+
+
 # The resource describes the cluster; the model asset connects through `ensure_ray`, which keeps one
 # connection per process. dagster-ray's own connect would disconnect at the end of every run, and in
 # `huracan run` (many runs, one process) that takes down the embedded cluster under the next coin.
@@ -91,9 +119,9 @@ KEEP_CONNECTION = Lifecycle(connect=False, cleanup="never")
 
 
 def ray_resource(settings: Settings) -> RayResource:
-    """Embedded local Ray (or the one a parent process started, via RAY_ADDRESS) for the local
-    profile; the configured cluster address otherwise."""
+    """The configured cluster (`ray.address` / `RAY_ADDRESS`), else the engine home's shared local
+    head. Either way the model asset connects through `ensure_ray`, the one place that connects."""
     address = settings.ray.address or os.environ.get("RAY_ADDRESS")
     if address:
         return ClusterRay(address=address, ray_init_options=RAY_INIT_OPTIONS, lifecycle=KEEP_CONNECTION)
-    return LocalRay(ray_init_options=RAY_INIT_OPTIONS, lifecycle=KEEP_CONNECTION)
+    return SharedLocalRay(ray_init_options=RAY_INIT_OPTIONS, lifecycle=KEEP_CONNECTION)

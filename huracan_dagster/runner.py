@@ -172,7 +172,7 @@ class CoinPool:
 
     Why processes: Dagster's in-process execution is not thread-safe, and separate processes let
     several coins' runs (and their Ray training tasks) proceed together. The workers inherit
-    DAGSTER_HOME and RAY_ADDRESS, so they share this instance and the one Ray started here.
+    DAGSTER_HOME and the settings, so they share this instance and the engine home's Ray head.
     """
 
     def __init__(self, workers: int) -> None:
@@ -202,14 +202,11 @@ class CoinPool:
 
 
 def _start_ray(settings: Settings) -> int:
-    """One Ray for the whole command (workers join it through RAY_ADDRESS); returns the coin cap."""
-    import ray
-
+    """Join the configured cluster or the engine home's shared local head (started once, kept between
+    commands; the coin workers join the same one through `ensure_ray`); returns the coin cap."""
     from huracan_core.execution.ray_training import ensure_ray, plan_training
 
-    resources = ensure_ray(settings)
-    os.environ.setdefault("RAY_ADDRESS", ray.get_runtime_context().gcs_address)
-    return plan_training(settings, resources).cap
+    return plan_training(settings, ensure_ray(settings)).cap
 
 
 def run_day(

@@ -12,6 +12,7 @@ import pytest
 import ray
 
 from huracan_core.config import load_settings
+from huracan_core.execution import ray_head
 from huracan_core.execution.ray_training import TrainingPlan, plan_training, train_coins
 from huracan_core.ledger import RunLedger
 from huracan_core.paths import EngineHome
@@ -21,6 +22,9 @@ DAY = date(2026, 4, 20)
 
 @pytest.fixture(scope="module")
 def ray_gpus() -> Iterator[None]:
+    # under `uv run` Ray would start the workers with `uv run` in an uploaded copy of the repo (they
+    # die at start): keep them on this interpreter, as ensure_ray does
+    ray_head.disable_uv_hook()
     ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False)
     try:
         yield
@@ -35,7 +39,9 @@ def _sleepy(settings, day, symbol, device, threads):  # type: ignore[no-untyped-
 
 
 def _peak(intervals: list[tuple[float, float]]) -> int:
-    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals], key=lambda x: (x[0], x[1]))
+    events = sorted(
+        [(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals], key=lambda x: (x[0], x[1])
+    )
     level = peak = 0
     for _, d in events:
         level += d
@@ -62,7 +68,9 @@ def test_gpu_tasks_never_exceed_two_at_a_time(ray_gpus: None, home: Path) -> Non
     s = load_settings()
     plan = plan_training(s)
     assert plan.num_gpus == 1 and plan.cap == 2
-    out = train_coins(s, DAY, [f"C{i}-USDT" for i in range(5)], plan=replace(plan, cap=12), task=_sleepy, ledger=False)
+    out = train_coins(
+        s, DAY, [f"C{i}-USDT" for i in range(5)], plan=replace(plan, cap=12), task=_sleepy, ledger=False
+    )
     assert all(o.status == "success" and o.result["device"] == "gpu" for o in out.values())
     intervals = [(o.result["start"], o.result["end"]) for o in out.values()]
     assert _peak(intervals) == 2  # Ray's GPU accounting holds even when our cap is higher
@@ -115,8 +123,9 @@ def _flaky(settings, day, symbol, device, threads):  # type: ignore[no-untyped-d
 
 def test_fails_once_then_succeeds_is_retried_once(ray_gpus: None, home: Path) -> None:
     s = load_settings()
-    plan = TrainingPlan(mode="hybrid", cap=2, num_cpus=1, num_gpus=0, device="cpu", timeout_s=60, retries=2,
-                        backoff_s=0.2)
+    plan = TrainingPlan(
+        mode="hybrid", cap=2, num_cpus=1, num_gpus=0, device="cpu", timeout_s=60, retries=2, backoff_s=0.2
+    )
     RunLedger(EngineHome(home), DAY).ensure(["FLAKY-USDT"])
     out = train_coins(s, DAY, ["FLAKY-USDT"], plan=plan, task=_flaky)
     o = out["FLAKY-USDT"]
@@ -124,8 +133,9 @@ def test_fails_once_then_succeeds_is_retried_once(ray_gpus: None, home: Path) ->
     assert RunLedger(EngineHome(home), DAY).get("FLAKY-USDT").retry_count == 1
 
 
-def test_same_date_gives_identical_models_in_every_mode(ray_gpus: None, home: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_same_date_gives_identical_models_in_every_mode(
+    ray_gpus: None, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from huracan_core import stages
     from huracan_core.atomic import sha256_file
 
@@ -141,7 +151,9 @@ def test_same_date_gives_identical_models_in_every_mode(ray_gpus: None, home: Pa
         out = train_coins(s, day, symbols, plan=plan)
         assert all(o.status in ("success", "skipped") for o in out.values()), out
         digests[mode] = {
-            sym: sha256_file(Path(o.result.model_dir) / "model.bin") for sym, o in out.items() if o.status == "success"
+            sym: sha256_file(Path(o.result.model_dir) / "model.bin")
+            for sym, o in out.items()
+            if o.status == "success"
         }
     assert digests["sequential"] and digests["sequential"] == digests["parallel"] == digests["hybrid"]
 
@@ -154,8 +166,9 @@ def _missing_input(settings, day, symbol, device, threads):  # type: ignore[no-u
 
 def test_deterministic_failures_are_not_retried(ray_gpus: None, home: Path) -> None:
     s = load_settings()
-    plan = TrainingPlan(mode="hybrid", cap=2, num_cpus=1, num_gpus=0, device="cpu", timeout_s=60, retries=2,
-                        backoff_s=0.2)
+    plan = TrainingPlan(
+        mode="hybrid", cap=2, num_cpus=1, num_gpus=0, device="cpu", timeout_s=60, retries=2, backoff_s=0.2
+    )
     out = train_coins(s, DAY, ["GONE-USDT"], plan=plan, task=_missing_input, ledger=False)
     assert out["GONE-USDT"].status == "failed" and out["GONE-USDT"].error_type == "StageError"
     assert out["GONE-USDT"].attempts == 1
