@@ -6,25 +6,96 @@ A bad setting exits with status 2 and names the key, the value and what is allow
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from typer.core import TyperCommand, TyperGroup
 
-from huracan_core.config import ConfigError, Settings, load_settings, public_dict
 from huracan_core.dates import as_of_for, last_complete_day, parse_day
 
-app = typer.Typer(help="Huracan Engine: the nightly model factory for crypto trading.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from huracan_core.config import Settings
+
+
+@dataclass(frozen=True)
+class LazyEntry:
+    """A command (group) whose module is imported only when the command runs: `module` is imported, then
+    `attr` (if set) is a Typer group added under the name, or a function called with the app that registers
+    its commands; with no `attr` the import itself registers them (a decorator on `app`)."""
+
+    module: str
+    attr: str | None
+    help: str
+
+
+LAZY: dict[str, LazyEntry] = {}
+
+
+def lazy_command(name: str, module: str, attr: str | None, help: str) -> None:
+    """Name a command for `huracan --help` without importing its module (start-up stays cheap)."""
+    LAZY.setdefault(name, LazyEntry(module, attr, help))
+
+
+def _built() -> TyperGroup:
+    built = typer.main.get_command(app)
+    assert isinstance(built, TyperGroup)
+    return built
+
+
+def load_command(name: str) -> Any:
+    """Import the module behind a lazily named command, register it on `app` and return it built."""
+    built = _built()
+    if name in built.commands:
+        return built.commands[name]
+    entry = LAZY[name]
+    module = importlib.import_module(entry.module)  # may register its commands on `app` itself
+    target = getattr(module, entry.attr) if entry.attr else None
+    if isinstance(target, typer.Typer):
+        app.add_typer(target, name=name, help=entry.help)
+    elif target is not None:
+        target(app)
+    built = _built()
+    if name not in built.commands:
+        raise RuntimeError(f"huracan {name}: importing {entry.module} did not register the command")
+    return built.commands[name]
+
+
+class _Named(TyperCommand):
+    """What `huracan --help` lists for a lazy command; running it (or asking its --help) loads the real one."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        return load_command(self.name or "").make_context(info_name, args, parent=parent, **extra)
+
+
+class _LazyGroup(TyperGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        return names + [n for n in LAZY if n not in names]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None or cmd_name not in LAZY:
+            return found
+        return _Named(cmd_name, help=LAZY[cmd_name].help, short_help=LAZY[cmd_name].help)
+
+
+app = typer.Typer(
+    help="Huracan Engine: the nightly model factory for crypto trading.", no_args_is_help=True, cls=_LazyGroup
+)
 console = Console()
 err_console = Console(stderr=True)
 
 
 def settings_or_exit() -> Settings:
     """Load settings; on a bad value print every fault and exit 2 (never prints a secret)."""
+    from huracan_core.config import ConfigError, load_settings  # pydantic-settings: only when a command runs
+
     try:
         return load_settings()
     except ConfigError as exc:
@@ -53,6 +124,8 @@ app.add_typer(config_app, name="config")
 @config_app.command("show")
 def config_show() -> None:
     """Print the effective settings as JSON (secrets masked)."""
+    from huracan_core.config import public_dict
+
     console.print_json(json.dumps(public_dict(settings_or_exit())))
 
 
@@ -63,6 +136,8 @@ def universe_cmd(
     top: Annotated[int | None, typer.Option("--top", help="override universe.top_n")] = None,
 ) -> None:
     """Show the day's selection and the reason every other coin is out (nothing is stored)."""
+    from rich.table import Table
+
     from huracan_core.market.base import MarketDataError
     from huracan_core.market.factory import build_source
     from huracan_core.universe import select_universe
@@ -120,19 +195,19 @@ def kill_switch_cmd(
 
 
 def register_subapps() -> None:
-    """Attach the feature and candle command groups (their modules import only huracan_core)."""
-    import importlib
-
+    """Name the command groups whose modules load only when one of their commands runs (see LAZY)."""
     for module, attr, name, text in (
         ("huracan_core.features.cli", "features_app", "features", "Compute the feature recipe for one coin."),
         ("huracan_core.candles.cli", "candles_app", "candles", "Sync the candle cache from the market source."),
         ("huracan_core.execution.cli", "ray_app", "ray", "Show, start or stop the shared local Ray head."),
     ):
-        if name not in {g.name for g in app.registered_groups}:
-            app.add_typer(getattr(importlib.import_module(module), attr), name=name, help=text)
-    from huracan_core.brain.cli import register_commands  # db, export, report
-
-    register_commands(app)
+        lazy_command(name, module, attr, text)
+    for name, text in (  # one module registers all three
+        ("db", "The Brain Library database: schema status and migrations."),
+        ("export", "Record the night in the Brain Library and write exports/YYYY-MM-DD from it."),
+        ("report", "Write reports/YYYY-MM-DD (training report, performance analysis, model comparison)."),
+    ):
+        lazy_command(name, "huracan_core.brain.cli", "register_commands", text)
 
 
 def main() -> None:  # pragma: no cover - console entry without Dagster

@@ -7,13 +7,25 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from huracan_core.cli import app, console, day_or_exit, err_console, register_subapps, settings_or_exit
+from huracan_core.cli import (
+    app,
+    console,
+    day_or_exit,
+    err_console,
+    lazy_command,
+    register_subapps,
+    settings_or_exit,
+)
 from huracan_core.symbols import SymbolError, normalise_symbol, parse_symbols
-from huracan_dagster.defs.health import command as _health_command  # noqa: F401 - registers `huracan health`
+
+# `huracan health`: its module registers the command on import, which happens only when it runs
+lazy_command(
+    "health",
+    "huracan_dagster.defs.health.command",
+    None,
+    "Check the Brain Library, exchange, remote storage, disk, Ray and the Dagster daemon; exit 1 if unhealthy.",
+)
 
 
 def _symbols_from(symbols: str | None, symbols_file: Path | None) -> list[str] | None:
@@ -50,6 +62,10 @@ def run_cmd(
         err_console.print("[red]--symbols/--symbols-file and --top are exclusive[/]")
         raise typer.Exit(2)
     settings = settings_or_exit()  # before any Dagster import: the definitions read the settings too
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
     from huracan_dagster.runner import RunFailed, run_day
 
     the_day = day_or_exit(day)
