@@ -356,23 +356,22 @@ def record_night(settings: Settings, day: date, engine: Engine | None = None) ->
                 _insert_features(conn, _feature_rows(conn, day, night.symbol, night.features, columns))
         for table in m.DAY_TABLES:
             conn.execute(delete(table).where(table.date == day))
-        conn.execute(
-            insert(m.UniverseSelection.__table__),
-            [
-                {
-                    "date": day,
-                    "symbol": r.symbol,
-                    "selected": r.selected,
-                    "rank": r.rank,
-                    "reason": r.reason,
-                    "quote_volume_usd": _clean(r.quote_volume_usd),
-                    "spread_bps": _clean(r.spread_bps),
-                    "age_days": _clean(r.age_days),
-                    "market_type": r.market_type,
-                }
-                for r in universe.rows
-            ],
-        )
+        universe_rows = [
+            {
+                "date": day,
+                "symbol": r.symbol,
+                "selected": r.selected,
+                "rank": r.rank,
+                "reason": r.reason,
+                "quote_volume_usd": _clean(r.quote_volume_usd),
+                "spread_bps": _clean(r.spread_bps),
+                "age_days": _clean(r.age_days),
+                "market_type": r.market_type,
+            }
+            for r in universe.rows
+        ]
+        if universe_rows:
+            conn.execute(insert(m.UniverseSelection.__table__), universe_rows)
         if patterns:
             conn.execute(insert(m.PatternLibrary.__table__), [{"date": day, **_clean(p)} for p in patterns])
     counts = row_counts(engine, day)

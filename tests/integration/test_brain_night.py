@@ -75,7 +75,7 @@ def test_night_fills_every_table_and_the_same_date_again_changes_nothing(
     engine.dispose()
     assert len(models) == 5 and champions >= 1
     for model_id, path in models.items():
-        assert per_model[model_id] == read_json(Path(path) / "metrics.json")["trades"], model_id
+        assert per_model.get(model_id, 0) == read_json(Path(path) / "metrics.json")["trades"], model_id
 
     second = publish_stage(settings, DAY)
     assert second["brain"]["rows"] == counts

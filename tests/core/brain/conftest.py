@@ -22,7 +22,8 @@ PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 def night_settings(root: Path, database_url: str | None = None) -> Settings:
     return Settings(
         home=root,
-        market={"timeframe": "1h", "lookback_days": 30, "synthetic_coins": 8},
+        market={"timeframe": "1h", "lookback_days": 40, "synthetic_coins": 8},
+        costs={"safety_margin_bps": 0},  # more OOS trades on the point-in-time (high-low estimated) spreads
         training={
             "n_trials": 1,
             "num_boost_round": 20,

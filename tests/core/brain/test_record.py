@@ -42,7 +42,7 @@ def test_a_coin_dropped_from_the_universe_leaves_the_night_on_rerun(copy: Night,
     url = f"sqlite:///{tmp_path / 'b.sqlite'}"
     record_night(copy.settings(url), DAY)
     gone = copy.symbols[-1]
-    assert _count(url, m.TradeMemory, symbol=gone) > 0
+    assert _count(url, m.DailyMetric, symbol=gone) == 1 and _count(url, m.Model, symbol=gone) == 1
     path = copy.home.universe(DAY)
     universe = read_json(path)
     for row in universe["rows"]:

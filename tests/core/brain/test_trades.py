@@ -21,13 +21,21 @@ def _model_dirs(night: Night):  # type: ignore[no-untyped-def]
     return dirs
 
 
+def _traded(night: Night) -> list[str]:
+    """Model folders with at least 3 OOS trades, most trades first."""
+    dirs = [(read_json(Path(d) / "metrics.json")["trades"], d) for d in _model_dirs(night)]
+    out = [d for n, d in sorted(dirs, reverse=True) if n >= 3]
+    assert len(out) >= 3, dirs
+    return out
+
+
 def test_trade_counts_and_pnl_equal_the_models_metrics(night: Night) -> None:
     settings = night.settings()
     total = 0
     for d in _model_dirs(night):
         metrics = read_json(Path(d) / "metrics.json")
         trades = model_trades(d, settings)
-        assert len(trades) == metrics["trades"] > 0, d
+        assert len(trades) == metrics["trades"], d  # a model may trade nothing (costs above its edge)
         total += len(trades)
         assert sum(t.net_bps for t in trades) == pytest.approx(metrics["net_pnl_bps"], abs=1e-9)
         assert sum(t.gross_bps for t in trades) == pytest.approx(metrics["gross_pnl_bps"], abs=1e-9)
@@ -42,8 +50,8 @@ def test_trade_counts_and_pnl_equal_the_models_metrics(night: Night) -> None:
 
 def test_every_field_is_filled_and_costs_add_up(night: Night) -> None:
     settings = night.settings()
-    mt = load_model_trades(_model_dirs(night)[0], settings)
-    config = read_json(Path(_model_dirs(night)[0]) / "config.json")
+    mt = load_model_trades(_traded(night)[0], settings)
+    config = read_json(Path(_traded(night)[0]) / "config.json")
     for t in mt.records:
         assert t.fees_bps + t.spread_bps + t.slippage_bps + t.funding_bps == pytest.approx(
             t.gross_bps - t.net_bps
@@ -69,13 +77,13 @@ def test_another_account_currency_is_refused_by_name(night: Night) -> None:
     settings = night.settings()
     settings.market.account_currency = "EUR"
     with pytest.raises(ValueError, match="market.account_currency"):
-        model_trades(_model_dirs(night)[0], settings)
+        model_trades(_traded(night)[0], settings)
     settings.market.account_currency = "usdt"
-    assert model_trades(_model_dirs(night)[0], settings)[0].currency == "USDT"
+    assert model_trades(_traded(night)[0], settings)[0].currency == "USDT"
 
 
 def test_equity_path_ends_at_the_metrics_net_pnl(night: Night) -> None:
-    d = _model_dirs(night)[1]
+    d = _traded(night)[1]
     mt = load_model_trades(d, night.settings())
     metrics = read_json(Path(d) / "metrics.json")
     assert (mt.equity[-1] - 1) * 100 == pytest.approx(metrics["net_pnl_pct"], rel=1e-12)
@@ -90,7 +98,7 @@ def test_per_bar_spread_and_slippage_are_used_when_the_model_folder_keeps_them(
 
     import polars as pl
 
-    src = Path(_model_dirs(night)[2])
+    src = Path(_traded(night)[2])
     d = tmp_path / src.name
     shutil.copytree(src, d)
     feats = pl.read_parquet(d / "features.parquet")
