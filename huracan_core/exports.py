@@ -19,7 +19,9 @@ def engine_summary(home: EngineHome, day: date) -> dict[str, Any]:
     by_status: dict[str, int] = {}
     for entry in entries.values():
         by_status[entry.status] = by_status.get(entry.status, 0) + 1
-    train_minutes = [e.wall_minutes for e in entries.values() if e.status == "success" and e.wall_minutes is not None]
+    train_minutes = [
+        e.wall_minutes for e in entries.values() if e.status == "success" and e.wall_minutes is not None
+    ]
     starts = [datetime.fromisoformat(e.started_at) for e in entries.values() if e.started_at]
     ends = [datetime.fromisoformat(e.ended_at) for e in entries.values() if e.ended_at]
     total_wall = (max(ends) - min(starts)).total_seconds() / 60 if starts and ends else 0.0
@@ -34,8 +36,15 @@ def engine_summary(home: EngineHome, day: date) -> dict[str, Any]:
         "median_train_minutes": round(statistics.median(train_minutes), 4) if train_minutes else None,
         "total_wall_minutes": round(total_wall, 4),
         "by_symbol": {
-            sym: {"status": e.status, "stage": e.stage, "wall_minutes": e.wall_minutes, "error": e.error,
-                  "error_type": e.error_type, "reason": e.reason, "metrics": e.metrics}
+            sym: {
+                "status": e.status,
+                "stage": e.stage,
+                "wall_minutes": e.wall_minutes,
+                "error": e.error,
+                "error_type": e.error_type,
+                "reason": e.reason,
+                "metrics": e.metrics,
+            }
             for sym, e in sorted(entries.items())
         },
     }

@@ -53,7 +53,7 @@ def universe_stage(
     source = build_source(settings, as_of_for(day))
     universe = select_universe(source, settings.universe, settings.market.quote, symbols=symbols, top_n=top_n)
     universe.save(home.universe(day))
-    RunLedger(home, day).ensure(universe.selected)
+    RunLedger(home, day).restart(universe.selected)  # a new generation: the ledger tells of this one only
     log.info("universe selected", selected=len(universe.selected), excluded=len(universe.excluded))
     return universe
 
@@ -195,7 +195,9 @@ class coin_stage:  # noqa: N801 - used as a context manager, reads like a statem
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
-        if exc is not None and not isinstance(exc, KeyboardInterrupt):
+        if exc is None:
+            self.ledger.clear_failure(self.stage, [self.symbol])  # a retried stage that now worked
+        elif not isinstance(exc, KeyboardInterrupt):
             self.ledger.update(
                 self.symbol, status="failed", stage=self.stage, error=str(exc)[:2000], error_type=exc_type.__name__
             )
@@ -215,7 +217,10 @@ class day_stage:  # noqa: N801 - used as a context manager
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
-        if exc is None or isinstance(exc, KeyboardInterrupt):
+        if exc is None:
+            self.ledger.clear_failure(self.stage)
+            return
+        if isinstance(exc, KeyboardInterrupt):
             return
         for symbol, entry in self.ledger.entries().items():
             if entry.status in ("pending", "running"):
@@ -326,10 +331,24 @@ def publish_stage(settings: Settings, day: date) -> dict[str, Any]:
     try:
         brain = record_night(settings, day, engine)
         out = export_day(engine_home(settings), day, engine)
-        reports = write_reports(settings, day, engine)
+        comparison = trading_comparison(settings, day)
+        reports = write_reports(settings, day, engine, comparison)
     finally:
         engine.dispose()
-    return {**out, "brain": brain, "reports": reports}
+    return {**out, "brain": brain, "reports": reports, "trading": comparison}
+
+
+def trading_comparison(settings: Settings, day: date) -> dict[str, Any]:
+    """The night's models judged under the live bot's rules (consensus, risk, breakers, kill switch) next to
+    model-only and buy-and-hold, OOS after costs (runs/{D}Z/trading_comparison.json). A failure here is
+    reported in the result and the log, never a lost night: the models, roster and exports stand."""
+    from huracan_core.trading.comparison import compare_night
+
+    try:
+        return compare_night(settings, day)
+    except Exception as exc:
+        log.error("trading comparison failed", error=str(exc), error_type=type(exc).__name__)
+        return {"error": f"{type(exc).__name__}: {exc}", "coins": [], "portfolio": {}}
 
 
 def roster_stage(settings: Settings, day: date) -> dict[str, Any]:

@@ -123,7 +123,36 @@ def _gate_matrix(rows: list[dict[str, Any]]) -> tuple[list[str], list[str], list
     return names, coins, z
 
 
-def _html(settings: Settings, day: date, rows: list[dict[str, Any]], roster: dict[str, Any] | None) -> str:
+def _comparison_table(comparison: dict[str, Any], day: date) -> str:
+    """Model-only vs the live bot's rules (consensus) vs buy-and-hold, per coin and for the portfolio."""
+    import plotly.graph_objects as go
+
+    strategies = ("model_only", "model_under_rules", "consensus", "buy_and_hold")
+    rows = [*comparison.get("coins", []), {"symbol": "PORTFOLIO", **comparison.get("portfolio", {})}]
+
+    def cell(row: dict[str, Any], strategy: str, key: str) -> str:
+        value = _num((row.get(strategy) or {}).get(key))
+        return "" if value is None else f"{value:.2f}"
+
+    header = ["coin"] + [f"{s} {k}" for s in strategies for k in ("Sharpe", "net %")]
+    values = [[r.get("symbol") for r in rows]] + [
+        [cell(r, s, k) for r in rows] for s in strategies for k in ("sharpe", "net_pnl_pct")
+    ]
+    table = go.Figure(go.Table(header={"values": header}, cells={"values": values}))
+    table.update_layout(
+        title=f"Trading rules, {day.isoformat()}: model only vs consensus vs buy-and-hold (OOS, after costs)",
+        height=220 + 40 * max(1, len(rows)),
+    )
+    return table.to_html(full_html=False, include_plotlyjs=False, div_id="comparison")
+
+
+def _html(
+    settings: Settings,
+    day: date,
+    rows: list[dict[str, Any]],
+    roster: dict[str, Any] | None,
+    comparison: dict[str, Any] | None = None,
+) -> str:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -232,6 +261,8 @@ def _html(settings: Settings, day: date, rows: list[dict[str, Any]], roster: dic
     )
     table.update_layout(title=f"Roster of {day.isoformat()}", height=220 + 70 * max(1, len(lines)))
     parts.append(table.to_html(full_html=False, include_plotlyjs=False, div_id="roster"))
+    if comparison and comparison.get("coins"):
+        parts.append(_comparison_table(comparison, day))
     body = "\n".join(f"<section>{p}</section>" for p in parts)
     return (
         f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Huracan model comparison '
@@ -241,8 +272,11 @@ def _html(settings: Settings, day: date, rows: list[dict[str, Any]], roster: dic
     )
 
 
-def write_reports(settings: Settings, day: date, engine: Any = None) -> dict[str, Any]:
-    """Write the night's three reports; returns their paths and the per-coin rows."""
+def write_reports(
+    settings: Settings, day: date, engine: Any = None, comparison: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Write the night's three reports; returns their paths and the per-coin rows. `comparison` is the
+    night's trading comparison (huracan_core.trading.comparison.compare_night), shown when given."""
     from huracan_core.brain.record import day_roster
 
     home = EngineHome(Path(settings.home))
@@ -257,6 +291,7 @@ def write_reports(settings: Settings, day: date, engine: Any = None) -> dict[str
         "n_coins": len(rows),
         "n_trade_ok": sum(bool(r["trade_ok"]) for r in rows),
         "roster": roster,
+        "trading_comparison": comparison,
     }
     paths = [write_json(out / "training_report.json", report)]
     flat = [
@@ -266,5 +301,5 @@ def write_reports(settings: Settings, day: date, engine: Any = None) -> dict[str
     buf = io.BytesIO()
     (pl.DataFrame(flat, infer_schema_length=None) if flat else pl.DataFrame({"symbol": []})).write_csv(buf)
     paths.append(write_bytes(out / "performance_analysis.csv", buf.getvalue()))
-    paths.append(write_text(out / "model_comparison.html", _html(settings, day, rows, roster)))
+    paths.append(write_text(out / "model_comparison.html", _html(settings, day, rows, roster, comparison)))
     return {"files": [str(p) for p in paths], "coins": len(rows)}

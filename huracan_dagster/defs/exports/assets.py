@@ -31,6 +31,9 @@ def exports(context: AssetExecutionContext, huracan: HuracanConfig) -> Materiali
             "files": MetadataValue.json(out["files"]),
             "exports_index": MetadataValue.json(out["index"]["files"]),
             "reports": MetadataValue.json(out["reports"]["files"]),
+            "trading_comparison": MetadataValue.json(
+                {"portfolio": out["trading"].get("portfolio", {}), "error": out["trading"].get("error")}
+            ),
             **{f"brain/{table}": n for table, n in out["brain"]["rows"].items()},
         }
     )
