@@ -50,6 +50,24 @@ run_monitoring:
 run_retries:
   enabled: true
   max_retries: 0
+# the chain moves one step per sensor tick and run dequeue: keep both short so a night under the
+# daemon is not mostly waiting (each run still starts its own process)
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1
+    dequeue_use_threads: true
+    dequeue_num_workers: 4
+concurrency:
+  runs:
+    max_concurrent_runs: 4
+sensors:
+  use_threads: true
+  num_submit_workers: 4
+backfills:
+  use_threads: true
+  num_submit_workers: 4
 """
 
 
@@ -229,7 +247,7 @@ def run_day(
     explicit = symbols is not None or top_n is not None
     if force or gen is None or (explicit and gen.requested != requested):
         universe_step = StepRequest(
-            "universe", "universe_job", day.isoformat(), None, "",
+            STEPS[0].name, STEPS[0].job, day.isoformat(), None, "",
             {TAG_DATE: day.isoformat(), TAG_STEP: f"universe:{day.isoformat()}", "huracan/trigger": "cli"},
         )
         outcome = execute(instance, universe_step, {"ops": {"universe": {"config": requested}}})
@@ -279,6 +297,6 @@ def run_day(
         on_progress("done", total, total)
     home = EngineHome(Path(settings.home))
     report.coins = RunLedger(home, day).entries()
-    report.roster_path = home.roster() if home.roster().is_file() else None
+    report.roster_path = home.roster_on(day) if home.roster_on(day).is_file() else None
     report.wall_seconds = time.perf_counter() - started
     return report

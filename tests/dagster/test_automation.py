@@ -171,7 +171,8 @@ def test_model_runs_carry_a_max_runtime_tag(home: Path) -> None:
                            "shared_encoder": {"2026-04-20"}})
     steps = next_steps(state, training=training)
     assert [(s.step, s.partition_key) for s in steps] == [("model", key)]
-    assert steps[0].tags["dagster/max_runtime"] == str(45 * 60 * 3 + 600)  # 3 attempts of 45 min + backoff
+    # 3 attempts of (start timeout + 45 min) + backoff
+    assert steps[0].tags["dagster/max_runtime"] == str(int((45 * 60 + training.start_timeout_s) * 3 + 600))
     assert steps[0].run_key == f"run-1:model:{key}"
 
 

@@ -236,9 +236,11 @@ def day_state(instance: DagsterInstance, day: date, steps: tuple[Step, ...] | No
 
 
 def model_max_runtime_s(training: TrainingSettings) -> int:
-    """`dagster/max_runtime` for a model run: every attempt may use its full timeout, plus backoff room.
-    Run monitoring then kills a run that outlives its own coin-level timeouts (a stuck process)."""
-    return int(training.timeout_minutes * 60 * (training.retries + 1) + 600)
+    """`dagster/max_runtime` for a model run: every attempt may wait its start timeout and use its full
+    training timeout, plus backoff room. Run monitoring then kills a run that outlives its own coin-level
+    timeouts (a stuck process)."""
+    per_attempt = training.timeout_minutes * 60 + training.start_timeout_s
+    return int(per_attempt * (training.retries + 1) + 600)
 
 
 def next_steps(
