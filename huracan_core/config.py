@@ -24,9 +24,10 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from huracan_core.timeframes import TIMEFRAMES
+
 DEFAULT_CONFIG = Path("config/settings.yaml")
 PROFILE_FILES = {"production": "production.yaml"}
-TIMEFRAMES = {"1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "4h": 14400, "1d": 86400}
 
 
 class ConfigError(Exception):

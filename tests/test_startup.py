@@ -1,6 +1,6 @@
 """Start-up stays cheap: `huracan --help` lists every command without importing the heavy libraries
 (pandas, Dagster, Ray, LightGBM, pandera, SQLAlchemy, polars, pydantic-settings), `huracan features compute`
-without pandas, pandera, Dagster, Ray or LightGBM; and every lazily named command still loads and runs."""
+without pandas, pandera, Dagster, Ray, LightGBM or pydantic-settings; and every lazily named command still loads."""
 
 from __future__ import annotations
 
@@ -21,7 +21,16 @@ HEAVY_FOR_HELP = (
     "pydantic_settings",
     "optuna",
 )
-HEAVY_FOR_FEATURES = ("pandas", "dagster", "ray", "lightgbm", "pandera", "sqlalchemy", "optuna")
+HEAVY_FOR_FEATURES = (
+    "pandas",
+    "dagster",
+    "ray",
+    "lightgbm",
+    "pandera",
+    "sqlalchemy",
+    "optuna",
+    "pydantic_settings",
+)
 
 
 def _loaded_after(argv: list[str], watch: tuple[str, ...]) -> tuple[list[str], str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from huracan_core.config import TIMEFRAMES
 from huracan_core.features.recipe import FeatureRecipe, FeatureSpec
 from huracan_core.features.registry import BASE_COLUMNS, FAMILY_MODULES, OPS
+from huracan_core.timeframes import TIMEFRAMES
 
 RECIPE_VERSION = "1.0.0"
 
