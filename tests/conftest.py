@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,31 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh engine home with env isolation: no HURACAN_* from the caller leaks into a test."""
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh engine home with env isolation: no HURACAN_* from the caller leaks into a test.
+
+    A test that trained started the home's shared Ray head (~600 MB): it is stopped at teardown (and this
+    process disconnected from it) rather than left to its 30-minute idle watchdog."""
     for key in list(os.environ):
         if key.startswith("HURACAN_"):
             monkeypatch.delenv(key)
     root = tmp_path / "home"
     monkeypatch.setenv("HURACAN_HOME", str(root))
     monkeypatch.setenv("HURACAN_CONFIG", str(REPO / "config" / "settings.yaml"))
-    return root
+    monkeypatch.setenv("HURACAN_RAY__HEAD_IDLE_MINUTES", "1")  # a head a subprocess left stops soon
+    yield root
+    if (root / "ray").is_dir():
+        _stop_ray_head(root)
+
+
+def _stop_ray_head(root: Path) -> None:
+    import ray
+
+    from huracan_core.config import load_settings
+    from huracan_core.execution import ray_head
+
+    settings = load_settings(home=root)
+    info = ray_head.read_head(settings)
+    if info is not None and ray.is_initialized():
+        ray.shutdown()  # this process joined that head: a later test must connect afresh
+    ray_head.stop_local_head(settings)

@@ -57,7 +57,9 @@ def test_kill_9_mid_training_then_resume(home: Path, tmp_path: Path) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
     before = _ledger(home)
     completed = {s: e["output_path"] for s, e in before.items() if e["status"] == "success"}
-    assert before[victim]["status"] == "running"
+    # the shared Ray head outlives the killed driver; Ray ends the orphaned task, which may record the coin
+    # failed on its way out; either way it is not complete
+    assert before[victim]["status"] in ("running", "failed"), before[victim]
     # whatever the killed coin left behind is not a model: no verifying sha256.txt
     for folder in (home / "models" / victim).glob("*"):
         with pytest.raises(IntegrityError):
