@@ -174,12 +174,19 @@ def kill_switch_cmd(
 ) -> None:
     """Stop all trading (roster: every coin trade_ok false; simulator: no entries) until switched off."""
     from huracan_core.paths import EngineHome
-    from huracan_core.trading.killswitch import read_kill_switch, set_kill_switch
+    from huracan_core.trading.killswitch import (
+        brain_kill_switch,
+        describe_brain,
+        read_kill_switch,
+        record_in_brain,
+        set_kill_switch,
+    )
 
     if action not in ("on", "off", "status"):
         err_console.print(f"[red]kill-switch: action must be on, off or status, not {action!r}[/]")
         raise typer.Exit(2)
-    home = EngineHome(settings_or_exit().home)
+    settings = settings_or_exit()
+    home = EngineHome(settings.home)
     try:
         if action == "status":
             state = read_kill_switch(home)
@@ -188,10 +195,23 @@ def kill_switch_cmd(
     except ValueError as exc:
         err_console.print(f"[red]kill-switch: {exc}[/]")
         raise typer.Exit(2) from None
+    # the file is the switch; the Brain Library keeps a copy of every change when it is reachable
+    if action == "status":
+        brain = brain_kill_switch(settings.database_url)
+    else:
+        brain = record_in_brain(settings.database_url, state)
+        if not brain["recorded"]:
+            from rich.markup import escape
+
+            err_console.print(
+                f"[yellow]kill-switch: switched, but not recorded in the brain: {escape(brain['error'])}[/]"
+            )
     if as_json:
-        sys.stdout.write(json.dumps(state.to_json(), indent=2) + "\n")
+        sys.stdout.write(json.dumps({**state.to_json(), "brain": brain}, indent=2) + "\n")
     else:
         sys.stdout.write(state.describe() + "\n")
+        if action == "status":
+            sys.stdout.write(describe_brain(brain, state) + "\n")
 
 
 def register_subapps() -> None:

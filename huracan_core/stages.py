@@ -319,8 +319,9 @@ def model_stage(settings: Settings, day: date, symbol: str, *, device: str = "cp
 
 
 def publish_stage(settings: Settings, day: date) -> dict[str, Any]:
-    """The night's publication (the `exports` step): record it in the Brain Library (one transaction; the
-    schema is upgraded first when behind), write the day's exports from the brain, then the reports."""
+    """The night's publication (the `exports` step): the trading comparison first (its portfolio trades go
+    into the brain), record the night in the Brain Library (one transaction; the schema is upgraded first
+    when behind), write the day's exports from the brain, then the reports."""
     from huracan_core.brain.db import open_brain
     from huracan_core.brain.record import record_night
     from huracan_core.exports import export_day
@@ -329,26 +330,29 @@ def publish_stage(settings: Settings, day: date) -> dict[str, Any]:
     bind_context(date=day.isoformat(), stage="exports", symbol=None)
     engine = open_brain(settings)
     try:
-        brain = record_night(settings, day, engine)
+        comparison, portfolio_trades = trading_comparison(settings, day)
+        brain = record_night(settings, day, engine, portfolio_trades)
         out = export_day(engine_home(settings), day, engine)
-        comparison = trading_comparison(settings, day)
         reports = write_reports(settings, day, engine, comparison)
     finally:
         engine.dispose()
     return {**out, "brain": brain, "reports": reports, "trading": comparison}
 
 
-def trading_comparison(settings: Settings, day: date) -> dict[str, Any]:
+def trading_comparison(settings: Settings, day: date) -> tuple[dict[str, Any], list[Any]]:
     """The night's models judged under the live bot's rules (consensus, risk, breakers, kill switch) next to
-    model-only and buy-and-hold, OOS after costs (runs/{D}Z/trading_comparison.json). A failure here is
-    reported in the result and the log, never a lost night: the models, roster and exports stand."""
-    from huracan_core.trading.comparison import compare_night
+    model-only and buy-and-hold, OOS after costs (runs/{D}Z/trading_comparison.json), and the portfolio
+    consensus account's trades as TradeRecords (source "portfolio") for the Brain Library. A failure here is
+    reported in the result and the log, never a lost night: the models, roster and exports stand (with no
+    portfolio trades)."""
+    from huracan_core.trading.comparison import night_comparison
 
     try:
-        return compare_night(settings, day)
+        night = night_comparison(settings, day)
+        return night.table, night.portfolio_trades
     except Exception as exc:
         log.error("trading comparison failed", error=str(exc), error_type=type(exc).__name__)
-        return {"error": f"{type(exc).__name__}: {exc}", "coins": [], "portfolio": {}}
+        return {"error": f"{type(exc).__name__}: {exc}", "coins": [], "portfolio": {}}, []
 
 
 def roster_stage(settings: Settings, day: date) -> dict[str, Any]:

@@ -77,6 +77,7 @@ def export_cmd(
     from huracan_core.cli import day_or_exit
     from huracan_core.exports import export_day
     from huracan_core.paths import EngineHome
+    from huracan_core.stages import trading_comparison
 
     settings = _settings()
     the_day = day_or_exit(day)
@@ -85,7 +86,9 @@ def export_cmd(
     except BrainSchemaError as exc:
         raise _fail(f"export: {exc}") from None
     try:
-        record_night(settings, the_day, engine)
+        # the portfolio simulator's trades go in with the night, as in publish_stage (else a re-export drops them)
+        _, portfolio_trades = trading_comparison(settings, the_day)
+        record_night(settings, the_day, engine, portfolio_trades)
         out = export_day(EngineHome(settings.home), the_day, engine)
     except BrainRecordError as exc:
         raise _fail(f"export {the_day}: {exc}") from None

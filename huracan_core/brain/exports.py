@@ -148,6 +148,7 @@ def write_brain_exports(engine: Engine, home: EngineHome, day: date, out: Path) 
                 "trade_id",
                 "symbol",
                 "model_id",
+                "source",
                 "side",
                 "entry_time",
                 "exit_time",
@@ -219,7 +220,7 @@ def write_brain_exports(engine: Engine, home: EngineHome, day: date, out: Path) 
             1,
         )
     daily = table_rows(engine, m.DailyMetric, day)
-    n_trades = len(trades)
+    sources = sorted({t["source"] for t in trades})
     js(
         "comprehensive_metrics.json",
         {
@@ -227,14 +228,10 @@ def write_brain_exports(engine: Engine, home: EngineHome, day: date, out: Path) 
             "coins": len(daily),
             "models": len(models),
             "champions": sum(bool(d["is_champion"]) for d in daily),
-            "trades": n_trades,
-            "winners": sum(bool(t["is_winner"]) for t in trades),
-            "win_rate": sum(bool(t["is_winner"]) for t in trades) / n_trades if n_trades else None,
-            "net_pnl_bps": sum(t["net_bps"] for t in trades),
-            "net_pnl": sum(t["net_pnl"] for t in trades),
-            "cost_bps": sum(
-                t["fees_bps"] + t["spread_bps"] + t["slippage_bps"] + t["funding_bps"] for t in trades
-            ),
+            # the headline numbers are the models' own OOS trades; the portfolio simulator's trades (the
+            # consensus under the risk rules, one equity) are another account and are counted apart
+            **_trade_totals([t for t in trades if t["source"] != m.PORTFOLIO_SOURCE]),
+            "by_source": {s: _trade_totals([t for t in trades if t["source"] == s]) for s in sources},
             "patterns_tested": len(patterns),
             "patterns_survived": sum(bool(p["survived"]) for p in patterns),
             "by_symbol": [{k: _value(v) for k, v in d.items()} for d in daily],
@@ -242,6 +239,21 @@ def write_brain_exports(engine: Engine, home: EngineHome, day: date, out: Path) 
         len(daily),
     )
     return rows
+
+
+def _trade_totals(trades: list[dict[str, Any]]) -> dict[str, Any]:
+    n = len(trades)
+    wins = sum(bool(t["is_winner"]) for t in trades)
+    return {
+        "trades": n,
+        "winners": wins,
+        "win_rate": wins / n if n else None,
+        "net_pnl_bps": sum(t["net_bps"] for t in trades),
+        "net_pnl": sum(t["net_pnl"] for t in trades),
+        "cost_bps": sum(
+            t["fees_bps"] + t["spread_bps"] + t["slippage_bps"] + t["funding_bps"] for t in trades
+        ),
+    }
 
 
 def _rows_of(path: Path) -> int:

@@ -97,6 +97,11 @@ class DailyMetric(Base):
     wall_minutes: Mapped[float | None] = mapped_column(Float)
 
 
+# trade_memory.source: a model's OOS backtest trades (trades.py) or the portfolio simulator's (trading/records.py)
+MODEL_SOURCE = "oos_backtest"
+PORTFOLIO_SOURCE = "portfolio"
+
+
 class TradeMemory(Base):
     __tablename__ = "trade_memory"
     trade_id: Mapped[str] = mapped_column(String(160), primary_key=True)
@@ -236,6 +241,18 @@ class ModelEvolution(Base):
     top_fallers: Mapped[list] = mapped_column(JSON)
 
 
+class KillSwitchEvent(Base):
+    """Every change of the operator's kill switch (migration 0002). The file control/kill_switch.json stays
+    the state the roster and simulator read; this is its copy in the Brain Library (trading/killswitch.py)."""
+
+    __tablename__ = "kill_switch_events"
+    id: Mapped[int] = _id()
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    state: Mapped[str] = mapped_column(String(3))  # "on" | "off"
+    reason: Mapped[str] = mapped_column(Text)
+    who: Mapped[str] = mapped_column(String(128))
+
+
 COIN_TABLES = (
     ModelPerformance,
     DailyMetric,
@@ -248,4 +265,5 @@ COIN_TABLES = (
     Model,
 )
 DAY_TABLES = (UniverseSelection, PatternLibrary)
-ALL_TABLES_ORM = (UniverseSelection, Feature, *COIN_TABLES, PatternLibrary)
+ALL_TABLES_ORM = (UniverseSelection, Feature, *COIN_TABLES, PatternLibrary)  # the night's tables
+CONTROL_TABLES = (KillSwitchEvent,)  # operator controls, not tied to a night

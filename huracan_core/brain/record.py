@@ -5,6 +5,12 @@ never half. Within it, every coin's rows are keyed by (date, symbol) and the day
 key's earlier rows are deleted before the new ones go in, so recording the same night again never duplicates.
 `features` is point-in-time (symbol, timestamp, name): a night inserts only bars not stored yet (COPY on
 PostgreSQL, batched INSERT on SQLite).
+
+`trade_memory` holds two sources: each model's OOS backtest trades (source "oos_backtest", exactly its
+metrics.json trades) and, when publish_stage hands them in, the portfolio simulator's trades (source
+"portfolio": the consensus strategy under the risk rules, all coins on one equity; trading/comparison.py).
+The learning rows (win/loss analysis, regimes, patterns, post-exit) are computed from the model trades only.
+A night's earlier portfolio rows are replaced with the rest of the night, in the same transaction.
 """
 
 from __future__ import annotations
@@ -200,15 +206,7 @@ def coin_night(
             "wall_minutes": entry.wall_minutes,
         }
     ]
-    night.rows["trade_memory"] = [
-        {
-            **{k: v for k, v in _clean(t.to_row()).items() if k != "training_date"},
-            "date": day,
-            "entry_time": _naive(t.entry_time),
-            "exit_time": _naive(t.exit_time),
-        }
-        for t in trades
-    ]
+    night.rows["trade_memory"] = [trade_memory_row(t, day) for t in trades]
     night.rows["win_analysis"] = [
         {**key, "model_id": model_id, **_clean(r)} for r in win_loss_contrasts(trades)
     ]
@@ -231,6 +229,16 @@ def coin_night(
         }
     ]
     return night
+
+
+def trade_memory_row(t: TradeRecord, day: date) -> dict[str, Any]:
+    """A TradeRecord as a `trade_memory` row of night `day`."""
+    return {
+        **{k: v for k, v in _clean(t.to_row()).items() if k != "training_date"},
+        "date": day,
+        "entry_time": _naive(t.entry_time),
+        "exit_time": _naive(t.exit_time),
+    }
 
 
 def _evolution(conn: Connection, day: date, raw: dict[str, Any]) -> dict[str, Any]:
@@ -320,8 +328,15 @@ def _insert_features(conn: Connection, rows: list[tuple]) -> None:
     conn.execute(insert(m.Feature.__table__), [dict(zip(keys, r, strict=True)) for r in rows])
 
 
-def record_night(settings: Settings, day: date, engine: Engine | None = None) -> dict[str, Any]:
-    """Record night `day` (every coin of its universe plus the day-level rows) in one transaction."""
+def record_night(
+    settings: Settings,
+    day: date,
+    engine: Engine | None = None,
+    portfolio_trades: list[TradeRecord] | None = None,
+) -> dict[str, Any]:
+    """Record night `day` (every coin of its universe plus the day-level rows) in one transaction.
+    `portfolio_trades` (source "portfolio") go into trade_memory in the same transaction, replacing the
+    night's earlier portfolio rows; without them the night keeps none (the brain tells of this run only)."""
     home = EngineHome(Path(settings.home))
     universe_path = home.universe(day)
     if not universe_path.is_file():
@@ -332,6 +347,14 @@ def record_night(settings: Settings, day: date, engine: Engine | None = None) ->
     champions = {c["symbol"]: c.get("model_id") for c in roster.get("coins", [])}
     nights = [coin_night(settings, home, day, s, entries.get(s), champions.get(s)) for s in universe.selected]
     patterns = mine_patterns({n.symbol: n.trades for n in nights if n.trades})
+    portfolio_rows = []
+    for t in portfolio_trades or []:
+        if t.source != m.PORTFOLIO_SOURCE:
+            raise BrainRecordError(
+                f"{day}: trade {t.trade_id} of {t.symbol} handed in as a portfolio trade "
+                f"has source {t.source!r}"
+            )
+        portfolio_rows.append(trade_memory_row(t, day))
     columns = list(default_recipe(settings.market.timeframe).model_columns)
     engine = engine or open_brain(settings)
     with engine.begin() as conn:
@@ -354,6 +377,11 @@ def record_night(settings: Settings, day: date, engine: Engine | None = None) ->
                     conn.execute(insert(TABLES[name].__table__), rows)
             if night.features is not None:
                 _insert_features(conn, _feature_rows(conn, day, night.symbol, night.features, columns))
+        conn.execute(
+            delete(m.TradeMemory).where(m.TradeMemory.date == day, m.TradeMemory.source == m.PORTFOLIO_SOURCE)
+        )
+        if portfolio_rows:
+            conn.execute(insert(m.TradeMemory.__table__), portfolio_rows)
         for table in m.DAY_TABLES:
             conn.execute(delete(table).where(table.date == day))
         universe_rows = [
@@ -384,6 +412,7 @@ def record_night(settings: Settings, day: date, engine: Engine | None = None) ->
         "rows": counts,
         "snapshot": str(snapshot),
         "coins": [n.symbol for n in nights],
+        "portfolio_trades": len(portfolio_rows),
     }
 
 

@@ -63,12 +63,12 @@ def _coin_rows(settings: Settings, home: EngineHome, day: date, engine: Any) -> 
     if engine is not None:
         from sqlalchemy import func, select
 
-        from huracan_core.brain.models import TradeMemory
+        from huracan_core.brain.models import PORTFOLIO_SOURCE, TradeMemory
 
         with engine.connect() as conn:
-            q = (
+            q = (  # the model's own OOS trades (the portfolio simulator's are another account)
                 select(TradeMemory.symbol, func.count())
-                .where(TradeMemory.date == day)
+                .where(TradeMemory.date == day, TradeMemory.source != PORTFOLIO_SOURCE)
                 .group_by(TradeMemory.symbol)
             )
             brain_trades = {s: int(n) for s, n in conn.execute(q)}

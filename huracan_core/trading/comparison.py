@@ -12,6 +12,10 @@ walk-forward test rows), after every cost:
 Per coin, model_under_rules and consensus run the one-coin account; for the portfolio the consensus runs
 every coin on one account, and model_only / buy_and_hold split one account equally between the coins
 (1/N each, rebalanced every bar; a coin outside its OOS span holds cash).
+
+`compare_runs` also hands back the portfolio consensus simulation (its plans and closed positions) so the
+night can record those trades in the Brain Library (`night_comparison` turns them into TradeRecords with
+source "portfolio"; publish_stage passes them to brain.record.record_night).
 """
 
 from __future__ import annotations
@@ -27,12 +31,36 @@ from huracan_core.atomic import write_json
 from huracan_core.config import Settings
 from huracan_core.costs import CostInputs
 from huracan_core.metrics import buy_and_hold, max_drawdown_pct, periods_per_year, sharpe_ratio
+from huracan_core.trades import TradeRecord
 from huracan_core.trading.engines import ENGINE_NAMES, MODEL_ENGINE
-from huracan_core.trading.simulator import CoinPlan, plan_coin, simulate, simulation_metrics, window
+from huracan_core.trading.simulator import (
+    CoinPlan,
+    SimulationResult,
+    plan_coin,
+    simulate,
+    simulation_metrics,
+    window,
+)
 from huracan_core.training.evaluate import backtest_table
 
 STRATEGIES = ("model_only", "model_under_rules", "consensus", "buy_and_hold")
 _KEEP = ("sharpe", "net_pnl_pct", "trades", "hit_rate", "max_drawdown_pct")
+
+
+@dataclass(frozen=True)
+class PortfolioRun:
+    """The portfolio consensus account of a comparison: the plans it ran and its result (closed positions)."""
+
+    plans: list[CoinPlan]
+    result: SimulationResult
+
+
+@dataclass(frozen=True)
+class NightComparison:
+    """compare_night's table plus the portfolio consensus trades as Brain Library records."""
+
+    table: dict[str, Any]
+    portfolio_trades: list[TradeRecord]
 
 
 @dataclass(frozen=True)
@@ -70,6 +98,18 @@ def compare(
     n_trials: int = 1,
 ) -> dict[str, Any]:
     """The comparison table as JSON-able data: `coins` (one row per coin), `portfolio`, `skipped`."""
+    return compare_runs(coins, settings, bar_seconds, kill_switch=kill_switch, n_trials=n_trials)[0]
+
+
+def compare_runs(
+    coins: list[CoinInputs],
+    settings: Settings,
+    bar_seconds: int,
+    *,
+    kill_switch: bool = False,
+    n_trials: int = 1,
+) -> tuple[dict[str, Any], PortfolioRun | None]:
+    """`compare`'s table and the portfolio consensus run (None when no coin had OOS predictions)."""
     ppy = periods_per_year(bar_seconds)
     model_only_idx = [ENGINE_NAMES.index(MODEL_ENGINE)]
     rows, skipped = [], {}
@@ -117,18 +157,21 @@ def compare(
             row[name] = {k: sm[k] for k in _KEEP}
         rows.append(row)
     portfolio: dict[str, Any] = {"coins": len(rows)}
+    run = None
     if rows:
         portfolio["model_only"] = _equal_weight(model_series, ppy)
         portfolio["buy_and_hold"] = _equal_weight(hold_series, ppy)
         for name in ("consensus", "model_under_rules"):
             res = simulate(plans[name], settings.trading, kill_switch=kill_switch)
+            if name == "consensus":
+                run = PortfolioRun(plans[name], res)
             sm = simulation_metrics(res, ppy, n_trials)
             portfolio[name] = {k: sm[k] for k in _KEEP}
             events: dict[str, int] = {}
             for e in res.events:
                 events[f"{e.breaker}: {e.action}"] = events.get(f"{e.breaker}: {e.action}", 0) + 1
             portfolio[name]["breaker_events"] = events
-    return {
+    table = {
         "evaluation": "out-of-sample (the models' walk-forward test rows), after costs",
         "bar_seconds": bar_seconds,
         "kill_switch": kill_switch,
@@ -137,6 +180,7 @@ def compare(
         "portfolio": portfolio,
         "skipped": skipped,
     }
+    return table, run
 
 
 def simulation_like(bt: Any, ppy: float) -> dict[str, float]:
@@ -170,15 +214,25 @@ def format_table(result: dict[str, Any]) -> str:
 def compare_night(settings: Settings, day: date) -> dict[str, Any]:
     """The comparison for night `day` from the engine home: the day's coins, their features, tonight's
     models' OOS predictions (ledger), the kill switch; written to runs/{D}Z/trading_comparison.json."""
+    return night_comparison(settings, day).table
+
+
+def night_comparison(settings: Settings, day: date) -> NightComparison:
+    """compare_night's table (written to runs/{D}Z/trading_comparison.json) and the portfolio consensus
+    account's closed positions as TradeRecords (source "portfolio", money in `costs.trade_size_usd` of the
+    account currency, each coin's trades under tonight's model id), for the Brain Library."""
     from pathlib import Path
 
+    from huracan_core.atomic import read_json
     from huracan_core.ledger import RunLedger
     from huracan_core.stages import cost_inputs_for, engine_home, load_features, load_universe
+    from huracan_core.trades import account_currency
     from huracan_core.trading.killswitch import read_kill_switch
+    from huracan_core.trading.records import portfolio_records
 
     home = engine_home(settings)
     entries = RunLedger(home, day).entries()
-    coins, missing = [], {}
+    coins, missing, models = [], {}, {}
     for symbol in load_universe(settings, day).selected:
         entry = entries.get(symbol)
         oos_path = (
@@ -190,8 +244,11 @@ def compare_night(settings: Settings, day: date) -> dict[str, Any]:
             missing[symbol] = f"no features: {exc}"
             continue
         oos = pl.read_parquet(oos_path) if oos_path is not None and oos_path.is_file() else None
+        if oos is not None and (oos_path.parent / "metadata.json").is_file():
+            meta = read_json(oos_path.parent / "metadata.json")
+            models[symbol] = (meta["model_id"], meta.get("version", oos_path.parent.name))
         coins.append(CoinInputs(symbol, feats, oos, cost_inputs_for(settings, day, symbol)))
-    result = compare(
+    result, run = compare_runs(
         coins,
         settings,
         settings.market.timeframe_seconds,
@@ -199,5 +256,18 @@ def compare_night(settings: Settings, day: date) -> dict[str, Any]:
         n_trials=settings.training.n_trials,
     )
     result["skipped"].update(missing)
+    records = (
+        portfolio_records(
+            run.result.trades,
+            run.plans,
+            models=models,
+            training_date=day.isoformat(),
+            currency=account_currency(settings),
+            capital=settings.costs.trade_size_usd,
+        )
+        if run is not None
+        else []
+    )
+    result["portfolio"]["recorded_trades"] = len(records)
     write_json(home.run_dir(day) / "trading_comparison.json", result)
-    return result
+    return NightComparison(result, records)

@@ -8,8 +8,11 @@ be readable without a database. `huracan kill-switch on|off|status` writes and r
 While it is on, the roster marks every coin `trade_ok: false` with the switch's reason and the portfolio
 simulator opens no position.
 
-The Brain Library (huracan_core/brain/) has no table for operator controls (adding one needs a migration
-there), so the state lives in this file only; `history` keeps the last changes with who and why.
+The file is the state everything reads; `history` keeps the last changes with who and why. Each change is
+also appended to the Brain Library's `kill_switch_events` table (migration 0002) when the database is
+reachable (`record_in_brain`): a database that is down, locked or on another schema never blocks switching,
+the caller is told why the event was not recorded. `brain_kill_switch` reads the latest event back, so
+`huracan kill-switch status` shows both and whether they agree.
 """
 
 from __future__ import annotations
@@ -89,6 +92,110 @@ def set_kill_switch(home: EngineHome, on: bool, reason: str = "", by: str | None
     )
     write_json(kill_switch_path(home), state.to_json())
     return state
+
+
+def record_in_brain(database_url: str, state: KillSwitchState) -> dict[str, Any]:
+    """Append `state`'s change to kill_switch_events: {"recorded": True, "event": ...} or, when the database
+    cannot take it, {"recorded": False, "error": why} (never raises: the file already holds the switch)."""
+    from huracan_core.brain.db import open_brain
+    from huracan_core.brain.models import KillSwitchEvent
+
+    event = {
+        "at": _naive_utc(state.changed_at),
+        "state": "on" if state.on else "off",
+        "reason": state.reason,
+        "who": state.changed_by or _user(),
+    }
+    absent = _absent(database_url)
+    if absent:
+        return {"recorded": False, "error": absent}
+    try:
+        engine = open_brain(database_url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(KillSwitchEvent.__table__.insert(), [event])
+        finally:
+            engine.dispose()
+    except Exception as exc:  # the file is the switch; the brain copy is best effort
+        return {
+            "recorded": False,
+            "error": f"Brain Library {_where(database_url)}: {type(exc).__name__}: {exc}",
+        }
+    return {"recorded": True, "event": {**event, "at": event["at"].isoformat()}}
+
+
+def brain_kill_switch(database_url: str) -> dict[str, Any]:
+    """The latest kill_switch_events row: {"latest": {...} | None, "events": n}, or {"error": why}."""
+    from sqlalchemy import func, select
+
+    from huracan_core.brain.db import open_brain
+    from huracan_core.brain.models import KillSwitchEvent
+
+    absent = _absent(database_url)
+    if absent:
+        return {"error": absent}
+    try:
+        engine = open_brain(database_url)
+        try:
+            with engine.connect() as conn:
+                n = conn.execute(select(func.count()).select_from(KillSwitchEvent)).scalar_one()
+                row = conn.execute(
+                    select(KillSwitchEvent)
+                    .order_by(KillSwitchEvent.at.desc(), KillSwitchEvent.id.desc())
+                    .limit(1)
+                ).first()
+        finally:
+            engine.dispose()
+    except Exception as exc:
+        return {"error": f"Brain Library {_where(database_url)}: {type(exc).__name__}: {exc}"}
+    latest = (
+        {"at": row.at.isoformat(), "state": row.state, "reason": row.reason, "who": row.who} if row else None
+    )
+    return {"latest": latest, "events": int(n)}
+
+
+def describe_brain(brain: dict[str, Any], state: KillSwitchState) -> str:
+    """One line on the Brain Library's copy of the switch, and whether it agrees with the file."""
+    if "error" in brain:
+        return f"brain: not reachable ({brain['error']})"
+    latest = brain.get("latest")
+    if latest is None:
+        return "brain: no kill switch events recorded" + (
+            " (the file has changes)" if state.changed_at else ""
+        )
+    agrees = (latest["state"] == "on") == state.on
+    return (
+        f"brain: {latest['state']} since {latest['at']} by {latest['who']}"
+        + (f": {latest['reason']}" if latest["reason"] else "")
+        + f" ({brain['events']} events; {'agrees with' if agrees else 'DIFFERS from'} the file)"
+    )
+
+
+def _absent(url: str) -> str | None:
+    """Why there is no Brain Library to write to: an embedded SQLite file that no night has created yet (the
+    switch never creates the database; PostgreSQL is tried, with its connect timeout)."""
+    from huracan_core.brain.db import normalise_url
+
+    url = normalise_url(url)
+    if url.startswith("sqlite") and ":///" in url:
+        path = url.split(":///", 1)[1]
+        if path and path != ":memory:" and not Path(path).is_file():
+            return f"no Brain Library yet at {path} (no night has been recorded)"
+    return None
+
+
+def _where(url: str) -> str:
+    from huracan_core.brain.db import safe_url
+
+    try:
+        return safe_url(url)
+    except Exception:  # an unparsable URL: never echo it (it may hold a password)
+        return "(unparsable database URL)"
+
+
+def _naive_utc(moment: str | None) -> datetime:
+    at = datetime.fromisoformat(moment) if moment else datetime.now(UTC)
+    return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
 
 
 def _user() -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from huracan_core.brain.models import PORTFOLIO_SOURCE
 from huracan_core.trades import REGIME_COLUMNS, TradeRecord
 from huracan_core.trading.simulator import ClosedPosition, CoinPlan
 
@@ -68,7 +69,7 @@ def trade_record(
         model_version=model_version,
         symbol=plan.symbol,
         training_date=training_date,
-        source="portfolio",
+        source=PORTFOLIO_SOURCE,
         side="long" if pos.side > 0 else "short",
         entry_time=pos.entry_time,
         exit_time=pos.exit_time,

@@ -65,17 +65,26 @@ def test_night_fills_every_table_and_the_same_date_again_changes_nothing(
     assert all(n > 0 for n in counts.values()), counts
     totals = _totals(brain_url)
     assert totals == counts  # one night: everything in the database is that night's
-    # trade_memory holds exactly each model's metrics.json trades
+    # trade_memory holds exactly each model's metrics.json trades (source oos_backtest), plus the portfolio's
     engine = make_engine(brain_url)
     with engine.connect() as conn:
-        q = select(m.TradeMemory.model_id, func.count()).group_by(m.TradeMemory.model_id)
+        q = (
+            select(m.TradeMemory.model_id, func.count())
+            .where(m.TradeMemory.source == m.MODEL_SOURCE)
+            .group_by(m.TradeMemory.model_id)
+        )
         per_model = {model_id: n for model_id, n in conn.execute(q)}
+        q = select(m.TradeMemory.source, func.count()).group_by(m.TradeMemory.source)
+        per_source = {source: n for source, n in conn.execute(q)}
         models = {r.model_id: r.path for r in conn.execute(select(m.Model))}
         champions = conn.execute(select(func.count()).where(m.Model.is_champion)).scalar_one()
     engine.dispose()
     assert len(models) == 5 and champions >= 1
     for model_id, path in models.items():
         assert per_model.get(model_id, 0) == read_json(Path(path) / "metrics.json")["trades"], model_id
+    assert set(per_source) == {m.MODEL_SOURCE, m.PORTFOLIO_SOURCE}, per_source
+    recorded = first["trading"]["portfolio"]["recorded_trades"]
+    assert per_source[m.PORTFOLIO_SOURCE] == first["brain"]["portfolio_trades"] == recorded > 0
 
     second = publish_stage(settings, DAY)
     assert second["brain"]["rows"] == counts
@@ -126,17 +135,30 @@ def test_exports_are_the_databases_rows(night: Night, tmp_path: Path) -> None:
     engine = make_engine(url)
     with engine.connect() as conn:
         net = conn.execute(select(func.sum(m.TradeMemory.net_bps))).scalar_one()
+        model_trades, model_net = conn.execute(
+            select(func.count(), func.sum(m.TradeMemory.net_bps)).where(
+                m.TradeMemory.source == m.MODEL_SOURCE
+            )
+        ).one()
         survived = conn.execute(select(func.count()).where(m.PatternLibrary.survived)).scalar_one()
     engine.dispose()
     assert csv["pattern_library.csv"].height == survived
     assert csv["trade_history.csv"]["net_bps"].cast(pl.Float64).sum() == pytest.approx(net, rel=1e-9)
     metrics = read_json(folder / "comprehensive_metrics.json")
-    assert metrics["trades"] == counts["trade_memory"] and metrics["net_pnl_bps"] == pytest.approx(
-        net, rel=1e-9
+    assert metrics["trades"] == model_trades and metrics["net_pnl_bps"] == pytest.approx(model_net, rel=1e-9)
+    assert sum(s["trades"] for s in metrics["by_source"].values()) == counts["trade_memory"]
+    assert metrics["by_source"]["portfolio"]["trades"] == out["brain"]["portfolio_trades"] > 0
+    assert (
+        set(csv["trade_history.csv"]["source"])
+        == set(csv["observability_trades.csv"]["source"])
+        == {
+            m.MODEL_SOURCE,
+            m.PORTFOLIO_SOURCE,
+        }
     )
     learning = read_json(folder / "learning_snapshot.json")
     assert learning == read_json(night.home.learning_dir() / f"{DAY:%Y%m%d}Z" / "learning_snapshot.json")
-    assert sum(c["trades"] for c in learning["coins"].values()) == counts["trade_memory"]
+    assert sum(c["trades"] for c in learning["coins"].values()) == model_trades
     for s in night.symbols:
         art = read_json(folder / f"artifact_{s}_metadata.json")
         assert art["files"]["model.bin"] == sha256_file(Path(art["model"]["path"]) / "model.bin")

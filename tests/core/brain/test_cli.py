@@ -57,6 +57,11 @@ def test_export_and_report_commands(cli_env: Path, night: Night) -> None:
     folder = night.home.exports_dir(DAY)
     assert "trade_history.csv" in res.stdout and str(folder) in res.stdout
     assert (folder / "performance_summary.json").is_file()
+    engine = create_engine(f"sqlite:///{cli_env}")
+    with engine.connect() as conn:  # the re-recorded night keeps the portfolio simulator's trades
+        n = conn.execute(text("SELECT count(*) FROM trade_memory WHERE source = 'portfolio'")).scalar_one()
+    engine.dispose()
+    assert n > 0
     res = runner.invoke(app, ["report", "--date", DAY.isoformat()])
     assert res.exit_code == 0, res.output
     assert res.stdout.strip().splitlines()[-1].endswith("model_comparison.html")
