@@ -37,6 +37,20 @@ def test_full_graph_for_three_coins(instance: DagsterInstance, home: Path, fast_
     for asset in ("candles", "features", "model"):
         assert len(instance.get_materialized_partitions(AssetKey(asset))) == 3, asset
 
+    # a coin that trains and misses a gate is a green run; its failed checks belong to its own partition
+    from dagster import DagsterEventType
+
+    model_steps = [s for s in report.steps if s.step == "model"]
+    assert len(model_steps) == 3 and all(s.success for s in model_steps), model_steps
+    evaluations = [
+        e.dagster_event.event_specific_data
+        for r in instance.get_run_records()
+        for e in instance.all_logs(r.dagster_run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+        if e.dagster_event.event_specific_data.check_name.startswith("gate_")
+    ]
+    assert {ev.partition for ev in evaluations} == {f"{DAY.isoformat()}|{s}" for s in report.coins}
+    assert any(not ev.passed for ev in evaluations)  # 150 daily bars: too few OOS trades for the gates
+
     roster = json.loads((home / "champions" / "roster.json").read_text())
     entries = roster["coins"]
     assert sorted(e["symbol"] for e in entries) == sorted(report.coins)
