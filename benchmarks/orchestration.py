@@ -57,26 +57,38 @@ def main() -> None:
         env.pop("DAGSTER_HOME", None)
         env.pop("RAY_ADDRESS", None)
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "huracan_dagster", "run", "--date", args.date, "--top",
-                               str(args.coins)], env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "huracan_dagster", "run", "--date", args.date, "--top", str(args.coins)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         cli_wall = time.perf_counter() - start
         if proc.returncode not in (0, 1):
             sys.exit(f"huracan run failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
         start = time.perf_counter()
-        rerun = subprocess.run([sys.executable, "-m", "huracan_dagster", "run", "--date", args.date, "--top",
-                                str(args.coins)], env=env, capture_output=True, text=True)
+        rerun = subprocess.run(
+            [sys.executable, "-m", "huracan_dagster", "run", "--date", args.date, "--top", str(args.coins)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         rerun_wall = time.perf_counter() - start
         os.environ["HURACAN_HOME"] = str(Path(tmp) / "plain")
         plain_wall, parts = plain_loop(day, args.coins)
     print(f"{args.coins} synthetic coins, {args.date}, settings from config/settings.yaml")
     print(f"huracan run (Dagster + process pool + Ray), cold process : {cli_wall:7.1f} s")
-    print(f"same date again (every step complete, nothing re-run)     : {rerun_wall:7.1f} s (rc {rerun.returncode})")
+    print(
+        f"same date again (every step complete, nothing re-run)     : {rerun_wall:7.1f} s (rc {rerun.returncode})"
+    )
     print(f"peer: the same stage functions in one plain Python loop   : {plain_wall:7.1f} s")
     for name, seconds in parts.items():
         print(f"    {name:38s} {seconds:7.2f} s")
-    print(f"ratio huracan run / plain loop: {cli_wall / plain_wall:.2f}x; "
-          f"orchestration share of the run: {max(0.0, cli_wall - plain_wall) / cli_wall:.0%} "
-          f"(plain loop is sequential on one core; huracan run uses {os.cpu_count()} cores)")
+    print(
+        f"ratio huracan run / plain loop: {cli_wall / plain_wall:.2f}x; "
+        f"orchestration share of the run: {max(0.0, cli_wall - plain_wall) / cli_wall:.0%} "
+        f"(plain loop is sequential on one core; huracan run uses {os.cpu_count()} cores)"
+    )
 
 
 if __name__ == "__main__":

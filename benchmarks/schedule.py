@@ -50,8 +50,10 @@ def main() -> None:
                 raise SystemExit(f"{mode}: coins failed: {failed}")
         ray.shutdown()
     seq, hyb = walls["sequential"][0], walls["hybrid"][0]
-    print(f"{len(symbols)} synthetic coins, {settings.market.timeframe} bars, {os.cpu_count()} cores, "
-          f"cluster {resources.get('CPU')} CPU / {resources.get('GPU', 0)} GPU")
+    print(
+        f"{len(symbols)} synthetic coins, {settings.market.timeframe} bars, {os.cpu_count()} cores, "
+        f"cluster {resources.get('CPU')} CPU / {resources.get('GPU', 0)} GPU"
+    )
     print(f"embedded Ray start                         : {ray_start:6.1f} s (once per process)")
     print(f"peer: model_stage in a plain loop (no Ray) : {plain:6.1f} s")
     print(f"Ray sequential (cap 1)                     : {seq:6.1f} s")

@@ -109,7 +109,9 @@ def run_backtest(
     prices = np.asarray(prices, dtype=float)
     target = np.sign(np.asarray(target, dtype=float))
     if prices.ndim != 1 or target.shape != prices.shape:
-        raise ValueError(f"prices and target must be 1-D of equal length, got {prices.shape} and {target.shape}")
+        raise ValueError(
+            f"prices and target must be 1-D of equal length, got {prices.shape} and {target.shape}"
+        )
     if len(prices) == 0:
         raise ValueError("cannot backtest an empty price grid")
     if not np.all(np.isfinite(prices)) or np.any(prices <= 0):

@@ -112,7 +112,9 @@ def day_or_exit(text: str | None) -> date:
         err_console.print(f"[red]--date: {exc}[/]")
         raise typer.Exit(2) from None
     if day > last_complete_day():
-        err_console.print(f"[red]--date {day} has not closed yet: the newest complete UTC day is {last_complete_day()}[/]")
+        err_console.print(
+            f"[red]--date {day} has not closed yet: the newest complete UTC day is {last_complete_day()}[/]"
+        )
         raise typer.Exit(2)
     return day
 
@@ -158,10 +160,13 @@ def universe_cmd(
         table.add_column(col)
     for row in result.rows:
         table.add_row(
-            row.symbol, "yes" if row.selected else "no", str(row.rank or ""),
+            row.symbol,
+            "yes" if row.selected else "no",
+            str(row.rank or ""),
             f"{row.quote_volume_usd:,.0f}" if row.quote_volume_usd is not None else "",
             f"{row.spread_bps:.2f}" if row.spread_bps is not None else "",
-            f"{row.age_days:.0f}" if row.age_days is not None else "", row.reason,
+            f"{row.age_days:.0f}" if row.age_days is not None else "",
+            row.reason,
         )
     console.print(table)
 
@@ -169,7 +174,9 @@ def universe_cmd(
 @app.command("kill-switch")
 def kill_switch_cmd(
     action: Annotated[str, typer.Argument(help="on, off or status")],
-    reason: Annotated[str | None, typer.Option("--reason", help="why trading stops (required for 'on')")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="why trading stops (required for 'on')")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Stop all trading (roster: every coin trade_ok false; simulator: no entries) until switched off."""
@@ -218,7 +225,12 @@ def register_subapps() -> None:
     """Name the command groups whose modules load only when one of their commands runs (see LAZY)."""
     for module, attr, name, text in (
         ("huracan_core.features.cli", "features_app", "features", "Compute the feature recipe for one coin."),
-        ("huracan_core.candles.cli", "candles_app", "candles", "Sync the candle cache from the market source."),
+        (
+            "huracan_core.candles.cli",
+            "candles_app",
+            "candles",
+            "Sync the candle cache from the market source.",
+        ),
         ("huracan_core.execution.cli", "ray_app", "ray", "Show, start or stop the shared local Ray head."),
     ):
         lazy_command(name, module, attr, text)

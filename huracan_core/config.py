@@ -103,7 +103,9 @@ class CostSettings(_Section):
     # point-in-time costs of historical bars (huracan_core/spread.py); today's quote prices live bars only
     spread_estimator: Literal["abdi_ranaldo", "corwin_schultz", "default"] = "abdi_ranaldo"
     spread_window_bars: int = Field(30, ge=2)  # trailing bar pairs averaged per estimate
-    spread_floor_bps: float = Field(1.0, ge=0)  # estimates below this (incl. the papers' zeros) are raised to it
+    spread_floor_bps: float = Field(
+        1.0, ge=0
+    )  # estimates below this (incl. the papers' zeros) are raised to it
     adv_window_bars: int = Field(24, ge=1)  # trailing bars of close x volume behind the ADV
 
 
@@ -137,7 +139,9 @@ class TrainingSettings(_Section):
     model_type: Literal["lightgbm", "xgboost"] = "lightgbm"
     n_trials: int = Field(10, ge=1, le=1000)  # optuna trials per fold; counted by the deflated Sharpe
     min_test_bars: int = Field(20, ge=5)
-    inner_val_fraction: float = Field(0.2, gt=0, lt=0.5)  # purged validation tail of each fold's training part
+    inner_val_fraction: float = Field(
+        0.2, gt=0, lt=0.5
+    )  # purged validation tail of each fold's training part
     vol_window: int = Field(24, ge=2)  # bars of trailing volatility for the slippage model
     # a search trial stops boosting once its after-cost validation score has not improved for this many
     # rounds (num_boost_round stays the ceiling); 0: every trial boosts num_boost_round rounds
@@ -155,6 +159,7 @@ class StorageSettings(_Section):
     @classmethod
     def _absolute_remote_dir(cls, v: Path | None) -> Path | None:
         return v.expanduser().resolve() if v is not None else None
+
     dropbox_token: SecretStr | None = None
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
@@ -179,8 +184,10 @@ class StorageSettings(_Section):
 
     @model_validator(mode="after")
     def _backend_needs(self) -> StorageSettings:
-        if self.backend == "dropbox" and self.dropbox_token is None and (
-            self.dropbox_refresh_token is None or self.dropbox_app_key is None
+        if (
+            self.backend == "dropbox"
+            and self.dropbox_token is None
+            and (self.dropbox_refresh_token is None or self.dropbox_app_key is None)
         ):
             raise ValueError(
                 "storage.backend 'dropbox' needs storage.dropbox_refresh_token and storage.dropbox_app_key "
@@ -311,7 +318,9 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in mapping:
-            raise ConfigError(f"duplicate key '{key}' in {node.start_mark.name} line {key_node.start_mark.line + 1}")
+            raise ConfigError(
+                f"duplicate key '{key}' in {node.start_mark.name} line {key_node.start_mark.line + 1}"
+            )
         mapping[key] = loader.construct_object(value_node, deep=deep)
     return mapping
 
@@ -379,7 +388,11 @@ def format_validation_error(exc: ValidationError) -> str:
         loc = tuple(p for p in err["loc"] if p != "__root__")
         key = ".".join(str(p) for p in loc) or "(settings)"
         value = err.get("input")
-        shown = "<secret>" if any("token" in str(p) or "secret" in str(p) or str(p) == "url" for p in loc) else value
+        shown = (
+            "<secret>"
+            if any("token" in str(p) or "secret" in str(p) or str(p) == "url" for p in loc)
+            else value
+        )
         msg = err["msg"].removeprefix("Value error, ")
         if loc:
             lines.append(f"invalid setting {key} = {shown!r}: {msg} (env {_env_name(loc)})")

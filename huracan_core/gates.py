@@ -73,7 +73,9 @@ def evaluate_gates(
     min_deflated_sharpe: float | None = None,
 ) -> GateReport:
     """All gates on OOS metrics (keys as produced by `metrics.backtest_metrics`)."""
-    dsr_min = getattr(gates, "min_deflated_sharpe", None) if min_deflated_sharpe is None else min_deflated_sharpe
+    dsr_min = (
+        getattr(gates, "min_deflated_sharpe", None) if min_deflated_sharpe is None else min_deflated_sharpe
+    )
     dsr_min = DEFAULT_MIN_DEFLATED_SHARPE if dsr_min is None else dsr_min
     checks = [
         _check("sharpe", metrics, "sharpe", ">", gates.min_sharpe),
@@ -88,5 +90,7 @@ def evaluate_gates(
 
 def not_evaluated(reason: str) -> GateReport:
     """The report of a coin that produced no OOS metrics (skipped): it fails, with the reason."""
-    return GateReport(passed=False, checks=[GateCheck(name=f"evaluated ({reason})", value=None, threshold=1.0,
-                                                      op=">=", passed=False)])
+    return GateReport(
+        passed=False,
+        checks=[GateCheck(name=f"evaluated ({reason})", value=None, threshold=1.0, op=">=", passed=False)],
+    )

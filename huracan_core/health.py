@@ -60,8 +60,12 @@ class HealthReport:
         return [c.name for c in self.checks if c.status == "unhealthy"]
 
     def to_json(self) -> dict[str, Any]:
-        return {"checked_at": self.checked_at, "healthy": self.healthy, "unhealthy": self.unhealthy,
-                "checks": [asdict(c) for c in self.checks]}
+        return {
+            "checked_at": self.checked_at,
+            "healthy": self.healthy,
+            "unhealthy": self.unhealthy,
+            "checks": [asdict(c) for c in self.checks],
+        }
 
 
 def _timed(name: str, probe: Callable[[], tuple[str, dict[str, Any]]], secrets: Iterable[str]) -> CheckResult:
@@ -73,8 +77,12 @@ def _timed(name: str, probe: Callable[[], tuple[str, dict[str, Any]]], secrets: 
         detail, metrics = probe()
     except Exception as exc:  # noqa: BLE001 - any failure of a probe is the answer, not a crash
         text = scrub(f"{type(exc).__name__}: {exc}", secrets)
-        return CheckResult(name, "unhealthy", text.strip().splitlines()[0][:500] if text.strip() else type(exc).__name__,
-                           round((time.perf_counter() - started) * 1000, 2))
+        return CheckResult(
+            name,
+            "unhealthy",
+            text.strip().splitlines()[0][:500] if text.strip() else type(exc).__name__,
+            round((time.perf_counter() - started) * 1000, 2),
+        )
     return CheckResult(name, "healthy", detail, round((time.perf_counter() - started) * 1000, 2), metrics)
 
 
@@ -109,8 +117,9 @@ def check_database(settings: Settings, secrets: Iterable[str] = ()) -> CheckResu
 
 def check_exchange(settings: Settings, secrets: Iterable[str] = ()) -> CheckResult:
     if settings.market.source != "ccxt":
-        return CheckResult("exchange", "not_applicable",
-                           f"market.source is {settings.market.source}: no exchange to reach")
+        return CheckResult(
+            "exchange", "not_applicable", f"market.source is {settings.market.source}: no exchange to reach"
+        )
 
     def probe() -> tuple[str, dict[str, Any]]:
         from huracan_core.market.ccxt_source import CcxtMarket
@@ -132,7 +141,9 @@ def check_storage(settings: Settings, secrets: Iterable[str] = ()) -> CheckResul
     except StorageError as exc:
         return CheckResult("storage", "unhealthy", str(exc)[:500])
     if storage is None:
-        return CheckResult("storage", "not_applicable", "no remote storage configured (storage.remote_dir unset)")
+        return CheckResult(
+            "storage", "not_applicable", "no remote storage configured (storage.remote_dir unset)"
+        )
 
     def probe() -> tuple[str, dict[str, Any]]:
         key = f"{settings.storage.app_folder}/_health/probe-{uuid.uuid4().hex[:12]}.txt"
@@ -150,8 +161,10 @@ def check_storage(settings: Settings, secrets: Iterable[str] = ()) -> CheckResul
                 raise RuntimeError(f"the probe {key} could not be deleted")
             t3 = time.perf_counter()
         return f"{storage.name}: wrote, read back and deleted {key}", {
-            "write_ms": round((t1 - t0) * 1000, 2), "read_ms": round((t2 - t1) * 1000, 2),
-            "delete_ms": round((t3 - t2) * 1000, 2)}
+            "write_ms": round((t1 - t0) * 1000, 2),
+            "read_ms": round((t2 - t1) * 1000, 2),
+            "delete_ms": round((t3 - t2) * 1000, 2),
+        }
 
     return _timed("storage", probe, secrets)
 
@@ -161,7 +174,11 @@ def check_disk(settings: Settings) -> CheckResult:
     while not where.exists() and where != where.parent:
         where = where.parent
     usage = shutil.disk_usage(where)
-    metrics = {"free_bytes": usage.free, "total_bytes": usage.total, "free_fraction": round(usage.free / usage.total, 4)}
+    metrics = {
+        "free_bytes": usage.free,
+        "total_bytes": usage.total,
+        "free_fraction": round(usage.free / usage.total, 4),
+    }
     detail = f"{usage.free / 1024**3:.1f} GiB free of {usage.total / 1024**3:.1f} GiB at {where}"
     low = usage.free < MIN_FREE_BYTES or usage.free / usage.total < MIN_FREE_FRACTION
     if low:
@@ -190,8 +207,13 @@ def run_health(
     from huracan_core.notify.telegram import secret_values
 
     secrets = secret_values(settings)
-    checks = [check_database(settings, secrets), check_exchange(settings, secrets), check_storage(settings, secrets),
-              check_disk(settings), check_ray(settings, ray_address)]
+    checks = [
+        check_database(settings, secrets),
+        check_exchange(settings, secrets),
+        check_storage(settings, secrets),
+        check_disk(settings),
+        check_ray(settings, ray_address),
+    ]
     checks += [fn() for fn in extra]
     return HealthReport(datetime.now(UTC).isoformat(timespec="seconds"), checks)
 
@@ -200,11 +222,17 @@ def write_health(settings: Settings, report: HealthReport) -> list[Path]:
     """The seed's three monitoring files, written atomically under `monitoring/`."""
     folder = Path(settings.home) / "monitoring"
     stamp = datetime.fromisoformat(report.checked_at)
-    status = {"checked_at": report.checked_at, "status": "healthy" if report.healthy else "unhealthy",
-              "components": {c.name: c.status for c in report.checks}, "unhealthy": report.unhealthy}
-    perf = {"checked_at": report.checked_at,
-            "latency_ms": {c.name: c.latency_ms for c in report.checks if c.latency_ms is not None},
-            "metrics": {c.name: c.metrics for c in report.checks if c.metrics}}
+    status = {
+        "checked_at": report.checked_at,
+        "status": "healthy" if report.healthy else "unhealthy",
+        "components": {c.name: c.status for c in report.checks},
+        "unhealthy": report.unhealthy,
+    }
+    perf = {
+        "checked_at": report.checked_at,
+        "latency_ms": {c.name: c.latency_ms for c in report.checks if c.latency_ms is not None},
+        "metrics": {c.name: c.metrics for c in report.checks if c.metrics},
+    }
     return [
         atomic.write_json(folder / f"health_check_{stamp:%Y%m%d}.json", report.to_json()),
         atomic.write_json(folder / "system_status.json", status),

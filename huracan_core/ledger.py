@@ -127,7 +127,11 @@ class RunLedger:
             data = self._read()
             changed = False
             for symbol, raw in data["coins"].items():
-                if (symbols is None or symbol in symbols) and raw.get("status") == "failed" and raw.get("stage") == stage:
+                if (
+                    (symbols is None or symbol in symbols)
+                    and raw.get("status") == "failed"
+                    and raw.get("stage") == stage
+                ):
                     raw.update(status="pending", error=None, error_type=None)
                     changed = True
             if changed:

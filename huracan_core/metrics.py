@@ -79,7 +79,14 @@ def deflated_sharpe(
     t = len(r)
     sd = float(np.std(r, ddof=1)) if t > 1 else 0.0
     if t < 3 or sd <= 1e-15:
-        return {"dsr": 0.0, "sr": 0.0, "sr0": float("nan"), "skew": 0.0, "kurtosis": 3.0, "n_trials": n_trials}
+        return {
+            "dsr": 0.0,
+            "sr": 0.0,
+            "sr0": float("nan"),
+            "skew": 0.0,
+            "kurtosis": 3.0,
+            "n_trials": n_trials,
+        }
     sr = float(np.mean(r) / sd)
     skew = float(stats.skew(r, bias=False))
     kurt = float(stats.kurtosis(r, fisher=False, bias=False))
@@ -89,7 +96,14 @@ def deflated_sharpe(
     sr0 = expected_max_sharpe(n_trials, variance)
     denom = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr
     z = (sr - sr0) * math.sqrt(t - 1) / math.sqrt(max(denom, 1e-12))
-    return {"dsr": float(stats.norm.cdf(z)), "sr": sr, "sr0": sr0, "skew": skew, "kurtosis": kurt, "n_trials": n_trials}
+    return {
+        "dsr": float(stats.norm.cdf(z)),
+        "sr": sr,
+        "sr0": sr0,
+        "skew": skew,
+        "kurtosis": kurt,
+        "n_trials": n_trials,
+    }
 
 
 def _finite(x: float) -> float | None:

@@ -61,7 +61,9 @@ def universe_stage(
 def load_universe(settings: Settings, day: date) -> Universe:
     path = engine_home(settings).universe(day)
     if not path.is_file():
-        raise StageError(f"no universe stored for {day} at {path}: materialise `universe` for that date first")
+        raise StageError(
+            f"no universe stored for {day} at {path}: materialise `universe` for that date first"
+        )
     return Universe.load(path)
 
 
@@ -119,8 +121,13 @@ def market_context_stage(settings: Settings, day: date, symbols: list[str]) -> d
     for ref in (BTC, ETH):
         if ref in frames:
             write_parquet(path.with_name(f"_ref_{ref}.parquet"), frames[ref])
-    return {"path": str(path), "rows": market.height, "coins": len(frames), "has_btc": BTC in frames,
-            "has_eth": ETH in frames}
+    return {
+        "path": str(path),
+        "rows": market.height,
+        "coins": len(frames),
+        "has_btc": BTC in frames,
+        "has_eth": ETH in frames,
+    }
 
 
 def _cross_inputs(settings: Settings, day: date) -> CrossAssetInputs:
@@ -199,7 +206,11 @@ class coin_stage:  # noqa: N801 - used as a context manager, reads like a statem
             self.ledger.clear_failure(self.stage, [self.symbol])  # a retried stage that now worked
         elif not isinstance(exc, KeyboardInterrupt):
             self.ledger.update(
-                self.symbol, status="failed", stage=self.stage, error=str(exc)[:2000], error_type=exc_type.__name__
+                self.symbol,
+                status="failed",
+                stage=self.stage,
+                error=str(exc)[:2000],
+                error_type=exc_type.__name__,
             )
             log.error("coin stage failed", error=str(exc), error_type=exc_type.__name__)
 
@@ -224,8 +235,13 @@ class day_stage:  # noqa: N801 - used as a context manager
             return
         for symbol, entry in self.ledger.entries().items():
             if entry.status in ("pending", "running"):
-                self.ledger.update(symbol, status="failed", stage=self.stage,
-                                   error=f"{self.stage} failed: {exc}"[:2000], error_type=exc_type.__name__)
+                self.ledger.update(
+                    symbol,
+                    status="failed",
+                    stage=self.stage,
+                    error=f"{self.stage} failed: {exc}"[:2000],
+                    error_type=exc_type.__name__,
+                )
         log.error("daily stage failed", error=str(exc), error_type=exc_type.__name__)
 
 
@@ -250,10 +266,16 @@ def encoder_stage(settings: Settings, day: date, symbols: list[str]) -> dict[str
     # 5 pooled rows per encoded column: enough for the leading principal components, and a 3-coin
     # day of the seed's 150 daily bars (~450 rows for ~67 columns) still gets its encoder
     info = fit_shared_encoder(
-        frames, recipe, as_of_for(day), engine_home(settings).encoder_dir(day),
-        bar_seconds=settings.market.timeframe_seconds, min_rows=max(5 * len(recipe.model_columns), 200),
+        frames,
+        recipe,
+        as_of_for(day),
+        engine_home(settings).encoder_dir(day),
+        bar_seconds=settings.market.timeframe_seconds,
+        min_rows=max(5 * len(recipe.model_columns), 200),
     )
-    log.info("shared encoder", mode=info.mode, components=info.n_components, rows=info.rows, reason=info.reason)
+    log.info(
+        "shared encoder", mode=info.mode, components=info.n_components, rows=info.rows, reason=info.reason
+    )
     return dict(vars(info))
 
 
@@ -271,12 +293,15 @@ def cost_inputs_for(settings: Settings, day: date, symbol: str) -> Any:
         taker_fee_bps=settings.costs.taker_fee_bps,
         adv_usd=row.quote_volume_usd or 0.0,
         market_type=row.market_type,
-        spread_source="quoted (order book / ticker at the as-of time)" if quoted
+        spread_source="quoted (order book / ticker at the as-of time)"
+        if quoted
         else "default_spread_bps (the source has no order book)",
     )
 
 
-def model_stage(settings: Settings, day: date, symbol: str, *, device: str = "cpu", num_threads: int = 1) -> Any:
+def model_stage(
+    settings: Settings, day: date, symbol: str, *, device: str = "cpu", num_threads: int = 1
+) -> Any:
     """Train, judge and (maybe) promote one coin's model; the ledger records the outcome."""
     from huracan_core.roster import update_champion
     from huracan_core.training.trainer import train_coin
@@ -301,12 +326,18 @@ def model_stage(settings: Settings, day: date, symbol: str, *, device: str = "cp
             num_threads=num_threads,
         )
         if result.skipped_reason:
-            ledger.update(symbol, status="skipped", reason=result.skipped_reason,
-                          output_path=str(result.model_dir) if result.model_dir else None)
+            ledger.update(
+                symbol,
+                status="skipped",
+                reason=result.skipped_reason,
+                output_path=str(result.model_dir) if result.model_dir else None,
+            )
             return result
         decision = update_champion(home, result, settings, day)
-        headline = {k: result.metrics.get(k) for k in ("sharpe", "hit_rate", "net_pnl_bps", "max_drawdown_pct",
-                                                       "trades", "deflated_sharpe")}
+        headline = {
+            k: result.metrics.get(k)
+            for k in ("sharpe", "hit_rate", "net_pnl_bps", "max_drawdown_pct", "trades", "deflated_sharpe")
+        }
         ledger.update(
             symbol,
             status="success",
@@ -365,9 +396,15 @@ def roster_stage(settings: Settings, day: date) -> dict[str, Any]:
     for symbol in universe.selected:
         entry = entries.get(symbol)
         if entry is None or entry.status not in ("success", "failed", "skipped"):
-            outcomes[symbol] = {"status": "failed", "error": f"no outcome recorded (last state: "
-                                f"{entry.status if entry else 'never started'})", "model_dir": None}
+            outcomes[symbol] = {
+                "status": "failed",
+                "error": f"no outcome recorded (last state: {entry.status if entry else 'never started'})",
+                "model_dir": None,
+            }
         else:
-            outcomes[symbol] = {"status": entry.status, "error": entry.error or entry.reason,
-                                "model_dir": entry.output_path}
+            outcomes[symbol] = {
+                "status": entry.status,
+                "error": entry.error or entry.reason,
+                "model_dir": entry.output_path,
+            }
     return build_roster(engine_home(settings), day, universe.selected, outcomes, settings)

@@ -22,7 +22,34 @@ from huracan_core.market.base import MarketInfo, MarketSource, Ticker
 from huracan_core.symbols import normalise_symbol
 
 STABLECOINS = frozenset(
-    ["USDT", "USDC", "BUSD", "TUSD", "FDUSD", "DAI", "USDP", "PAX", "USDD", "PYUSD", "GUSD", "SUSD", "LUSD", "FRAX", "UST", "USTC", "EURI", "AEUR", "EUR", "GBP", "USDS", "USDE", "USD1", "RLUSD", "XUSD", "BFUSD"]
+    [
+        "USDT",
+        "USDC",
+        "BUSD",
+        "TUSD",
+        "FDUSD",
+        "DAI",
+        "USDP",
+        "PAX",
+        "USDD",
+        "PYUSD",
+        "GUSD",
+        "SUSD",
+        "LUSD",
+        "FRAX",
+        "UST",
+        "USTC",
+        "EURI",
+        "AEUR",
+        "EUR",
+        "GBP",
+        "USDS",
+        "USDE",
+        "USD1",
+        "RLUSD",
+        "XUSD",
+        "BFUSD",
+    ]
 )
 USD_QUOTES = frozenset({"USDT", "USDC", "BUSD", "FDUSD", "TUSD", "USD"})
 _LEVERAGED = re.compile(r"^(?P<under>[A-Z0-9]{2,})(UP|DOWN|BULL|BEAR)$")
@@ -98,7 +125,9 @@ def is_leveraged_token(base: str, known_bases: set[str]) -> bool:
     return bool(match and match.group("under") in known_bases)
 
 
-def _exclusion(market: MarketInfo, settings: UniverseSettings, quote: str, known_bases: set[str]) -> str | None:
+def _exclusion(
+    market: MarketInfo, settings: UniverseSettings, quote: str, known_bases: set[str]
+) -> str | None:
     if market.quote != quote:
         return f"quote {market.quote} is not {quote}"
     if market.market_type != settings.market_type:
@@ -122,7 +151,9 @@ def select_universe(
 ) -> Universe:
     """Apply the filters at `source.as_of`. `symbols` pins an explicit list (still audited); `top_n` overrides N."""
     if quote not in USD_QUOTES:
-        raise ValueError(f"market.quote {quote!r} is not a USD-pegged quote; volumes could not be read as USD")
+        raise ValueError(
+            f"market.quote {quote!r} is not a USD-pegged quote; volumes could not be read as USD"
+        )
     as_of = source.as_of
     markets = {m.symbol: m for m in source.markets()}
     tickers: dict[str, Ticker] = source.tickers()
@@ -135,7 +166,9 @@ def select_universe(
     for symbol in sorted(set(markets) | set(wanted or [])):
         market = markets.get(symbol)
         if market is None:
-            rows.append(UniverseRow(symbol, False, None, "not listed at the source", None, None, None, "?", False))
+            rows.append(
+                UniverseRow(symbol, False, None, "not listed at the source", None, None, None, "?", False)
+            )
             continue
         ticker = tickers.get(symbol)
         qv = ticker.quote_volume_usd if ticker else None
@@ -146,7 +179,9 @@ def select_universe(
         age = (as_of - listed).total_seconds() / 86400 if listed is not None else None
 
         def out(reason: str, market=market, qv=qv, spread=spread, age=age) -> UniverseRow:
-            return UniverseRow(market.symbol, False, None, reason, qv, spread, age, market.market_type, market.active)
+            return UniverseRow(
+                market.symbol, False, None, reason, qv, spread, age, market.market_type, market.active
+            )
 
         if wanted is not None and symbol not in wanted:
             rows.append(out("not requested (explicit symbol list)"))
@@ -171,11 +206,22 @@ def select_universe(
         spread_val = None if spread == float("inf") else spread
         if rank <= limit:
             reason = "requested" if wanted is not None else f"rank {rank} by 24h quote volume (top {limit})"
-            rows.append(UniverseRow(symbol, True, rank, reason, -neg_qv, spread_val, age, market.market_type, True))
+            rows.append(
+                UniverseRow(symbol, True, rank, reason, -neg_qv, spread_val, age, market.market_type, True)
+            )
         else:
             rows.append(
-                UniverseRow(symbol, False, rank, f"rank {rank} > top {limit}", -neg_qv, spread_val, age,
-                            market.market_type, True)
+                UniverseRow(
+                    symbol,
+                    False,
+                    rank,
+                    f"rank {rank} > top {limit}",
+                    -neg_qv,
+                    spread_val,
+                    age,
+                    market.market_type,
+                    True,
+                )
             )
     return Universe(
         as_of=as_of,
@@ -183,4 +229,3 @@ def select_universe(
         settings={**settings.model_dump(mode="json"), "top_n": limit, "quote": quote},
         rows=sorted(rows, key=lambda r: (not r.selected, r.rank if r.rank is not None else 10**9, r.symbol)),
     )
-

@@ -52,8 +52,12 @@ def _fmt(value: object, digits: int = 2) -> str:
 @app.command("run")
 def run_cmd(
     day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: yesterday UTC)")] = None,
-    symbols: Annotated[str | None, typer.Option("--symbols", help="BTC-USDT,ETH-USDT (pins the universe)")] = None,
-    symbols_file: Annotated[Path | None, typer.Option("--symbols-file", help="CSV, first column = symbol")] = None,
+    symbols: Annotated[
+        str | None, typer.Option("--symbols", help="BTC-USDT,ETH-USDT (pins the universe)")
+    ] = None,
+    symbols_file: Annotated[
+        Path | None, typer.Option("--symbols-file", help="CSV, first column = symbol")
+    ] = None,
     top: Annotated[int | None, typer.Option("--top", help="take the top N of the universe")] = None,
     force: Annotated[bool, typer.Option("--force", help="redo every step, even completed coins")] = False,
 ) -> None:
@@ -72,20 +76,31 @@ def run_cmd(
     pinned = _symbols_from(symbols, symbols_file)
     from huracan_dagster import interrupt
 
-    interrupt.install(settings, the_day)  # SIGTERM/SIGINT: in-flight coins failed ("interrupted"), exit 143/130
+    interrupt.install(
+        settings, the_day
+    )  # SIGTERM/SIGINT: in-flight coins failed ("interrupted"), exit 143/130
     from huracan_core.notify.night import night_services  # remote sync cadences, Telegram, final verify
 
-    with night_services(settings, the_day) as night, Progress(
-        TextColumn("[bold]{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err_console, transient=False,
-    ) as progress:
+    with (
+        night_services(settings, the_day) as night,
+        Progress(
+            TextColumn("[bold]{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
+        ) as progress,
+    ):
         task = progress.add_task(f"{the_day}", total=None)
 
         def on_progress(label: str, done: int, total: int) -> None:
             progress.update(task, description=label, completed=done, total=total)
 
         try:
-            report = run_day(settings, the_day, symbols=pinned, top_n=top, force=force, on_progress=on_progress)
+            report = run_day(
+                settings, the_day, symbols=pinned, top_n=top, force=force, on_progress=on_progress
+            )
         except RunFailed as exc:
             err_console.print(f"[red]{exc}[/]")
             night.failed(str(exc))
@@ -99,8 +114,14 @@ def run_cmd(
         m = entry.metrics or {}
         gates = m.get("gates_passed")
         table.add_row(
-            symbol, entry.status, entry.stage or "", _fmt(m.get("sharpe")), _fmt(m.get("hit_rate")),
-            _fmt(m.get("net_pnl_bps"), 1), _fmt(m.get("max_drawdown_pct"), 1), _fmt(m.get("trades"), 0),
+            symbol,
+            entry.status,
+            entry.stage or "",
+            _fmt(m.get("sharpe")),
+            _fmt(m.get("hit_rate")),
+            _fmt(m.get("net_pnl_bps"), 1),
+            _fmt(m.get("max_drawdown_pct"), 1),
+            _fmt(m.get("trades"), 0),
             "" if gates is None else ("pass" if gates else "fail"),
             (entry.error if entry.status == "failed" else entry.reason) or "",
         )

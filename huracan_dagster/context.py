@@ -23,12 +23,18 @@ from huracan_core.paths import EngineHome
 from huracan_dagster.resources import HuracanConfig
 
 
-def start(context: AssetExecutionContext, huracan: HuracanConfig, day: date, symbol: str | None = None) -> Settings:
+def start(
+    context: AssetExecutionContext, huracan: HuracanConfig, day: date, symbol: str | None = None
+) -> Settings:
     """Settings for this step, with the Dagster run id, date and symbol on every log line."""
     settings = huracan.settings()
     configure_logging(EngineHome(settings.home).logs_dir(), run_id=context.run_id)
-    clear_context("symbol", "stage")  # runs share a process under `huracan run`: no stale coin on a daily step
-    bind_context(run_id=context.run_id, date=day.isoformat(), symbol=symbol, stage=context.asset_key.to_user_string())
+    clear_context(
+        "symbol", "stage"
+    )  # runs share a process under `huracan run`: no stale coin on a daily step
+    bind_context(
+        run_id=context.run_id, date=day.isoformat(), symbol=symbol, stage=context.asset_key.to_user_string()
+    )
     return settings
 
 
@@ -44,7 +50,9 @@ def plain(value: Any) -> Any:
 def table(rows: list[dict[str, Any]], columns: list[str]) -> MetadataValue:
     """A table the Dagster UI renders (one record per row, only the named columns)."""
     schema = TableSchema(columns=[TableColumn(name=c, type="string") for c in columns])
-    records = [TableRecord({c: "" if r.get(c) is None else str(plain(r.get(c))) for c in columns}) for r in rows]
+    records = [
+        TableRecord({c: "" if r.get(c) is None else str(plain(r.get(c))) for c in columns}) for r in rows
+    ]
     return MetadataValue.table(records=records, schema=schema)
 
 
@@ -72,8 +80,9 @@ def failure(stage: str, day: date, symbol: str | None, exc: BaseException | str,
         metadata = {"error_type": type(exc).__name__, **({"code": where} if where else {}), **metadata}
     else:
         text = f"{who} failed: {exc}"
-    return Failure(description=text, metadata={"stage": stage, "symbol": symbol or "", **metadata},
-                   allow_retries=False)
+    return Failure(
+        description=text, metadata={"stage": stage, "symbol": symbol or "", **metadata}, allow_retries=False
+    )
 
 
 @contextmanager
@@ -94,8 +103,12 @@ def not_in_universe(settings: Settings, day: date, symbol: str) -> MaterializeRe
 
     if symbol in stages.load_universe(settings, day).selected:
         return None
-    return MaterializeResult(metadata={"status": "not in universe",
-                                       "note": f"{symbol} is not in the universe of {day}: nothing to do"})
+    return MaterializeResult(
+        metadata={
+            "status": "not in universe",
+            "note": f"{symbol} is not in the universe of {day}: nothing to do",
+        }
+    )
 
 
 def upstream_failed(settings: Settings, day: date, symbol: str, stage: str) -> None:
@@ -105,5 +118,10 @@ def upstream_failed(settings: Settings, day: date, symbol: str, stage: str) -> N
 
     entry = RunLedger(EngineHome(settings.home), day).get(symbol)
     if entry is not None and entry.status == "failed" and entry.stage not in (None, stage):
-        raise failure(stage, day, symbol, f"not run because {entry.stage} failed earlier: {entry.error}",
-                      upstream_stage=entry.stage)
+        raise failure(
+            stage,
+            day,
+            symbol,
+            f"not run because {entry.stage} failed earlier: {entry.error}",
+            upstream_stage=entry.stage,
+        )

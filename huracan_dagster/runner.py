@@ -140,7 +140,9 @@ def reap_orphans(instance: DagsterInstance, day: date) -> list[str]:
         if tags.get(TAG_HOST) != host or not tags.get(TAG_PID, "").isdigit():
             continue
         if not _alive(int(tags[TAG_PID])):
-            instance.report_run_failed(record.dagster_run, f"process {tags[TAG_PID]} died before the run ended")
+            instance.report_run_failed(
+                record.dagster_run, f"process {tags[TAG_PID]} died before the run ended"
+            )
             reaped.append(record.dagster_run.run_id)
     return reaped
 
@@ -176,8 +178,13 @@ def execute(instance: DagsterInstance, step: StepRequest, run_config: dict | Non
         run_config={**QUIET_RUN_CONFIG, **(run_config or {})},
         raise_on_error=False,
     )
-    return StepOutcome(step.step, step.partition_key, result.success, time.perf_counter() - started,
-                       None if result.success else _error_of(result))
+    return StepOutcome(
+        step.step,
+        step.partition_key,
+        result.success,
+        time.perf_counter() - started,
+        None if result.success else _error_of(result),
+    )
 
 
 def _pool_execute(step: dict) -> StepOutcome:
@@ -247,7 +254,11 @@ def run_day(
     explicit = symbols is not None or top_n is not None
     if force or gen is None or (explicit and gen.requested != requested):
         universe_step = StepRequest(
-            STEPS[0].name, STEPS[0].job, day.isoformat(), None, "",
+            STEPS[0].name,
+            STEPS[0].job,
+            day.isoformat(),
+            None,
+            "",
             {TAG_DATE: day.isoformat(), TAG_STEP: f"universe:{day.isoformat()}", "huracan/trigger": "cli"},
         )
         outcome = execute(instance, universe_step, {"ops": {"universe": {"config": requested}}})
@@ -274,7 +285,9 @@ def run_day(
         report.steps.append(outcome)
         progress["done"] += 1
         if on_progress:
-            on_progress(f"{outcome.step} {outcome.partition_key.split('|')[-1]}", min(progress["done"], total), total)
+            on_progress(
+                f"{outcome.step} {outcome.partition_key.split('|')[-1]}", min(progress["done"], total), total
+            )
 
     try:
         while True:

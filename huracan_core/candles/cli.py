@@ -43,7 +43,6 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-
 def _day(option: str, text: str) -> date:
     try:
         return parse_day(text)
@@ -65,8 +64,11 @@ def sync_cmd(
     timeframe: Annotated[str | None, typer.Option("--timeframe", help="default: market.timeframe")] = None,
     until: Annotated[
         str | None,
-        typer.Option("--until", help="last day wanted, YYYY-MM-DD: bars closed by the end of that UTC day "
-                     "(default: now, and a cache fully synced within 24 h is left alone)"),
+        typer.Option(
+            "--until",
+            help="last day wanted, YYYY-MM-DD: bars closed by the end of that UTC day "
+            "(default: now, and a cache fully synced within 24 h is left alone)",
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="refetch the whole range")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
@@ -109,8 +111,12 @@ def sync_cmd(
             progress.advance(task)
 
     if as_json:
-        out = {"timeframe": tf, "reports": [r.to_json() for r in reports], "skipped": failures,
-               "requests": source.request_count}
+        out = {
+            "timeframe": tf,
+            "reports": [r.to_json() for r in reports],
+            "skipped": failures,
+            "requests": source.request_count,
+        }
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
     else:
         _print(reports, failures, source, tf)
@@ -125,9 +131,15 @@ def _print(reports: list[SyncReport], failures: dict[str, str], source: MarketSo
         table.add_column(col, overflow="fold")
     for r in reports:
         table.add_row(
-            r.symbol, f"{r.bars_added:,}", f"{r.bars_total:,}", str(r.requests), str(len(r.gaps)),
+            r.symbol,
+            f"{r.bars_added:,}",
+            f"{r.bars_total:,}",
+            str(r.requests),
+            str(len(r.gaps)),
             f"{r.longest_gap_bars} bars" if r.gaps else "",
-            f"{r.first:%Y-%m-%d %H:%M}" if r.first else "", f"{r.last:%Y-%m-%d %H:%M}" if r.last else "", r.note,
+            f"{r.first:%Y-%m-%d %H:%M}" if r.first else "",
+            f"{r.last:%Y-%m-%d %H:%M}" if r.last else "",
+            r.note,
         )
     console.print(table)
     added = sum(r.bars_added for r in reports)

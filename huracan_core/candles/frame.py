@@ -44,10 +44,16 @@ def conform(frame: pl.DataFrame) -> pl.DataFrame:
     """Cast a frame with an integer-ms or datetime `timestamp` to the canonical schema, sorted and unique."""
     ts = frame["timestamp"]
     if ts.dtype.is_integer():
-        ts_expr = pl.from_epoch(pl.col("timestamp").cast(pl.Int64), time_unit="ms").dt.replace_time_zone("UTC")
+        ts_expr = pl.from_epoch(pl.col("timestamp").cast(pl.Int64), time_unit="ms").dt.replace_time_zone(
+            "UTC"
+        )
     elif isinstance(ts.dtype, pl.Datetime):
         ts_expr = pl.col("timestamp").dt.cast_time_unit("ms")
-        ts_expr = ts_expr.dt.replace_time_zone("UTC") if ts.dtype.time_zone is None else ts_expr.dt.convert_time_zone("UTC")
+        ts_expr = (
+            ts_expr.dt.replace_time_zone("UTC")
+            if ts.dtype.time_zone is None
+            else ts_expr.dt.convert_time_zone("UTC")
+        )
     else:
         raise TypeError(f"candle column 'timestamp' has type {ts.dtype}; expected integer ms or datetime")
     return (

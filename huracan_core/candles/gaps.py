@@ -24,7 +24,11 @@ class Gap:
     missing_bars: int
 
     def to_json(self) -> dict[str, object]:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "missing_bars": self.missing_bars}
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "missing_bars": self.missing_bars,
+        }
 
 
 def find_gaps(frame: pl.DataFrame, timeframe_s: int) -> list[Gap]:

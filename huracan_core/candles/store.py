@@ -252,8 +252,9 @@ class CandleStore:
             if learned_listing or cache.quarantined or not self.path(symbol, timeframe).is_file():
                 meta.source = source.name
                 self._write(symbol, timeframe, frame, meta)
-            return self._report(symbol, timeframe, frame, frame, source, requests_before, [], notes,
-                                cache, skipped=False)
+            return self._report(
+                symbol, timeframe, frame, frame, source, requests_before, [], notes, cache, skipped=False
+            )
 
         fresh = (
             until is None
@@ -281,8 +282,11 @@ class CandleStore:
             notes.append(f"fetched {span}" + (f"; {refetched} gap refetch request(s)" if refetched else ""))
             if ranges[-1][1] == last_open and (merged.is_empty() or _ms_column(merged)[-1] < last_open):
                 last = _ms_column(merged)[-1] if merged.height else None
-                notes.append(f"source has no bars after {from_ms(last):%Y-%m-%d %H:%M}" if last is not None
-                             else "source returned no bars")
+                notes.append(
+                    f"source has no bars after {from_ms(last):%Y-%m-%d %H:%M}"
+                    if last is not None
+                    else "source returned no bars"
+                )
         elif fresh:
             notes.append(f"fresh: full sync less than {self.fresh_within.total_seconds() / 3600:g} h ago")
         else:
@@ -296,12 +300,32 @@ class CandleStore:
             validate_candles(merged, symbol, step // 1000)
             self._write(symbol, timeframe, merged, meta)
         window = merged.filter(pl.col("timestamp").dt.epoch("ms").is_between(head_start, last_open))
-        return self._report(symbol, timeframe, frame, merged, source, requests_before, find_gaps(window, step // 1000),
-                            notes, cache, skipped=not ranges)
+        return self._report(
+            symbol,
+            timeframe,
+            frame,
+            merged,
+            source,
+            requests_before,
+            find_gaps(window, step // 1000),
+            notes,
+            cache,
+            skipped=not ranges,
+        )
 
     def _report(
-        self, symbol: str, timeframe: str, before: pl.DataFrame, after: pl.DataFrame, source: MarketSource,
-        requests_before: int, gaps: list[Gap], notes: list[str], cache: _Cache, *, skipped: bool,
+        self,
+        symbol: str,
+        timeframe: str,
+        before: pl.DataFrame,
+        after: pl.DataFrame,
+        source: MarketSource,
+        requests_before: int,
+        gaps: list[Gap],
+        notes: list[str],
+        cache: _Cache,
+        *,
+        skipped: bool,
     ) -> SyncReport:
         report = SyncReport(
             symbol=symbol,
@@ -329,7 +353,9 @@ class CandleStore:
             raise ValueError(f"timeframe {timeframe!r} is not one of {', '.join(TIMEFRAMES)}")
         return TIMEFRAMES[timeframe] * 1000
 
-    def _fetch(self, source: MarketSource, symbol: str, timeframe: str, first: int, last: int) -> pl.DataFrame:
+    def _fetch(
+        self, source: MarketSource, symbol: str, timeframe: str, first: int, last: int
+    ) -> pl.DataFrame:
         """Bars with open time in [first, last] from the source, validated at the boundary."""
         step = self._step(timeframe)
         frame = source.fetch_ohlcv(symbol, timeframe, from_ms(first), from_ms(last + step))
@@ -347,7 +373,11 @@ class CandleStore:
         parts = [frame, *[f for f in fetched if f.height]]
         if len(parts) == 1:
             return frame
-        return pl.concat(parts, how="vertical").unique("timestamp", keep="last", maintain_order=False).sort("timestamp")
+        return (
+            pl.concat(parts, how="vertical")
+            .unique("timestamp", keep="last", maintain_order=False)
+            .sort("timestamp")
+        )
 
     def _refetch_gaps(
         self, source: MarketSource, symbol: str, timeframe: str, frame: pl.DataFrame, meta: _Meta
@@ -386,8 +416,16 @@ class CandleStore:
             return _Cache(empty_candles(), _Meta(), restored=restored)
         frame, problem = self._read_verified(path, symbol, timeframe)
         meta = self._read_meta(symbol, timeframe, path, frame) if problem is None else _Meta()
-        if problem is None and meta.source is not None and (meta.source == "synthetic") != (source_name == "synthetic"):
-            problem = ("source_changed", None, f"cache built from {meta.source}, now syncing from {source_name}")
+        if (
+            problem is None
+            and meta.source is not None
+            and (meta.source == "synthetic") != (source_name == "synthetic")
+        ):
+            problem = (
+                "source_changed",
+                None,
+                f"cache built from {meta.source}, now syncing from {source_name}",
+            )
         if problem is not None:
             moved = self._quarantine(symbol, timeframe, problem[0], problem[2])
             return _Cache(empty_candles(), _Meta(), quarantined=str(moved), restored=restored)
@@ -441,7 +479,11 @@ class CandleStore:
             os.replace(meta_path, target.with_suffix(".meta.json"))
         log.warning(
             "candle cache quarantined and will be rebuilt",
-            symbol=symbol, timeframe=timeframe, rule=rule, detail=detail, moved_to=str(target),
+            symbol=symbol,
+            timeframe=timeframe,
+            rule=rule,
+            detail=detail,
+            moved_to=str(target),
         )
         return target
 
@@ -453,9 +495,13 @@ class CandleStore:
                 return False
             self.remote.get(self._key(meta_path), meta_path)
         except StorageError as exc:
-            log.warning("candle restore from remote failed", symbol=symbol, timeframe=timeframe, error=str(exc))
+            log.warning(
+                "candle restore from remote failed", symbol=symbol, timeframe=timeframe, error=str(exc)
+            )
             return False
-        log.info("candle cache restored from remote", symbol=symbol, timeframe=timeframe, remote=self.remote.name)
+        log.info(
+            "candle cache restored from remote", symbol=symbol, timeframe=timeframe, remote=self.remote.name
+        )
         return True
 
     # ------------------------------------------------------------------ writing
@@ -466,19 +512,28 @@ class CandleStore:
         meta_path = self.meta_path(symbol, timeframe)
         atomic.write_text(
             meta_path,
-            json.dumps(meta.to_json(symbol, timeframe, frame.height, atomic.sha256_file(path)), indent=2) + "\n",
+            json.dumps(meta.to_json(symbol, timeframe, frame.height, atomic.sha256_file(path)), indent=2)
+            + "\n",
         )
         if self.remote is not None:
             try:
                 self.remote.put(self._key(path), path)
                 self.remote.put(self._key(meta_path), meta_path)
             except StorageError as exc:
-                log.warning("candle upload to remote failed", symbol=symbol, timeframe=timeframe, error=str(exc))
+                log.warning(
+                    "candle upload to remote failed", symbol=symbol, timeframe=timeframe, error=str(exc)
+                )
 
 
 def sync_many(
-    store: CandleStore, source: MarketSource, symbols: list[str], timeframe: str, since: datetime,
-    until: datetime | None = None, *, force: bool = False,
+    store: CandleStore,
+    source: MarketSource,
+    symbols: list[str],
+    timeframe: str,
+    since: datetime,
+    until: datetime | None = None,
+    *,
+    force: bool = False,
 ) -> tuple[list[SyncReport], dict[str, str]]:
     """Sync each symbol; a coin that fails (bad data, exchange error) is skipped with its reason."""
     reports: list[SyncReport] = []

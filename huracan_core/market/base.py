@@ -64,7 +64,9 @@ class MarketSource(Protocol):
         """24 h tickers keyed by normalised symbol."""
         ...
 
-    def fetch_ohlcv(self, symbol: str, timeframe: str, since: datetime, until: datetime | None = None) -> pl.DataFrame:
+    def fetch_ohlcv(
+        self, symbol: str, timeframe: str, since: datetime, until: datetime | None = None
+    ) -> pl.DataFrame:
         """Closed bars with open time in [since, until) (until defaults to as_of), canonical candle frame."""
         ...
 

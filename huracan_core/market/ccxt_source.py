@@ -48,7 +48,9 @@ TICKER_MAX_AGE = timedelta(hours=36)
 class ExchangeCallError(Exception):
     """One failed attempt, classified: `transient` ones are retried, waiting at least `retry_after` s."""
 
-    def __init__(self, message: str, *, status: int | None, transient: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None, transient: bool, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.transient = transient
@@ -71,12 +73,22 @@ def _counting(base: type[ccxt.Exchange]) -> type[ccxt.Exchange]:
                 raise ccxt.BadResponse(f"{self.id} {method} {url.split('?')[0]}: body is not JSON")
             return result
 
-        def on_rest_response(self, code: int, reason: str, url: str, method: str, response_headers: Any,
-                             response_body: str, request_headers: Any, request_body: Any) -> str:
+        def on_rest_response(
+            self,
+            code: int,
+            reason: str,
+            url: str,
+            method: str,
+            response_headers: Any,
+            response_body: str,
+            request_headers: Any,
+            request_body: Any,
+        ) -> str:
             self.huracan_status = int(code)
             self.huracan_headers = {str(k).lower(): str(v) for k, v in dict(response_headers).items()}
-            return super().on_rest_response(code, reason, url, method, response_headers, response_body,
-                                            request_headers, request_body)
+            return super().on_rest_response(
+                code, reason, url, method, response_headers, response_body, request_headers, request_body
+            )
 
     Counting.__name__ = f"Counting{base.__name__}"
     return Counting
@@ -186,11 +198,15 @@ class CcxtMarket:
 
     def _classify(self, exc: ccxt.BaseError) -> ExchangeCallError:
         status = self.exchange.huracan_status
-        text = f"{type(exc).__name__} (HTTP {status if status is not None else 'no response'}): {str(exc)[:300]}"
+        text = (
+            f"{type(exc).__name__} (HTTP {status if status is not None else 'no response'}): {str(exc)[:300]}"
+        )
         if status in (418, 429):
             wait = _retry_after(self.exchange.huracan_headers)
             if wait is not None and wait > self.max_retry_after_s:
-                return ExchangeCallError(f"{text}; server asks to wait {wait:.0f} s", status=status, transient=False)
+                return ExchangeCallError(
+                    f"{text}; server asks to wait {wait:.0f} s", status=status, transient=False
+                )
             return ExchangeCallError(text, status=status, transient=True, retry_after=wait)
         if status is not None and 400 <= status < 500 and status != 408:
             return ExchangeCallError(text, status=status, transient=False)
@@ -210,8 +226,11 @@ class CcxtMarket:
         exc = state.outcome.exception() if state.outcome is not None else None
         log.warning(
             "exchange request retried",
-            exchange=self.settings.exchange_id, call=what, attempt=state.attempt_number,
-            status=getattr(exc, "status", None), error=str(exc)[:160],
+            exchange=self.settings.exchange_id,
+            call=what,
+            attempt=state.attempt_number,
+            status=getattr(exc, "status", None),
+            error=str(exc)[:160],
             wait_s=round(state.next_action.sleep, 3) if state.next_action else None,
         )
 
@@ -289,8 +308,13 @@ class CcxtMarket:
                 quote_volume_usd=quote_volume * usd,
                 bid=bid if bid else None,
                 ask=ask if ask else None,
-                extra={"base_volume": _num(t.get("baseVolume")), "change_pct": _num(t.get("percentage")),
-                       "high": _num(t.get("high")), "low": _num(t.get("low")), "vwap": _num(t.get("vwap"))},
+                extra={
+                    "base_volume": _num(t.get("baseVolume")),
+                    "change_pct": _num(t.get("percentage")),
+                    "high": _num(t.get("high")),
+                    "low": _num(t.get("low")),
+                    "vwap": _num(t.get("vwap")),
+                },
             )
         return out
 
@@ -302,7 +326,9 @@ class CcxtMarket:
             last = _num((raw.get(f"{quote}/{usd}") or {}).get("last"))
             if last:
                 return last
-        raise MarketDataError(f"cannot convert {quote} volumes to USD: no {quote}/USDT or {quote}/USDC ticker")
+        raise MarketDataError(
+            f"cannot convert {quote} volumes to USD: no {quote}/USDT or {quote}/USDC ticker"
+        )
 
     # ------------------------------------------------------------------ candles
     def _market_id(self, symbol: str) -> str:
@@ -337,7 +363,9 @@ class CcxtMarket:
         limit = min(self.page_limit, (last - first) // step + 1)
 
         def get() -> list[list[Any]]:
-            rows = self.exchange.fetch_ohlcv(pair, timeframe, since=first, limit=limit, params={"until": last})
+            rows = self.exchange.fetch_ohlcv(
+                pair, timeframe, since=first, limit=limit, params={"until": last}
+            )
             previous = first - 1
             for row in rows:
                 ok = isinstance(row, list) and len(row) >= 6 and isinstance(row[0], int)
@@ -353,7 +381,9 @@ class CcxtMarket:
 
         return self._call(f"fetch_ohlcv {pair} {timeframe} {from_ms(first):%Y-%m-%d %H:%M}", get)
 
-    def fetch_ohlcv(self, symbol: str, timeframe: str, since: datetime, until: datetime | None = None) -> pl.DataFrame:
+    def fetch_ohlcv(
+        self, symbol: str, timeframe: str, since: datetime, until: datetime | None = None
+    ) -> pl.DataFrame:
         """Closed bars with open time in [since, until) (until capped at as_of), page by page."""
         step = self._check_timeframe(timeframe)
         pair = self._market_id(symbol)

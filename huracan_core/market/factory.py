@@ -14,7 +14,10 @@ def build_source(settings: Settings, as_of: datetime) -> MarketSource:
         from huracan_core.market.synthetic import SyntheticMarket
 
         return SyntheticMarket(
-            as_of, seed=market.synthetic_seed, n_coins=market.synthetic_coins, quote=market.quote,
+            as_of,
+            seed=market.synthetic_seed,
+            n_coins=market.synthetic_coins,
+            quote=market.quote,
             timeframe=market.timeframe,
         )
     if market.source == "replay":

@@ -56,7 +56,9 @@ class ReplayMarket:
             if symbol.endswith(f"-{self.quote}"):
                 files.setdefault(symbol, path)
         if not files:
-            raise MarketDataError(f"market.replay_dir {self.folder} holds no <BASE>-{self.quote}.csv/.parquet files")
+            raise MarketDataError(
+                f"market.replay_dir {self.folder} holds no <BASE>-{self.quote}.csv/.parquet files"
+            )
         return files
 
     def _all_bars(self, symbol: str) -> pl.DataFrame:
@@ -125,9 +127,13 @@ class ReplayMarket:
             out[symbol] = Ticker(symbol, float(bars["close"][-1]), quote_volume, bid=None, ask=None)
         return out
 
-    def fetch_ohlcv(self, symbol: str, timeframe: str, since: datetime, until: datetime | None = None) -> pl.DataFrame:
+    def fetch_ohlcv(
+        self, symbol: str, timeframe: str, since: datetime, until: datetime | None = None
+    ) -> pl.DataFrame:
         if timeframe != self.timeframe:
-            raise MarketDataError(f"replay folder {self.folder} serves {self.timeframe} bars, not {timeframe}")
+            raise MarketDataError(
+                f"replay folder {self.folder} serves {self.timeframe} bars, not {timeframe}"
+            )
         end = min(until or self.as_of, self.as_of)
         bars = closed_only(self._all_bars(symbol), TIMEFRAMES[timeframe], end)
         return bars.filter(pl.col("timestamp") >= since)

@@ -26,7 +26,34 @@ from huracan_core.symbols import normalise_symbol
 
 GENESIS = datetime(2019, 1, 1, tzinfo=UTC)
 CHUNK = 1024
-_NAMES = ["ALFA", "BRAVO", "CHARLIE", "DELTA", "ECHO", "FOXTROT", "GOLF", "HOTEL", "INDIA", "JULIET", "KILO", "LIMA", "MIKE", "NOVEMBER", "OSCAR", "PAPA", "QUEBEC", "ROMEO", "SIERRA", "TANGO", "UNIFORM", "VICTOR", "WHISKEY", "XRAY", "YANKEE", "ZULU"]
+_NAMES = [
+    "ALFA",
+    "BRAVO",
+    "CHARLIE",
+    "DELTA",
+    "ECHO",
+    "FOXTROT",
+    "GOLF",
+    "HOTEL",
+    "INDIA",
+    "JULIET",
+    "KILO",
+    "LIMA",
+    "MIKE",
+    "NOVEMBER",
+    "OSCAR",
+    "PAPA",
+    "QUEBEC",
+    "ROMEO",
+    "SIERRA",
+    "TANGO",
+    "UNIFORM",
+    "VICTOR",
+    "WHISKEY",
+    "XRAY",
+    "YANKEE",
+    "ZULU",
+]
 _MARKET_STREAM = 1_000_003
 
 
@@ -74,9 +101,13 @@ def build_coins(seed: int, n_slots: int, until: datetime) -> list[SyntheticCoin]
                     slot=slot,
                     generation=generation,
                     listed_at=listed.replace(hour=0, minute=0, second=0, microsecond=0),
-                    delisted_at=delisted.replace(hour=0, minute=0, second=0, microsecond=0) if delisted else None,
+                    delisted_at=delisted.replace(hour=0, minute=0, second=0, microsecond=0)
+                    if delisted
+                    else None,
                     beta=float(gen_rng.uniform(0.6, 1.4) if major else gen_rng.uniform(0.8, 2.0)),
-                    idio_vol_daily=float(gen_rng.uniform(0.012, 0.03) if major else gen_rng.uniform(0.03, 0.08)),
+                    idio_vol_daily=float(
+                        gen_rng.uniform(0.012, 0.03) if major else gen_rng.uniform(0.03, 0.08)
+                    ),
                     tail_df=float(gen_rng.uniform(3.0, 6.0)),
                     base_quote_volume=float(liquidity),
                     start_price=float(10 ** gen_rng.uniform(-3, 4.5)),
@@ -102,7 +133,9 @@ def _market_chunk(seed: int, tf_seconds: int, chunk: int) -> np.ndarray:
     return scale * _t_shocks(rng, 4.0, CHUNK)
 
 
-def _coin_chunk(seed: int, coin: SyntheticCoin, tf_seconds: int, chunk: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _coin_chunk(
+    seed: int, coin: SyntheticCoin, tf_seconds: int, chunk: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Idiosyncratic shocks × regime multiplier, intrabar range noise and volume noise for one chunk."""
     rng = _rng(seed, 43, coin.slot, coin.generation, tf_seconds, chunk)
     scale = coin.idio_vol_daily * math.sqrt(tf_seconds / 86400)
@@ -180,7 +213,9 @@ class SyntheticMarket:
     def _coin(self, symbol: str) -> SyntheticCoin:
         coin = self._coins.get(normalise_symbol(symbol))
         if coin is None:
-            raise MarketDataError(f"symbol {symbol!r} is not listed on the synthetic market at {self.as_of:%Y-%m-%d}")
+            raise MarketDataError(
+                f"symbol {symbol!r} is not listed on the synthetic market at {self.as_of:%Y-%m-%d}"
+            )
         return coin
 
     def markets(self) -> list[MarketInfo]:
@@ -217,7 +252,9 @@ class SyntheticMarket:
             out[coin.symbol] = Ticker(coin.symbol, last, quote_volume, bid=last - half, ask=last + half)
         return out
 
-    def fetch_ohlcv(self, symbol: str, timeframe: str, since: datetime, until: datetime | None = None) -> pl.DataFrame:
+    def fetch_ohlcv(
+        self, symbol: str, timeframe: str, since: datetime, until: datetime | None = None
+    ) -> pl.DataFrame:
         if timeframe not in TIMEFRAMES:
             raise MarketDataError(f"timeframe {timeframe!r} is not one of {', '.join(TIMEFRAMES)}")
         tf_s = TIMEFRAMES[timeframe]

@@ -21,8 +21,18 @@ import polars as pl
 from huracan_core.backtest import BacktestResult, TradeDetail, run_backtest, signal_positions, trade_details
 from huracan_core.metrics import backtest_metrics, buy_and_hold
 
-PRED_COLUMNS = ("row", "timestamp", "fold", "prediction_bps", "label_bps", "threshold_bps", "round_trip_bps",
-                "leg_cost", "exec_price", "next_exec_price")
+PRED_COLUMNS = (
+    "row",
+    "timestamp",
+    "fold",
+    "prediction_bps",
+    "label_bps",
+    "threshold_bps",
+    "round_trip_bps",
+    "leg_cost",
+    "exec_price",
+    "next_exec_price",
+)
 
 
 def backtest_table(
@@ -34,7 +44,9 @@ def backtest_table(
     rows = table["row"].to_numpy()
     if len(rows) > 1 and not np.all(np.diff(rows) == 1):
         raise ValueError("out-of-sample rows must be consecutive (walk-forward test blocks tile the history)")
-    target = signal_positions(table["prediction_bps"].to_numpy(), table["threshold_bps"].to_numpy(), market_type)
+    target = signal_positions(
+        table["prediction_bps"].to_numpy(), table["threshold_bps"].to_numpy(), market_type
+    )
     prices = np.append(table["exec_price"].to_numpy(), table["next_exec_price"][-1])
     target = np.append(target, 0.0)
     leg = table["leg_cost"].to_numpy()
@@ -85,8 +97,13 @@ def evaluate_predictions(
         fbt, fprices, _ = backtest_table(part, market_type, funding_per_bar)
         fm = backtest_metrics(fbt, ppy, n_trials)
         fm.update(buy_and_hold(fprices, ppy))
-        fm.update({"fold": int(fold), "oos_start": part["timestamp"][0].isoformat(),
-                   "oos_end": part["timestamp"][-1].isoformat()})
+        fm.update(
+            {
+                "fold": int(fold),
+                "oos_start": part["timestamp"][0].isoformat(),
+                "oos_end": part["timestamp"][-1].isoformat(),
+            }
+        )
         folds.append(fm)
     out["folds"] = folds
     out["latest_fold"] = folds[-1] if folds else None

@@ -119,26 +119,55 @@ def win_loss_contrasts(trades: list[Any]) -> list[dict[str, Any]]:
             continue
         pooled = float(np.sqrt((np.var(a) + np.var(b)) / 2.0))
         diff = float(np.mean(a) - np.mean(b))
-        rows.append({"kind": "feature", "name": name, "winners": len(a), "losers": len(b),
-                     "winner_value": float(np.mean(a)), "loser_value": float(np.mean(b)),
-                     "effect": diff / pooled if pooled > 0 else None, "p_value": _welch_p(a, b)})
+        rows.append(
+            {
+                "kind": "feature",
+                "name": name,
+                "winners": len(a),
+                "losers": len(b),
+                "winner_value": float(np.mean(a)),
+                "loser_value": float(np.mean(b)),
+                "effect": diff / pooled if pooled > 0 else None,
+                "p_value": _welch_p(a, b),
+            }
+        )
     for regime in sorted({t.regime for t in trades if t.regime}):
         wi = sum(t.regime == regime for t in wins)
         li = sum(t.regime == regime for t in losses)
         if not wins or not losses:
             continue
         p = float(stats.fisher_exact([[wi, len(wins) - wi], [li, len(losses) - li]]).pvalue)
-        rows.append({"kind": "regime", "name": regime, "winners": len(wins), "losers": len(losses),
-                     "winner_value": wi / len(wins), "loser_value": li / len(losses),
-                     "effect": wi / len(wins) - li / len(losses), "p_value": p})
+        rows.append(
+            {
+                "kind": "regime",
+                "name": regime,
+                "winners": len(wins),
+                "losers": len(losses),
+                "winner_value": wi / len(wins),
+                "loser_value": li / len(losses),
+                "effect": wi / len(wins) - li / len(losses),
+                "p_value": p,
+            }
+        )
     return rows
 
 
 def loss_causes(trades: list[Any]) -> list[dict[str, Any]]:
     """Each losing trade: `costs` when the market paid (gross > 0) but costs took more, else `direction`."""
-    return [{"trade_id": t.trade_id, "model_id": t.model_id, "cause": "costs" if t.gross_bps > 0 else "direction",
-             "gross_bps": t.gross_bps, "cost_bps": t.cost_bps, "net_bps": t.net_bps, "regime": t.regime,
-             "bars_held": t.bars_held} for t in trades if not t.is_winner]
+    return [
+        {
+            "trade_id": t.trade_id,
+            "model_id": t.model_id,
+            "cause": "costs" if t.gross_bps > 0 else "direction",
+            "gross_bps": t.gross_bps,
+            "cost_bps": t.cost_bps,
+            "net_bps": t.net_bps,
+            "regime": t.regime,
+            "bars_held": t.bars_held,
+        }
+        for t in trades
+        if not t.is_winner
+    ]
 
 
 def _bins(values: np.ndarray, bins: int) -> list[tuple[float, float]]:
@@ -198,10 +227,22 @@ def mine_patterns(
                     continue
                 wins = sum(t.is_winner for t in inside)
                 p = float(stats.binom.sf(wins - 1, len(inside), base)) if 0 < base < 1 else 1.0
-                rows.append({"symbol": symbol, "pattern": f"{name} in [{lo:.6g}, {hi:.6g}]", "feature": name,
-                             "bin": k, "lower": lo, "upper": hi, "support": len(inside), "wins": wins,
-                             "win_rate": wins / len(inside), "base_win_rate": base,
-                             "avg_net_bps": float(np.mean([t.net_bps for t in inside])), "p_value": p})
+                rows.append(
+                    {
+                        "symbol": symbol,
+                        "pattern": f"{name} in [{lo:.6g}, {hi:.6g}]",
+                        "feature": name,
+                        "bin": k,
+                        "lower": lo,
+                        "upper": hi,
+                        "support": len(inside),
+                        "wins": wins,
+                        "win_rate": wins / len(inside),
+                        "base_win_rate": base,
+                        "avg_net_bps": float(np.mean([t.net_bps for t in inside])),
+                        "p_value": p,
+                    }
+                )
     for row, q in zip(rows, benjamini_hochberg([r["p_value"] for r in rows]), strict=True):
         row["q_value"] = q
         row["survived"] = bool(q <= alpha)
@@ -209,7 +250,11 @@ def mine_patterns(
 
 
 def post_exit_paths(
-    trades: list[Any], prices: np.ndarray, exit_index: list[int], entry_index: list[int], bars: int = POST_EXIT_BARS
+    trades: list[Any],
+    prices: np.ndarray,
+    exit_index: list[int],
+    entry_index: list[int],
+    bars: int = POST_EXIT_BARS,
 ) -> list[dict[str, Any]]:
     """The price path `bars` fills after each exit, signed in the trade's favour (bps), and a verdict:
     `too_early` when holding on would have gained more than the trade's cost by the end of the window,
@@ -232,11 +277,21 @@ def post_exit_paths(
             verdict = "too_late"
         else:
             verdict = "well_timed"
-        rows.append({"trade_id": t.trade_id, "model_id": t.model_id, "side": t.side, "exit_price": float(prices[j]),
-                     "bars_tracked": len(path), "path_bps": path,
-                     "max_favourable_bps": max(path) if path else None,
-                     "max_adverse_bps": min(path) if path else None, "final_bps": path[-1] if path else None,
-                     "giveback_bps": giveback, "verdict": verdict})
+        rows.append(
+            {
+                "trade_id": t.trade_id,
+                "model_id": t.model_id,
+                "side": t.side,
+                "exit_price": float(prices[j]),
+                "bars_tracked": len(path),
+                "path_bps": path,
+                "max_favourable_bps": max(path) if path else None,
+                "max_adverse_bps": min(path) if path else None,
+                "final_bps": path[-1] if path else None,
+                "giveback_bps": giveback,
+                "verdict": verdict,
+            }
+        )
     return rows
 
 
@@ -246,10 +301,14 @@ def regime_stats(trades: list[Any], bar_regimes: list[str | None]) -> list[dict[
     rows = []
     for regime in labels:
         inside = [t for t in trades if t.regime == regime]
-        rows.append({"regime": regime,
-                     "bar_share": sum(r == regime for r in bar_regimes) / len(bar_regimes) if bar_regimes else 0.0,
-                     "trades": len(inside),
-                     "win_rate": sum(t.is_winner for t in inside) / len(inside) if inside else None,
-                     "avg_net_bps": float(np.mean([t.net_bps for t in inside])) if inside else None,
-                     "net_pnl": float(sum(t.net_pnl for t in inside))})
+        rows.append(
+            {
+                "regime": regime,
+                "bar_share": sum(r == regime for r in bar_regimes) / len(bar_regimes) if bar_regimes else 0.0,
+                "trades": len(inside),
+                "win_rate": sum(t.is_winner for t in inside) / len(inside) if inside else None,
+                "avg_net_bps": float(np.mean([t.net_bps for t in inside])) if inside else None,
+                "net_pnl": float(sum(t.net_pnl for t in inside)),
+            }
+        )
     return rows

@@ -78,8 +78,9 @@ def walk_forward(
     return out
 
 
-def inner_split(train_start: int, train_end: int, horizon: int, embargo: int, fraction: float = 0.2,
-                min_rows: int = 20) -> tuple[tuple[int, int], tuple[int, int]] | None:
+def inner_split(
+    train_start: int, train_end: int, horizon: int, embargo: int, fraction: float = 0.2, min_rows: int = 20
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """Time-ordered, purged (fit, validation) ranges inside one training window, for the hyperparameter
     search; None when the window is too small to hold both."""
     size = train_end - train_start

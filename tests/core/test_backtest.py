@@ -68,10 +68,18 @@ def test_same_pnl_as_vectorbt_from_signals(direction: str) -> None:
     prev = np.concatenate([[0.0], target[:-1]])
     kw = {"entries": (target > 0) & (prev <= 0), "exits": (target <= 0) & (prev > 0)}
     if direction == "both":
-        kw |= {"short_entries": (target < 0) & (prev >= 0), "short_exits": (target >= 0) & (prev < 0),
-               "upon_opposite_entry": "reverse"}
-    pf = vbt.Portfolio.from_signals(pd.Series(p), fees=fees, init_cash=1.0, size=np.inf,
-                                    **{k: pd.Series(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()})
+        kw |= {
+            "short_entries": (target < 0) & (prev >= 0),
+            "short_exits": (target >= 0) & (prev < 0),
+            "upon_opposite_entry": "reverse",
+        }
+    pf = vbt.Portfolio.from_signals(
+        pd.Series(p),
+        fees=fees,
+        init_cash=1.0,
+        size=np.inf,
+        **{k: pd.Series(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()},
+    )
     theirs = pf.value().to_numpy()
     assert np.max(np.abs(ours.value / theirs - 1)) <= 1e-9
     assert ours.n_trades == int(pf.trades.count())

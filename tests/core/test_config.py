@@ -18,13 +18,27 @@ def test_seed_defaults(home: Path) -> None:
     s = load_settings()
     assert s.profile == "local"
     assert s.schedule.cron == "0 2 * * *" and s.schedule.timezone == "UTC"
-    assert (s.universe.min_quote_volume_usd, s.universe.min_age_days, s.universe.market_type, s.universe.top_n) == (
-        1_000_000, 30, "spot", 20)
+    assert (
+        s.universe.min_quote_volume_usd,
+        s.universe.min_age_days,
+        s.universe.market_type,
+        s.universe.top_n,
+    ) == (1_000_000, 30, "spot", 20)
     assert (s.market.lookback_days, s.market.timeframe) == (150, "1d")
-    assert (s.costs.maker_fee_bps, s.costs.taker_fee_bps, s.costs.funding_bps_per_8h, s.costs.safety_margin_bps) == (
-        2.0, 4.0, 1.0, 3.0)
+    assert (
+        s.costs.maker_fee_bps,
+        s.costs.taker_fee_bps,
+        s.costs.funding_bps_per_8h,
+        s.costs.safety_margin_bps,
+    ) == (2.0, 4.0, 1.0, 3.0)
     g = s.gates
-    assert (g.min_sharpe, g.min_hit_rate, g.min_net_pnl_bps, g.max_drawdown_pct, g.min_trades) == (0.5, 0.45, 0, 20, 100)
+    assert (g.min_sharpe, g.min_hit_rate, g.min_net_pnl_bps, g.max_drawdown_pct, g.min_trades) == (
+        0.5,
+        0.45,
+        0,
+        20,
+        100,
+    )
     assert (s.training.timeout_minutes, s.training.retries, s.training.mode) == (45, 2, "hybrid")
     assert s.home == home.resolve()
     assert load_settings(home="rel/dir").home == Path.cwd() / "rel" / "dir"  # absolute for Ray workers
@@ -58,7 +72,9 @@ def test_invalid_value_names_key_value_and_allowed(home: Path, monkeypatch: pyte
     assert "HURACAN_MARKET__SOURCE" in text
 
 
-def test_unknown_and_duplicate_keys_are_errors(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_and_duplicate_keys_are_errors(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cfg = tmp_path / "dup.yaml"
     cfg.write_text("universe:\n  top_n: 4\nuniverse:\n  top_n: 5\n")
     monkeypatch.setenv("HURACAN_CONFIG", str(cfg))
@@ -91,7 +107,15 @@ def test_cli_exits_2_naming_the_key(home: Path) -> None:
     env = {**os.environ, "HURACAN_UNIVERSE__TOP_N": "-3"}
     proc = subprocess.run(
         [sys.executable, "-m", "huracan_dagster", "run", "--date", "2026-04-20"],
-        env=env, capture_output=True, text=True, cwd=REPO, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
     )
     assert proc.returncode == 2, proc.stderr
-    assert "universe.top_n" in proc.stderr and "-3" in proc.stderr and "greater than or equal to 1" in proc.stderr
+    assert (
+        "universe.top_n" in proc.stderr
+        and "-3" in proc.stderr
+        and "greater than or equal to 1" in proc.stderr
+    )

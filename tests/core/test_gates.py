@@ -7,20 +7,38 @@ import math
 from huracan_core.config import GateSettings
 from huracan_core.gates import GateReport, evaluate_gates
 
-GOOD = {"sharpe": 1.2, "hit_rate": 0.52, "net_pnl_bps": 300.0, "max_drawdown_pct": 8.0, "trades": 150,
-        "deflated_sharpe": 0.99}
+GOOD = {
+    "sharpe": 1.2,
+    "hit_rate": 0.52,
+    "net_pnl_bps": 300.0,
+    "max_drawdown_pct": 8.0,
+    "trades": 150,
+    "deflated_sharpe": 0.99,
+}
 
 
 def test_all_gates_pass_on_good_metrics() -> None:
     report = evaluate_gates(GOOD, GateSettings())
     assert report.passed and not report.failures
-    assert [c.name for c in report.checks] == ["sharpe", "hit_rate", "net_pnl_bps", "max_drawdown_pct", "trades",
-                                               "deflated_sharpe"]
+    assert [c.name for c in report.checks] == [
+        "sharpe",
+        "hit_rate",
+        "net_pnl_bps",
+        "max_drawdown_pct",
+        "trades",
+        "deflated_sharpe",
+    ]
 
 
 def test_each_threshold_is_strict_and_named() -> None:
-    for key, bad in [("sharpe", 0.5), ("hit_rate", 0.45), ("net_pnl_bps", 0.0), ("max_drawdown_pct", 20.0),
-                     ("trades", 100), ("deflated_sharpe", 0.95)]:
+    for key, bad in [
+        ("sharpe", 0.5),
+        ("hit_rate", 0.45),
+        ("net_pnl_bps", 0.0),
+        ("max_drawdown_pct", 20.0),
+        ("trades", 100),
+        ("deflated_sharpe", 0.95),
+    ]:
         report = evaluate_gates({**GOOD, key: bad}, GateSettings())
         assert not report.passed
         assert [c.name for c in report.failures] == [key]

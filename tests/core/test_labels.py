@@ -34,7 +34,9 @@ def test_label_of_row_t_ignores_prices_after_t_plus_1_plus_h(h: int, t: int) -> 
 
 
 def test_add_label_leaves_the_tail_null_and_refuses_unsorted() -> None:
-    ts = pl.datetime_range(pl.datetime(2026, 1, 1), pl.datetime(2026, 1, 1, 5), "1h", eager=True, time_zone="UTC")
+    ts = pl.datetime_range(
+        pl.datetime(2026, 1, 1), pl.datetime(2026, 1, 1, 5), "1h", eager=True, time_zone="UTC"
+    )
     frame = pl.DataFrame({"timestamp": ts, "open": [1.0, 2, 3, 4, 5, 6]})
     out = add_label(frame, 2)
     assert out[LABEL].null_count() == 3

@@ -19,7 +19,11 @@ def test_no_dagster_import_statement() -> None:
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            offenders += [f"{path}:{node.lineno} {n}" for n in names if n.split(".")[0].startswith(("dagster", "huracan_dagster"))]
+            offenders += [
+                f"{path}:{node.lineno} {n}"
+                for n in names
+                if n.split(".")[0].startswith(("dagster", "huracan_dagster"))
+            ]
     assert not offenders, offenders
 
 

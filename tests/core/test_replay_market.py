@@ -43,7 +43,15 @@ def test_parquet_folder_and_bad_folder(tmp_path: Path) -> None:
     with pytest.raises(MarketDataError, match="not a folder"):
         ReplayMarket(tmp_path / "missing", datetime(2022, 1, 1, tzinfo=UTC))
     ts = [int((datetime(2021, 1, 1, tzinfo=UTC) + timedelta(days=i)).timestamp() * 1000) for i in range(5)]
-    pl.DataFrame({"timestamp": ts, "open": [1.0] * 5, "high": [2.0] * 5, "low": [0.5] * 5, "close": [1.5] * 5,
-                  "volume": [10.0] * 5}).write_parquet(tmp_path / "ABC-USDT.parquet")
+    pl.DataFrame(
+        {
+            "timestamp": ts,
+            "open": [1.0] * 5,
+            "high": [2.0] * 5,
+            "low": [0.5] * 5,
+            "close": [1.5] * 5,
+            "volume": [10.0] * 5,
+        }
+    ).write_parquet(tmp_path / "ABC-USDT.parquet")
     m = ReplayMarket(tmp_path, datetime(2021, 1, 4, tzinfo=UTC))
     assert m.fetch_ohlcv("ABC-USDT", "1d", datetime(2020, 1, 1, tzinfo=UTC)).height == 3

@@ -44,8 +44,10 @@ def test_bars_are_valid_and_closed() -> None:
     bars = m.fetch_ohlcv("BRAVO-USDT", "1h", AS_OF - timedelta(days=5))
     assert bars["timestamp"].max() == AS_OF - timedelta(hours=1)  # last bar closes exactly at as_of
     assert bars.filter(
-        (pl.col("high") < pl.max_horizontal("open", "close")) | (pl.col("low") > pl.min_horizontal("open", "close"))
-        | (pl.col("low") <= 0) | (pl.col("volume") < 0)
+        (pl.col("high") < pl.max_horizontal("open", "close"))
+        | (pl.col("low") > pl.min_horizontal("open", "close"))
+        | (pl.col("low") <= 0)
+        | (pl.col("volume") < 0)
     ).is_empty()
     assert bars["timestamp"].diff().drop_nulls().unique().to_list() == [timedelta(hours=1)]
 

@@ -57,6 +57,7 @@ def test_top250_at_2025_06_01_excludes_young_coins(shared_data: Path) -> None:
     # coins not yet listed on 2025-06-01 are not in the universe at all
     listed = {r.symbol for r in u.rows}
     import polars as pl
+
     first = {p.stem: pl.read_csv(p, n_rows=1)["timestamp"][0] for p in folder.glob("*.csv")}
     later = {s for s, ts in first.items() if ts >= as_of.timestamp() * 1000}
     assert later and not (later & listed)

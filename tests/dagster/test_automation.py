@@ -37,7 +37,9 @@ from huracan_dagster.runner import execute
 
 
 def test_schedule_tick_requests_yesterdays_universe(instance: DagsterInstance) -> None:
-    ctx = build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 4, 21, 2, 0, tzinfo=UTC))
+    ctx = build_schedule_context(
+        instance=instance, scheduled_execution_time=datetime(2026, 4, 21, 2, 0, tzinfo=UTC)
+    )
     request = nightly_universe(ctx)
     assert request.partition_key == "2026-04-20"
     assert request.job_name in (None, "universe_job")
@@ -76,16 +78,23 @@ def test_steps_are_read_off_the_asset_graph() -> None:
 
 
 def _universe(instance: DagsterInstance, day: str, top_n: int) -> None:
-    step = StepRequest("universe", "universe_job", day, None, "", {TAG_DATE: day, TAG_STEP: f"universe:{day}"})
+    step = StepRequest(
+        "universe", "universe_job", day, None, "", {TAG_DATE: day, TAG_STEP: f"universe:{day}"}
+    )
     outcome = execute(instance, step, {"ops": {"universe": {"config": {"symbols": None, "top_n": top_n}}}})
     assert outcome.success, outcome.error
 
 
 def _run(instance: DagsterInstance, requests: list) -> None:
     for request in requests:
-        step = StepRequest(request.job_name.removesuffix("_job"), request.job_name, request.partition_key,
-                           request.partition_key.split("|")[1] if "|" in request.partition_key else None,
-                           request.run_key, dict(request.tags))
+        step = StepRequest(
+            request.job_name.removesuffix("_job"),
+            request.job_name,
+            request.partition_key,
+            request.partition_key.split("|")[1] if "|" in request.partition_key else None,
+            request.run_key,
+            dict(request.tags),
+        )
         execute(instance, step)
 
 
@@ -166,9 +175,17 @@ def test_model_runs_carry_a_max_runtime_tag(home: Path) -> None:
     training = load_settings().training
     day = date(2026, 4, 20)
     key = "2026-04-20|BTC-USDT"
-    state = DayState(day, Generation("run-1", 1, ["BTC-USDT"], {}), STEPS,
-                     done={"candles": {key}, "market_context": {"2026-04-20"}, "features": {key},
-                           "shared_encoder": {"2026-04-20"}})
+    state = DayState(
+        day,
+        Generation("run-1", 1, ["BTC-USDT"], {}),
+        STEPS,
+        done={
+            "candles": {key},
+            "market_context": {"2026-04-20"},
+            "features": {key},
+            "shared_encoder": {"2026-04-20"},
+        },
+    )
     steps = next_steps(state, training=training)
     assert [(s.step, s.partition_key) for s in steps] == [("model", key)]
     # 3 attempts of (start timeout + 45 min) + backoff

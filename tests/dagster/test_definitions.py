@@ -16,8 +16,14 @@ def test_dagster_definitions_validate(home: Path, tmp_path: Path) -> None:
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     dagster = Path(sys.executable).parent / "dagster"
-    proc = subprocess.run([str(dagster), "definitions", "validate", "-m", "huracan_dagster.definitions"],
-                          env=env, capture_output=True, text=True, cwd=REPO, timeout=180)
+    proc = subprocess.run(
+        [str(dagster), "definitions", "validate", "-m", "huracan_dagster.definitions"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Validation successful" in proc.stdout + proc.stderr
 
@@ -27,12 +33,27 @@ def test_graph_shape(home: Path) -> None:
 
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"universe", "candles", "market_context", "features", "shared_encoder", "model", "roster",
-                    "exports"}
+    assert keys == {
+        "universe",
+        "candles",
+        "market_context",
+        "features",
+        "shared_encoder",
+        "model",
+        "roster",
+        "exports",
+    }
     assert {k.to_user_string() for k in graph.get(AssetKey("roster")).parent_keys} == {"model"}
-    assert {k.to_user_string() for k in graph.get(AssetKey("model")).parent_keys} == {"features", "shared_encoder"}
+    assert {k.to_user_string() for k in graph.get(AssetKey("model")).parent_keys} == {
+        "features",
+        "shared_encoder",
+    }
     checks = {c.name for c in graph.asset_check_keys if c.asset_key == AssetKey("model")}
     assert {"gate_sharpe", "gate_trades", "gate_deflated_sharpe", "gate_net_pnl_bps"} <= checks
     assert defs.resolve_schedule_def("nightly_universe").cron_schedule == "0 2 * * *"
     assert {s.name for s in defs.sensors} == {
-        "chain_sensor", "remote_sync_sensor", "telegram_on_run_failure", "freshness_checks_sensor"}
+        "chain_sensor",
+        "remote_sync_sensor",
+        "telegram_on_run_failure",
+        "freshness_checks_sensor",
+    }

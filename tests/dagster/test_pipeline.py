@@ -14,8 +14,18 @@ from huracan_core.config import load_settings
 from huracan_core.training.trainer import load_model
 
 DAY = date(2026, 11, 20)
-ARTIFACTS = {"model.bin", "config.json", "metrics.json", "costs.json", "features.json", "metadata.json",
-             "sha256.txt", "features.parquet", "split_indices.json", "training_log.json"}
+ARTIFACTS = {
+    "model.bin",
+    "config.json",
+    "metrics.json",
+    "costs.json",
+    "features.json",
+    "metadata.json",
+    "sha256.txt",
+    "features.parquet",
+    "split_indices.json",
+    "training_log.json",
+}
 
 
 @pytest.fixture

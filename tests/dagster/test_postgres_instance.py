@@ -27,8 +27,13 @@ def pg_instance(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     db = f"huracan_dagster_{uuid.uuid4().hex[:8]}"
     with _admin() as conn:
         conn.execute(f'CREATE DATABASE "{db}"')
-    for key, value in {"DAGSTER_PG_HOST": PG["host"], "DAGSTER_PG_PORT": str(PG["port"]),
-                       "DAGSTER_PG_USER": PG["user"], "DAGSTER_PG_PASSWORD": "", "DAGSTER_PG_DB": db}.items():
+    for key, value in {
+        "DAGSTER_PG_HOST": PG["host"],
+        "DAGSTER_PG_PORT": str(PG["port"]),
+        "DAGSTER_PG_USER": PG["user"],
+        "DAGSTER_PG_PASSWORD": "",
+        "DAGSTER_PG_DB": db,
+    }.items():
         monkeypatch.setenv(key, value)
     dagster_home = tmp_path / "dagster_home"
     dagster_home.mkdir()
@@ -51,8 +56,14 @@ def test_production_instance_on_postgres_records_materialisations(pg_instance: D
 
     assert isinstance(pg_instance.run_storage, PostgresRunStorage)
     assert pg_instance.run_monitoring_enabled
-    step = StepRequest("universe", "universe_job", "2026-04-20", None, "",
-                       {TAG_DATE: "2026-04-20", TAG_STEP: "universe:2026-04-20"})
+    step = StepRequest(
+        "universe",
+        "universe_job",
+        "2026-04-20",
+        None,
+        "",
+        {TAG_DATE: "2026-04-20", TAG_STEP: "universe:2026-04-20"},
+    )
     outcome = execute(pg_instance, step, {"ops": {"universe": {"config": {"symbols": None, "top_n": 4}}}})
     assert outcome.success, outcome.error
     assert pg_instance.get_materialized_partitions(AssetKey("universe")) == {"2026-04-20"}

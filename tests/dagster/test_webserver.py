@@ -33,10 +33,20 @@ def test_webserver_and_daemon_run_a_job(home: Path, tmp_path: Path) -> None:
     bin_dir = Path(sys.executable).parent
     port = _free_port()
     logs = (tmp_path / "web.log").open("w"), (tmp_path / "daemon.log").open("w")
-    web = subprocess.Popen([str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w",
-                            "workspace.yaml"], cwd=REPO, env=env, stdout=logs[0], stderr=subprocess.STDOUT)
-    daemon = subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=REPO, env=env,
-                              stdout=logs[1], stderr=subprocess.STDOUT)
+    web = subprocess.Popen(
+        [str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
+        cwd=REPO,
+        env=env,
+        stdout=logs[0],
+        stderr=subprocess.STDOUT,
+    )
+    daemon = subprocess.Popen(
+        [str(bin_dir / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+        cwd=REPO,
+        env=env,
+        stdout=logs[1],
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -47,10 +57,14 @@ def test_webserver_and_daemon_run_a_job(home: Path, tmp_path: Path) -> None:
                 pass
             time.sleep(1)
         else:
-            pytest.fail("webserver did not answer /server_info within 120 s: " + (tmp_path / "web.log").read_text())
+            pytest.fail(
+                "webserver did not answer /server_info within 120 s: " + (tmp_path / "web.log").read_text()
+            )
         client = DagsterGraphQLClient("127.0.0.1", port_number=port)
         run_id = client.submit_job_execution(
-            "universe_job", repository_location_name="huracan", tags={"dagster/partition": "2026-04-20"},
+            "universe_job",
+            repository_location_name="huracan",
+            tags={"dagster/partition": "2026-04-20"},
             run_config={"ops": {"universe": {"config": {"symbols": None, "top_n": 3}}}},
         )
         status = None

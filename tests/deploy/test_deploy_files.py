@@ -204,7 +204,11 @@ def test_every_deploy_yaml_parses_without_duplicate_keys() -> None:
 
 
 def test_dockerfile_installs_exactly_the_lock(dockerfile: str) -> None:
-    lines = [ln.strip() for ln in dockerfile.replace("\\\n", " ").splitlines() if ln.strip() and not ln.startswith("#")]
+    lines = [
+        ln.strip()
+        for ln in dockerfile.replace("\\\n", " ").splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]
     assert "FROM python:3.11-slim" in lines
     assert re.search(r'pip install --no-cache-dir "uv==\$\{UV_VERSION\}"', dockerfile)
     assert re.search(r"ARG UV_VERSION=\d+\.\d+\.\d+", dockerfile), "uv is pinned"
@@ -213,16 +217,21 @@ def test_dockerfile_installs_exactly_the_lock(dockerfile: str) -> None:
     for ln in syncs:
         assert "--frozen" in ln and "--no-dev" in ln, ln
     first_sync = next(i for i, ln in enumerate(lines) if "uv sync" in ln)
-    assert any(ln.startswith("COPY") and "uv.lock" in ln and "pyproject.toml" in ln for ln in lines[:first_sync])
-    assert not any(re.search(r"\b(pip|uv pip) install\b", ln) and "uv==" not in ln for ln in lines), \
+    assert any(
+        ln.startswith("COPY") and "uv.lock" in ln and "pyproject.toml" in ln for ln in lines[:first_sync]
+    )
+    assert not any(re.search(r"\b(pip|uv pip) install\b", ln) and "uv==" not in ln for ln in lines), (
         "nothing is installed around the lock"
+    )
 
 
 def test_dockerfile_runs_as_non_root_without_entrypoint(dockerfile: str) -> None:
     users = re.findall(r"^USER\s+(\S+)", dockerfile, re.M)
     assert users and users[-1].split(":")[0] not in {"root", "0"}
     assert users[-1].split(":")[0].isdigit(), "numeric uid, so Kubernetes runAsNonRoot can verify it"
-    assert not re.search(r"^ENTRYPOINT", dockerfile, re.M), "K8sRunLauncher and KubeRay pass their own commands"
+    assert not re.search(r"^ENTRYPOINT", dockerfile, re.M), (
+        "K8sRunLauncher and KubeRay pass their own commands"
+    )
     cmd = re.search(r"^CMD (\[.*\])$", dockerfile, re.M)
     assert cmd is not None
     args = yaml.safe_load(cmd.group(1))
@@ -231,8 +240,11 @@ def test_dockerfile_runs_as_non_root_without_entrypoint(dockerfile: str) -> None
 
 
 def test_dockerignore_keeps_secrets_out_and_the_build_inputs_in(dockerfile: str) -> None:
-    patterns = [ln.strip() for ln in (DOCKER / "Dockerfile.dockerignore").read_text().splitlines()
-                if ln.strip() and not ln.startswith("#")]
+    patterns = [
+        ln.strip()
+        for ln in (DOCKER / "Dockerfile.dockerignore").read_text().splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]
     assert "**/.env" in patterns
     copied = set()
     for m in re.finditer(r"^COPY (.+?) \S+$", dockerfile, re.M):
@@ -265,7 +277,9 @@ def test_compose_builds_one_image_for_every_engine_service(services: dict[str, A
     assert len(images) == 1
     for name in engine:
         build = services[name]["build"]
-        assert (DOCKER / build["context"] / build["dockerfile"]).resolve() == (DOCKER / "Dockerfile").resolve()
+        assert (DOCKER / build["context"] / build["dockerfile"]).resolve() == (
+            DOCKER / "Dockerfile"
+        ).resolve()
 
 
 def test_user_code_serves_the_code_location_the_workspace_points_at(services: dict[str, Any]) -> None:
@@ -280,8 +294,12 @@ def test_user_code_serves_the_code_location_the_workspace_points_at(services: di
     assert grpc["host"] == "user_code" and grpc["host"] in services and grpc["port"] == port
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     (repo_entry,) = load_yaml(REPO / "workspace.yaml")["load_from"]
-    names = {grpc["location_name"], cmd[cmd.index("--location-name") + 1],
-             pyproject["tool"]["dagster"]["code_location_name"], repo_entry["python_module"]["location_name"]}
+    names = {
+        grpc["location_name"],
+        cmd[cmd.index("--location-name") + 1],
+        pyproject["tool"]["dagster"]["code_location_name"],
+        repo_entry["python_module"]["location_name"],
+    }
     assert names == {"huracan"}
     for name in ("webserver", "daemon"):
         c = services[name]["command"]
@@ -289,9 +307,17 @@ def test_user_code_serves_the_code_location_the_workspace_points_at(services: di
         assert mounts(services[name])[workspace] == "./workspace.docker.yaml"
 
 
-def test_dagster_services_get_exactly_the_instance_env_and_the_repo_dagster_yaml(services: dict[str, Any]) -> None:
+def test_dagster_services_get_exactly_the_instance_env_and_the_repo_dagster_yaml(
+    services: dict[str, Any],
+) -> None:
     wanted = dagster_yaml_env_names()
-    assert wanted == {"DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB"}
+    assert wanted == {
+        "DAGSTER_PG_HOST",
+        "DAGSTER_PG_PORT",
+        "DAGSTER_PG_USER",
+        "DAGSTER_PG_PASSWORD",
+        "DAGSTER_PG_DB",
+    }
     for name in DAGSTER_SERVICES:
         env = service_env(services, name)
         assert {k for k in env if k.startswith("DAGSTER_PG_")} == wanted, name
@@ -299,10 +325,15 @@ def test_dagster_services_get_exactly_the_instance_env_and_the_repo_dagster_yaml
         home = env["DAGSTER_HOME"]
         m = mounts(services[name])
         assert (DOCKER / m[f"{home}/dagster.yaml"]).resolve() == (REPO / "dagster.yaml").resolve(), name
-        (instance_mount,) = [v for v in services[name]["volumes"] if v.split(":")[1] == f"{home}/dagster.yaml"]
+        (instance_mount,) = [
+            v for v in services[name]["volumes"] if v.split(":")[1] == f"{home}/dagster.yaml"
+        ]
         assert instance_mount.endswith(":ro"), name
         assert m[home] == "dagster_home", "one DAGSTER_HOME volume: the UI reads the runs' compute logs"
-    assert service_env(services, "postgres")["POSTGRES_DB"] == service_env(services, "user_code")["DAGSTER_PG_DB"]
+    assert (
+        service_env(services, "postgres")["POSTGRES_DB"]
+        == service_env(services, "user_code")["DAGSTER_PG_DB"]
+    )
 
 
 def test_compose_engine_env_names_are_settings_the_engine_reads(services: dict[str, Any]) -> None:
@@ -314,8 +345,9 @@ def test_compose_engine_env_names_are_settings_the_engine_reads(services: dict[s
     assert env["HURACAN_PROFILE"] == "production"
     assert secret_env_names() <= set(env), "every SecretStr setting can be supplied"
     for name in ("webserver", "daemon"):
-        assert not [k for k in service_env(services, name) if k.startswith(("HURACAN_", "RAY_"))], \
+        assert not [k for k in service_env(services, name) if k.startswith(("HURACAN_", "RAY_"))], (
             f"{name} never imports the engine and gets none of its secrets"
+        )
 
 
 def test_compose_ray_wiring(services: dict[str, Any]) -> None:
@@ -341,15 +373,20 @@ def test_compose_secrets_only_come_from_the_env_file(services: dict[str, Any]) -
                 assert value is None or (isinstance(value, str) and "${" in value), f"{name}.{key}"
     env = service_env(services, "user_code")
     url = env["HURACAN_DATABASE__URL"]
-    assert url.startswith("postgresql+psycopg://") and ":${POSTGRES_PASSWORD:?" in url and "@postgres:5432/" in url
+    assert (
+        url.startswith("postgresql+psycopg://")
+        and ":${POSTGRES_PASSWORD:?" in url
+        and "@postgres:5432/" in url
+    )
     assert env["DAGSTER_PG_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
     assert service_env(services, "postgres")["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
     ports = [p for s in services.values() for p in s.get("ports", [])]
     assert ports and all(p.startswith("127.0.0.1:") for p in ports), "nothing published beyond localhost"
 
 
-def test_compose_env_loads_as_production_settings(services: dict[str, Any], home: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compose_env_loads_as_production_settings(
+    services: dict[str, Any], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     example = read_env_file(DOCKER / ".env.example")
     for key, raw in service_env(services, "user_code").items():
         if key.startswith("HURACAN_") and raw is not None and key not in {"HURACAN_HOME", "HURACAN_CONFIG"}:
@@ -359,7 +396,10 @@ def test_compose_env_loads_as_production_settings(services: dict[str, Any], home
     s = load_settings()
     assert s.profile == "production" and s.market.source == "ccxt"
     assert s.ray.address == "ray://ray-head:10001"
-    assert s.database_url == "postgresql+psycopg://huracan:change-me-fake-postgres-password@postgres:5432/huracan"
+    assert (
+        s.database_url
+        == "postgresql+psycopg://huracan:change-me-fake-postgres-password@postgres:5432/huracan"
+    )
 
 
 def test_postgres_init_creates_the_brain_library_database(services: dict[str, Any]) -> None:
@@ -388,7 +428,11 @@ def test_env_example_holds_placeholders_only() -> None:
     # HURACAN_DATABASE__URL is assembled by compose.yaml from the POSTGRES_* values above
     assert secret_env_names() - {"HURACAN_DATABASE__URL"} <= documented, "every engine secret has a slot"
     for key in documented:
-        if key.startswith("HURACAN_") and key not in {"HURACAN_PG_DB", "HURACAN_IMAGE", "HURACAN_WITH_OPENCL"}:
+        if key.startswith("HURACAN_") and key not in {
+            "HURACAN_PG_DB",
+            "HURACAN_IMAGE",
+            "HURACAN_WITH_OPENCL",
+        }:
             assert settings_env_name_ok(key), key
 
 
@@ -423,8 +467,12 @@ _LITERAL_SECRET = [
 def _harmless(value: str) -> bool:
     """An interpolation, a command substitution, a <placeholder>, a change-me value or a Secret's name."""
     value = value.lower().rstrip("`,.")
-    return (value.startswith(("${", "$(", "<", "huracan-", "dagster-")) or PLACEHOLDER in value
-            or value in {"true", "false"} or (value.isalpha() and len(value) < 6))  # prose: "password: it"
+    return (
+        value.startswith(("${", "$(", "<", "huracan-", "dagster-"))
+        or PLACEHOLDER in value
+        or value in {"true", "false"}
+        or (value.isalpha() and len(value) < 6)
+    )  # prose: "password: it"
 
 
 def test_no_password_like_literal_is_committed_under_deploy() -> None:
@@ -520,8 +568,9 @@ def test_raycluster_shape(raycluster: dict[str, Any]) -> None:
     assert "nvidia.com/gpu" not in cpu["resources"].get("limits", {})
 
 
-def test_raycluster_is_what_the_user_deployment_dials(raycluster: dict[str, Any], helm_env: dict[str, Any],
-                                                       user_deployment: dict[str, Any]) -> None:
+def test_raycluster_is_what_the_user_deployment_dials(
+    raycluster: dict[str, Any], helm_env: dict[str, Any], user_deployment: dict[str, Any]
+) -> None:
     address = helm_env["HURACAN_RAY__ADDRESS"]["value"]
     assert helm_env["RAY_ADDRESS"]["value"] == address
     (head,) = raycluster["spec"]["headGroupSpec"]["template"]["spec"]["containers"]
@@ -545,10 +594,15 @@ def test_raycluster_is_what_the_user_deployment_dials(raycluster: dict[str, Any]
         assert pod["securityContext"]["runAsNonRoot"] is True
 
 
-def test_helm_env_loads_as_production_settings(helm_env: dict[str, Any], home: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_helm_env_loads_as_production_settings(
+    helm_env: dict[str, Any], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name, entry in helm_env.items():
-        if name.startswith("HURACAN_") and "value" in entry and name not in {"HURACAN_HOME", "HURACAN_CONFIG"}:
+        if (
+            name.startswith("HURACAN_")
+            and "value" in entry
+            and name not in {"HURACAN_HOME", "HURACAN_CONFIG"}
+        ):
             monkeypatch.setenv(name, entry["value"])
     monkeypatch.setenv("HURACAN_DATABASE__URL", "postgresql+psycopg://huracan:change-me@db:5432/huracan")
     from huracan_core.config import load_settings

@@ -35,7 +35,9 @@ def get(server: BinanceServer, path: str) -> tuple[int, Any, dict[str, str]]:
 
 
 def test_klines_window_limit_and_row_shape(server: BinanceServer) -> None:
-    status, rows, headers = get(server, f"klines?symbol=BTCUSDT&interval=1h&startTime={T}&endTime={T + 9 * H}&limit=5")
+    status, rows, headers = get(
+        server, f"klines?symbol=BTCUSDT&interval=1h&startTime={T}&endTime={T + 9 * H}&limit=5"
+    )
     assert status == 200 and [r[0] for r in rows] == [T + i * H for i in range(5)]
     assert len(rows[0]) == 12 and isinstance(rows[0][1], str) and rows[0][6] == T + H - 1
     assert headers["Date"] == "Sat, 01 Oct 2022 00:30:00 GMT"  # the server's clock
@@ -51,14 +53,20 @@ def test_the_bar_containing_now_is_served_still_forming(server: BinanceServer, s
     _, rows, _ = get(server, "klines?symbol=BTCUSDT&interval=1h&limit=2")
     closed, forming = rows
     assert forming[0] == closed[0] + H
-    final = next(line.split(",") for line in (shared_data / "binance/1h/BTC-USDT.csv").read_text().splitlines()
-                 if line.startswith(str(forming[0])))
+    final = next(
+        line.split(",")
+        for line in (shared_data / "binance/1h/BTC-USDT.csv").read_text().splitlines()
+        if line.startswith(str(forming[0]))
+    )
     assert forming[1] == final[1] and float(forming[5]) < float(final[5])  # same open, half the volume so far
     assert float(forming[2]) >= max(float(forming[1]), float(forming[4]))
 
 
 def test_binance_error_codes(server: BinanceServer) -> None:
-    assert get(server, "klines?symbol=NOPEUSDT&interval=1h")[:2] == (400, {"code": -1121, "msg": "Invalid symbol."})
+    assert get(server, "klines?symbol=NOPEUSDT&interval=1h")[:2] == (
+        400,
+        {"code": -1121, "msg": "Invalid symbol."},
+    )
     assert get(server, "klines?symbol=BTCUSDT&interval=7m")[1]["code"] == -1120
     assert get(server, "klines?symbol=BTCUSDT&interval=1h&limit=1001")[1]["code"] == -1130
     assert get(server, "klines?interval=1h")[1]["code"] == -1102
@@ -70,7 +78,9 @@ def test_binance_error_codes(server: BinanceServer) -> None:
 
 
 def test_429_carries_retry_after_and_the_deck_gives_the_asked_rate(shared_data: Path) -> None:
-    with BinanceServer(shared_data, now=NOW, fault_rate=0.2, fault_kinds=("429",), retry_after_s=7, seed=3) as srv:
+    with BinanceServer(
+        shared_data, now=NOW, fault_rate=0.2, fault_kinds=("429",), retry_after_s=7, seed=3
+    ) as srv:
         results = [get(srv, "ping") for _ in range(40)]
     limited = [r for r in results if r[0] == 429]
     assert len(limited) == 8 and all(r[2]["Retry-After"] == "7" for r in limited)

@@ -30,7 +30,11 @@ def market(
     server: BinanceServer, timeout_s: float = 5.0, max_retries: int = 4, as_of: datetime = AS_OF, **kw: object
 ) -> CcxtMarket:
     settings = MarketSettings(
-        source="ccxt", api_url=server.url, timeframe="1d", request_timeout_s=timeout_s, max_retries=max_retries
+        source="ccxt",
+        api_url=server.url,
+        timeframe="1d",
+        request_timeout_s=timeout_s,
+        max_retries=max_retries,
     )
     return CcxtMarket(settings, as_of, retry_wait_s=0.005, **kw)  # type: ignore[arg-type]
 
@@ -90,7 +94,9 @@ def test_fetch_ohlcv_pages_at_the_exchange_limit(server: BinanceServer, shared_d
     assert server.counts["klines"] == 3
 
 
-@pytest.mark.parametrize("kind", ["429", "418", "500", "502", "503", "slow", "reset", "truncated", "malformed"])
+@pytest.mark.parametrize(
+    "kind", ["429", "418", "500", "502", "503", "slow", "reset", "truncated", "malformed"]
+)
 def test_each_transient_fault_is_retried(server: BinanceServer, shared_data: Path, kind: str) -> None:
     source = market(server, timeout_s=0.5)
     source.markets()
@@ -171,7 +177,9 @@ def test_rate_limiter_spaces_requests_by_weight(server: BinanceServer) -> None:
     assert server.counts["klines"] == 4 and elapsed >= 3 * 0.4 * 0.250 * 0.95
 
 
-def test_api_url_comes_from_the_environment(server: BinanceServer, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_url_comes_from_the_environment(
+    server: BinanceServer, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from huracan_core.market.factory import build_source
 
     monkeypatch.setenv("HURACAN_MARKET__SOURCE", "ccxt")
@@ -182,10 +190,16 @@ def test_api_url_comes_from_the_environment(server: BinanceServer, home: Path, m
     assert len(source.markets()) > 300 and server.counts["exchangeInfo"] == 1
 
 
-def test_secrets_never_reach_ccxt_logs_or_errors(server: BinanceServer, caplog: pytest.LogCaptureFixture) -> None:
+def test_secrets_never_reach_ccxt_logs_or_errors(
+    server: BinanceServer, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = MarketSettings(
-        source="ccxt", api_url=server.url, api_key=SecretStr("k3y-SECRET"), api_secret=SecretStr("s3cret-SECRET"),
-        max_retries=1, request_timeout_s=5,
+        source="ccxt",
+        api_url=server.url,
+        api_key=SecretStr("k3y-SECRET"),
+        api_secret=SecretStr("s3cret-SECRET"),
+        max_retries=1,
+        request_timeout_s=5,
     )
     source = CcxtMarket(settings, AS_OF, retry_wait_s=0.001)
     assert not source.exchange.apiKey and not source.exchange.secret  # public endpoints only

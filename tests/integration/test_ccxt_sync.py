@@ -36,7 +36,9 @@ def store(home: Path) -> CandleStore:
     return CandleStore(EngineHome(home))
 
 
-def market(server: BinanceServer, as_of: datetime = AS_OF, timeout_s: float = 5.0, **settings: object) -> CcxtMarket:
+def market(
+    server: BinanceServer, as_of: datetime = AS_OF, timeout_s: float = 5.0, **settings: object
+) -> CcxtMarket:
     fields: dict[str, object] = {"timeframe": "1h", "max_retries": 6, **settings}
     config = MarketSettings(source="ccxt", api_url=server.url, request_timeout_s=timeout_s, **fields)
     return CcxtMarket(config, as_of, retry_wait_s=0.005)  # ccxt's own rate limiter, default spacing
@@ -44,7 +46,9 @@ def market(server: BinanceServer, as_of: datetime = AS_OF, timeout_s: float = 5.
 
 def window(frame: pl.DataFrame, since: datetime, as_of: datetime, step_s: int = 3600) -> pl.DataFrame:
     ms = pl.col("timestamp").dt.epoch("ms")
-    return frame.filter((pl.col("timestamp") >= since) & (ms + step_s * 1000 <= int(as_of.timestamp() * 1000)))
+    return frame.filter(
+        (pl.col("timestamp") >= since) & (ms + step_s * 1000 <= int(as_of.timestamp() * 1000))
+    )
 
 
 def test_full_sync_stores_exactly_the_recorded_candles(
@@ -66,19 +70,25 @@ def test_full_sync_stores_exactly_the_recorded_candles(
     assert server.counts["exchangeInfo"] == 1
     assert pages == 42 + 23 and report.requests == server.total_requests == 67
     assert elapsed < 20
-    print(f"\nfull sync: {stored.height} bars, {report.requests} requests, {len(report.gaps)} gaps, {elapsed:.2f} s")
+    print(
+        f"\nfull sync: {stored.height} bars, {report.requests} requests, {len(report.gaps)} gaps, {elapsed:.2f} s"
+    )
 
 
 def test_sync_with_20_percent_of_requests_faulted_gives_the_same_candles(
     shared_data: Path, store: CandleStore
 ) -> None:
-    with BinanceServer(shared_data, now=AS_OF, fault_rate=0.2, seed=2024, retry_after_s=0, slow_s=1.5) as server:
+    with BinanceServer(
+        shared_data, now=AS_OF, fault_rate=0.2, seed=2024, retry_after_s=0, slow_s=1.5
+    ) as server:
         server.warm("1h", "BTCUSDT")
         started = time.perf_counter()
         report = store.sync(market(server, timeout_s=1.0), "BTC-USDT", "1h", SINCE, AS_OF)
         elapsed = time.perf_counter() - started
         faulted = sum(server.faults.values())
-        print(f"\nfaulted sync: {server.total_requests} requests, {faulted} faulted {dict(server.faults)}, {elapsed:.2f} s")
+        print(
+            f"\nfaulted sync: {server.total_requests} requests, {faulted} faulted {dict(server.faults)}, {elapsed:.2f} s"
+        )
         assert 0.15 <= faulted / server.total_requests <= 0.25
         assert len(server.faults) >= 9  # a real mix of kinds
         assert server.faults["missing"] >= 1  # pages with holes happened and were healed by the refetch
@@ -103,7 +113,7 @@ def test_second_sync_asks_only_for_new_bars_and_a_fresh_one_asks_nothing(
     report = store.sync(market(server, later), "BTC-USDT", "1h", SINCE, later)
     assert dict(server.counts) == {"exchangeInfo": 1, "klines": 1}  # markets, then one page of 53 new bars
     assert report.bars_added == 53 and report.requests == 2
-    (endpoint, params, _), = [r for r in server.requests if r[0] == "klines"]
+    ((endpoint, params, _),) = [r for r in server.requests if r[0] == "klines"]
     assert int(params["startTime"]) == int(AS_OF.timestamp() * 1000) and params["limit"] == "53"
     want = window(csv_candles(shared_data, "1h", "BTC-USDT"), SINCE, later)
     assert store.load("BTC-USDT", "1h").equals(want)
@@ -150,7 +160,9 @@ def test_recorded_open_last_bar_is_never_stored(shared_data: Path, store: Candle
     assert forming not in stored["timestamp"].to_list()
     # the 239 closed bars equal the independently recorded CSV (SOURCES.md)
     csv = csv_candles(shared_data, "1h", "ETH-USDT")
-    assert stored.equals(csv.filter(pl.col("timestamp").is_between(stored["timestamp"][0], stored["timestamp"][-1])))
+    assert stored.equals(
+        csv.filter(pl.col("timestamp").is_between(stored["timestamp"][0], stored["timestamp"][-1]))
+    )
 
 
 def test_server_forming_bar_is_not_stored_when_clocks_agree(
@@ -161,8 +173,21 @@ def test_server_forming_bar_is_not_stored_when_clocks_agree(
     store.sync(market(server, as_of), "BTC-USDT", "1h", datetime(2022, 9, 1, tzinfo=UTC), as_of)
     stored = store.load("BTC-USDT", "1h")
     assert stored["timestamp"].max() == datetime(2022, 9, 30, 11, tzinfo=UTC)
-    assert stored.equals(window(csv_candles(shared_data, "1h", "BTC-USDT"), datetime(2022, 9, 1, tzinfo=UTC), as_of))
+    assert stored.equals(
+        window(csv_candles(shared_data, "1h", "BTC-USDT"), datetime(2022, 9, 1, tzinfo=UTC), as_of)
+    )
 
 
 def test_all_fault_kinds_are_known_to_the_server() -> None:
-    assert set(FAULT_KINDS) >= {"429", "418", "500", "502", "503", "slow", "reset", "truncated", "malformed", "missing"}
+    assert set(FAULT_KINDS) >= {
+        "429",
+        "418",
+        "500",
+        "502",
+        "503",
+        "slow",
+        "reset",
+        "truncated",
+        "malformed",
+        "missing",
+    }

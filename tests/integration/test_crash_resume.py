@@ -28,13 +28,25 @@ def _ledger(home: Path) -> dict:
 
 
 def _run(env: dict, **kw) -> subprocess.Popen:  # type: ignore[no-untyped-def]
-    return subprocess.Popen([sys.executable, "-m", "huracan_dagster", "run", "--date", DAY, "--top", "3"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "huracan_dagster", "run", "--date", DAY, "--top", "3"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kw,
+    )
 
 
 def test_kill_9_mid_training_then_resume(home: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "HURACAN_TRAINING__WORKERS": "1", "HURACAN_TRAINING__N_TRIALS": "25",
-           "HURACAN_TRAINING__NUM_BOOST_ROUND": "400", "DAGSTER_HOME": str(tmp_path / "dagster")}
+    env = {
+        **os.environ,
+        "HURACAN_TRAINING__WORKERS": "1",
+        "HURACAN_TRAINING__N_TRIALS": "25",
+        "HURACAN_TRAINING__NUM_BOOST_ROUND": "400",
+        "DAGSTER_HOME": str(tmp_path / "dagster"),
+    }
     env.pop("RAY_ADDRESS", None)
     proc = _run(env, start_new_session=True)
     deadline = time.monotonic() + 300
@@ -49,7 +61,8 @@ def test_kill_9_mid_training_then_resume(home: Path, tmp_path: Path) -> None:
                 break
             time.sleep(0.1)
         assert victim is not None, "never saw one coin finished while another trained: " + (
-            proc.stdout.read() if proc.poll() is not None else "timeout")
+            proc.stdout.read() if proc.poll() is not None else "timeout"
+        )
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:

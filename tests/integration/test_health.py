@@ -20,7 +20,9 @@ def _health(*args: str):  # type: ignore[no-untyped-def]
 
 
 def test_database_down_is_named_and_exits_non_zero(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HURACAN_DATABASE__URL", "postgresql+psycopg://huracan:pw-s3cret-xyz@127.0.0.1:1/brain")
+    monkeypatch.setenv(
+        "HURACAN_DATABASE__URL", "postgresql+psycopg://huracan:pw-s3cret-xyz@127.0.0.1:1/brain"
+    )
     result = _health("--json")
     assert result.exit_code == 1, result.output
     out = json.loads(result.output)
@@ -31,18 +33,25 @@ def test_database_down_is_named_and_exits_non_zero(home: Path, monkeypatch: pyte
     status = json.loads((home / "monitoring" / "system_status.json").read_text())
     assert status["status"] == "unhealthy" and status["components"]["database"] == "unhealthy"
     day = datetime.now(UTC).strftime("%Y%m%d")
-    assert json.loads((home / "monitoring" / f"health_check_{day}.json").read_text())["unhealthy"] == ["database"]
+    assert json.loads((home / "monitoring" / f"health_check_{day}.json").read_text())["unhealthy"] == [
+        "database"
+    ]
     assert "pw-s3cret-xyz" not in (home / "monitoring" / f"health_check_{day}.json").read_text()
 
 
-def test_healthy_with_sqlite_and_a_remote_folder(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_healthy_with_sqlite_and_a_remote_folder(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HURACAN_STORAGE__REMOTE_DIR", str(tmp_path / "remote"))
     result = _health("--json")
     assert result.exit_code == 0, result.output
     checks = {c["name"]: c for c in json.loads(result.output)["checks"]}
     assert checks["database"]["status"] == "healthy"
     assert checks["storage"]["status"] == "healthy" and set(checks["storage"]["metrics"]) == {
-        "write_ms", "read_ms", "delete_ms"}
+        "write_ms",
+        "read_ms",
+        "delete_ms",
+    }
     assert list((tmp_path / "remote").rglob("probe-*")) == []  # the probe cleaned up after itself
     assert checks["exchange"]["status"] == "not_applicable" and "synthetic" in checks["exchange"]["detail"]
     assert checks["disk"]["metrics"]["free_bytes"] > 0

@@ -44,8 +44,17 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 INTERVALS_MS = {
-    "1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m": 1_800_000, "1h": 3_600_000,
-    "2h": 7_200_000, "4h": 14_400_000, "6h": 21_600_000, "8h": 28_800_000, "12h": 43_200_000,
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1h": 3_600_000,
+    "2h": 7_200_000,
+    "4h": 14_400_000,
+    "6h": 21_600_000,
+    "8h": 28_800_000,
+    "12h": 43_200_000,
     "1d": 86_400_000,
 }
 HTTP_FAULTS = ("400", "429", "418", "500", "502", "503")
@@ -172,7 +181,9 @@ class BinanceServer:
         handler = type("Handler", (_Handler,), {"app": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -232,7 +243,14 @@ class BinanceServer:
             if self.fault_rate <= 0 or not self.fault_kinds:
                 return None
             if not self._slots:
-                size = next((n for n in (5, 10, 20, 50, 100) if abs(self.fault_rate * n - round(self.fault_rate * n)) < 1e-9), 1000)
+                size = next(
+                    (
+                        n
+                        for n in (5, 10, 20, 50, 100)
+                        if abs(self.fault_rate * n - round(self.fault_rate * n)) < 1e-9
+                    ),
+                    1000,
+                )
                 hits = round(self.fault_rate * size)
                 self._slots = [True] * hits + [False] * (size - hits)
                 self._rng.shuffle(self._slots)
@@ -313,7 +331,9 @@ class BinanceServer:
 
     def _ticker(self, params: dict[str, str]) -> bytes:
         path = self.data_dir / TICKER_24HR
-        wanted = [params["symbol"]] if "symbol" in params else json.loads(params.get("symbols", "null") or "null")
+        wanted = (
+            [params["symbol"]] if "symbol" in params else json.loads(params.get("symbols", "null") or "null")
+        )
         if not wanted:
             return _read_bytes(path)
         table = _tickers_by_symbol(path)
@@ -336,7 +356,9 @@ class BinanceServer:
     def _klines(self, params: dict[str, str], fault: str | None) -> tuple[list[list[Any]], int]:
         symbol, interval = params.get("symbol"), params.get("interval")
         if not symbol:
-            raise _Reply(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
+            raise _Reply(
+                400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed."
+            )
         if interval not in INTERVALS_MS:
             raise _Reply(400, -1120, "Invalid interval.")
         try:
@@ -370,8 +392,16 @@ class BinanceServer:
         return picked, 0
 
     # ------------------------------------------------------------------ sending
-    def _send(self, req: _Handler, status: int, body: bytes, *, length: int | None = None, close: bool = False,
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        req: _Handler,
+        status: int,
+        body: bytes,
+        *,
+        length: int | None = None,
+        close: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         req.send_response(status)
         req.send_header("Content-Type", "application/json;charset=UTF-8")
         req.send_header("Content-Length", str(len(body) if length is None else length))
@@ -388,14 +418,22 @@ class BinanceServer:
         headers: dict[str, str] = {}
         if status in (418, 429):
             headers["Retry-After"] = str(self.retry_after_s)
-            msg = "Way too much request weight used; IP banned." if status == 418 else "Too much request weight used."
+            msg = (
+                "Way too much request weight used; IP banned."
+                if status == 418
+                else "Too much request weight used."
+            )
             body = json.dumps({"code": -1003, "msg": msg}).encode()
         elif status == 400:
-            body = json.dumps({"code": -1100, "msg": "Illegal characters found in parameter 'symbol'."}).encode()
+            body = json.dumps(
+                {"code": -1100, "msg": "Illegal characters found in parameter 'symbol'."}
+            ).encode()
         elif status == 502:
             body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
         else:
-            body = json.dumps({"code": -1001, "msg": "Internal error; unable to process your request."}).encode()
+            body = json.dumps(
+                {"code": -1001, "msg": "Internal error; unable to process your request."}
+            ).encode()
         self._send(req, status, body, headers=headers)
 
     @staticmethod
@@ -417,7 +455,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         """The `Date` header follows the server's clock, so clients can see what 'now' is for the exchange."""
-        return email.utils.formatdate(self.app.now_ms() / 1000 if timestamp is None else timestamp, usegmt=True)
+        return email.utils.formatdate(
+            self.app.now_ms() / 1000 if timestamp is None else timestamp, usegmt=True
+        )
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
         return

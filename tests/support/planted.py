@@ -51,7 +51,14 @@ def planted_candles(
     quote_vol = 2e6 * np.exp(rng.normal(0.0, 0.4, n_bars)) * (1.0 + np.abs(r) / (sigma_bps / 1e4))
     ts = to_ms(start) + np.arange(n_bars, dtype=np.int64) * bar_seconds * 1000
     return pl.DataFrame(
-        {"timestamp": ts, "open": open_, "high": high, "low": low, "close": close, "volume": quote_vol / close}
+        {
+            "timestamp": ts,
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": quote_vol / close,
+        }
     ).with_columns(pl.from_epoch("timestamp", time_unit="ms").dt.replace_time_zone("UTC").cast(TIMESTAMP))
 
 

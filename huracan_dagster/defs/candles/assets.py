@@ -1,6 +1,5 @@
 """`candles` (date × symbol): the coin's parquet cache brought up to the day's close."""
 
-
 from dagster import AssetDep, AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from huracan_core import stages

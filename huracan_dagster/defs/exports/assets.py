@@ -2,7 +2,6 @@
 counts per table as metadata), writes exports/YYYY-MM-DD (the hand-off files and the Brain Library exports,
 indexed by performance_summary.json) and reports/YYYY-MM-DD."""
 
-
 from datetime import date
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
@@ -37,4 +36,3 @@ def exports(context: AssetExecutionContext, huracan: HuracanConfig) -> Materiali
             **{f"brain/{table}": n for table, n in out["brain"]["rows"].items()},
         }
     )
-

@@ -1,6 +1,5 @@
 """`market_context` (daily) and `features` (date × symbol)."""
 
-
 from datetime import date
 
 from dagster import AssetDep, AssetExecutionContext, MaterializeResult, asset

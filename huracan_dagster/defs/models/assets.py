@@ -1,6 +1,5 @@
 """`shared_encoder` (daily) and `model` (date × symbol) with its gates as blocking asset checks."""
 
-
 from datetime import date
 
 from dagster import (
@@ -37,14 +36,23 @@ def shared_encoder(context: AssetExecutionContext, huracan: HuracanConfig) -> Ma
     settings = start(context, huracan, day)
     with stage_errors("shared_encoder", day), stages.day_stage(settings, day, "shared_encoder"):
         info = stages.encoder_stage(settings, day, stages.load_universe(settings, day).selected)
-    return MaterializeResult(metadata={k: plain(v) for k, v in info.items() if isinstance(v, str | int | float)})
+    return MaterializeResult(
+        metadata={k: plain(v) for k, v in info.items() if isinstance(v, str | int | float)}
+    )
 
 
 def _with_checks(result: MaterializeResult, why: str) -> MaterializeResult:
     """A partition that was not trained still reports every gate check, as not evaluated and why."""
-    checks = [AssetCheckResult(check_name=f"gate_{name}", passed=False, severity=AssetCheckSeverity.WARN,
-                               description=f"not evaluated: {why}", metadata={"not_evaluated": why})
-              for name in GATE_CHECKS]
+    checks = [
+        AssetCheckResult(
+            check_name=f"gate_{name}",
+            passed=False,
+            severity=AssetCheckSeverity.WARN,
+            description=f"not evaluated: {why}",
+            metadata={"not_evaluated": why},
+        )
+        for name in GATE_CHECKS
+    ]
     return MaterializeResult(metadata=result.metadata, check_results=checks)
 
 
@@ -56,10 +64,14 @@ def _with_checks(result: MaterializeResult, why: str) -> MaterializeResult:
     pool="train",
     # non-blocking and partitioned: a coin that trains and misses a gate is a green run whose failed
     # check is tied to its own partition; only a crash is a red run
-    check_specs=[AssetCheckSpec(f"gate_{name}", asset="model", blocking=False, partitions_def=date_symbol)
-                 for name in GATE_CHECKS],
+    check_specs=[
+        AssetCheckSpec(f"gate_{name}", asset="model", blocking=False, partitions_def=date_symbol)
+        for name in GATE_CHECKS
+    ],
 )
-def model(context: AssetExecutionContext, huracan: HuracanConfig, ray_cluster: RayResource) -> MaterializeResult:
+def model(
+    context: AssetExecutionContext, huracan: HuracanConfig, ray_cluster: RayResource
+) -> MaterializeResult:
     """Per-coin model trained as a Ray task (timeout, retries): purged walk-forward, after-cost
     out-of-sample metrics, gates as checks of the coin's partition, champion decision."""
     day, symbol = split_key(context.partition_key)
@@ -72,19 +84,31 @@ def model(context: AssetExecutionContext, huracan: HuracanConfig, ray_cluster: R
     plan = plan_training(settings, resources)
     outcome = train_coins(settings, day, [symbol], plan=plan)[symbol]
     if outcome.status == "failed":
-        raise failure("model", day, symbol, f"{outcome.error_type}: {outcome.error}",
-                      error_type=outcome.error_type or "", attempts=outcome.attempts, device=plan.device)
+        raise failure(
+            "model",
+            day,
+            symbol,
+            f"{outcome.error_type}: {outcome.error}",
+            error_type=outcome.error_type or "",
+            attempts=outcome.attempts,
+            device=plan.device,
+        )
     result = outcome.result
     if result.skipped_reason:
-        return _with_checks(MaterializeResult(metadata={"status": "skipped", "reason": result.skipped_reason}),
-                            result.skipped_reason)
+        return _with_checks(
+            MaterializeResult(metadata={"status": "skipped", "reason": result.skipped_reason}),
+            result.skipped_reason,
+        )
     by_name = {c.name: c for c in result.gates.checks}
     checks = []
     for name in GATE_CHECKS:
         gate = by_name.get(name)
         if gate is None:
-            checks.append(AssetCheckResult(check_name=f"gate_{name}", passed=False,
-                                           description=f"gate {name} was not evaluated"))
+            checks.append(
+                AssetCheckResult(
+                    check_name=f"gate_{name}", passed=False, description=f"gate {name} was not evaluated"
+                )
+            )
             continue
         checks.append(
             AssetCheckResult(
@@ -94,7 +118,11 @@ def model(context: AssetExecutionContext, huracan: HuracanConfig, ray_cluster: R
                 description=f"{name} = {gate.value} (must be {gate.op} {gate.threshold})",
             )
         )
-    metrics = {k: plain(v) for k, v in result.metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    metrics = {
+        k: plain(v)
+        for k, v in result.metrics.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
     return MaterializeResult(
         metadata={
             **metrics,

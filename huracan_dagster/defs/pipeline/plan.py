@@ -45,8 +45,11 @@ PARTITION_TAG = "dagster/partition"
 DATE_DIMENSION_TAG = "dagster/partition/date"
 
 IN_FLIGHT = {
-    DagsterRunStatus.NOT_STARTED, DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING,
-    DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+    DagsterRunStatus.CANCELING,
 }
 ENDED_BADLY = {DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
@@ -108,17 +111,26 @@ def derive_steps(assets: Sequence[AssetsDefinition]) -> tuple[Step, ...]:
         if not coin and not gather and len(owners) == 1 and not steps[next(iter(owners))].per_coin:
             host = steps[next(iter(owners))]
             if not host.root:  # the root starts a generation: what follows it is a step of its own
-                steps[host.name] = Step(host.name, (*host.assets, name), False, host.coin_after,
-                                        host.day_after, host.gather)
+                steps[host.name] = Step(
+                    host.name, (*host.assets, name), False, host.coin_after, host.day_after, host.gather
+                )
                 step_of[name] = host.name
                 continue
-        steps[name] = Step(name, (name,), coin, tuple(dict.fromkeys(coin_after)), tuple(dict.fromkeys(day_after)),
-                           tuple(dict.fromkeys(gather)))
+        steps[name] = Step(
+            name,
+            (name,),
+            coin,
+            tuple(dict.fromkeys(coin_after)),
+            tuple(dict.fromkeys(day_after)),
+            tuple(dict.fromkeys(gather)),
+        )
         step_of[name] = name
     ordered = tuple(steps.values())
     roots = [s for s in ordered if s.root]
     if len(roots) != 1 or roots[0].per_coin:
-        raise GraphShapeError(f"the night needs exactly one daily root asset, found {[s.name for s in roots]}")
+        raise GraphShapeError(
+            f"the night needs exactly one daily root asset, found {[s.name for s in roots]}"
+        )
     return ordered
 
 
@@ -218,7 +230,9 @@ def day_state(instance: DagsterInstance, day: date, steps: tuple[Step, ...] | No
         run = record.dagster_run
         key = run.tags.get(PARTITION_TAG)
         selected = {k.to_user_string() for k in (run.asset_selection or ())}
-        names = {owner[a].name for a in selected if a in owner} or {s.name for s in steps if s.job == run.job_name}
+        names = {owner[a].name for a in selected if a in owner} or {
+            s.name for s in steps if s.job == run.job_name
+        }
         for name in names:
             latest_run[(name, key)] = run.status
     for step in steps[1:]:
@@ -279,7 +293,9 @@ def next_steps(
                     symbol=key.split("|")[1] if step.per_coin else None,
                     run_key=f"{gen.run_id}:{step_id}",
                     tags={
-                        TAG_DATE: day_key, TAG_STEP: step_id, TAG_GENERATION: gen.run_id,
+                        TAG_DATE: day_key,
+                        TAG_STEP: step_id,
+                        TAG_GENERATION: gen.run_id,
                         **({"dagster/max_runtime": str(runtime)} if runtime else {}),
                     },
                 )

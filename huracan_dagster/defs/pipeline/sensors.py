@@ -74,7 +74,9 @@ def chain_sensor(context: SensorEvaluationContext) -> SensorResult:
     cursor = ChainCursor.parse(context.cursor)
     root = AssetKey(STEPS[0].assets[0])
     records = instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=root, after_storage_id=cursor.after), limit=RECORDS_PER_TICK, ascending=True
+        AssetRecordsFilter(asset_key=root, after_storage_id=cursor.after),
+        limit=RECORDS_PER_TICK,
+        ascending=True,
     ).records
     for record in records:
         if record.partition_key:
@@ -101,7 +103,9 @@ def chain_sensor(context: SensorEvaluationContext) -> SensorResult:
                 new.append(symbol)
         for step in next_steps(state, skip_started=True, training=training):
             requests.append(
-                RunRequest(job_name=step.job, partition_key=step.partition_key, run_key=step.run_key, tags=step.tags)
+                RunRequest(
+                    job_name=step.job, partition_key=step.partition_key, run_key=step.run_key, tags=step.tags
+                )
             )
     cursor.open = still_open
     context.update_cursor(cursor.dump())

@@ -1,6 +1,5 @@
 """`universe` (daily): the coins worth studying for the day, with the reason each coin is in or out."""
 
-
 from dataclasses import asdict
 from datetime import date
 
@@ -20,7 +19,9 @@ class UniverseConfig(Config):
 
 
 @asset(partitions_def=daily, group_name="market", kinds={"python"})
-def universe(context: AssetExecutionContext, config: UniverseConfig, huracan: HuracanConfig) -> MaterializeResult:
+def universe(
+    context: AssetExecutionContext, config: UniverseConfig, huracan: HuracanConfig
+) -> MaterializeResult:
     """Filter and rank the exchange's markets at the day's close (volume, age, type, stablecoins, leverage)."""
     day = date.fromisoformat(context.partition_key)
     settings = start(context, huracan, day)
@@ -35,6 +36,8 @@ def universe(context: AssetExecutionContext, config: UniverseConfig, huracan: Hu
             "requested": MetadataValue.json({"symbols": config.symbols, "top_n": config.top_n}),
             "source": result.source,
             "as_of": result.as_of.isoformat(),
-            "coins": table(rows, ["symbol", "selected", "rank", "reason", "quote_volume_usd", "spread_bps", "age_days"]),
+            "coins": table(
+                rows, ["symbol", "selected", "rank", "reason", "quote_volume_usd", "spread_bps", "age_days"]
+            ),
         }
     )

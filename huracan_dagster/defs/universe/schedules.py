@@ -21,5 +21,8 @@ _SCHEDULE = load_settings().schedule
 def nightly_universe(context: ScheduleEvaluationContext) -> RunRequest:
     """The day that closed most recently before the tick; the sensors take the chain from there."""
     day = last_complete_day(context.scheduled_execution_time)
-    return RunRequest(partition_key=day.isoformat(), run_key=f"nightly:{day.isoformat()}",
-                      tags={"huracan/date": day.isoformat(), "huracan/trigger": "schedule"})
+    return RunRequest(
+        partition_key=day.isoformat(),
+        run_key=f"nightly:{day.isoformat()}",
+        tags={"huracan/date": day.isoformat(), "huracan/trigger": "schedule"},
+    )

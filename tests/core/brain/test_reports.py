@@ -57,8 +57,10 @@ def test_training_report_and_csv_match_the_models(night: Night, published: dict)
     assert sorted(c["symbol"] for c in comparison["coins"]) == sorted(night.symbols)
     assert {"model_only", "consensus", "buy_and_hold"} <= set(comparison["portfolio"])
     for coin in comparison["coins"]:
-        metrics = read_json(Path(next(c for c in report["coins"] if c["symbol"] == coin["symbol"])["model_dir"])
-                            / "metrics.json")
+        metrics = read_json(
+            Path(next(c for c in report["coins"] if c["symbol"] == coin["symbol"])["model_dir"])
+            / "metrics.json"
+        )
         assert coin["model_only"]["sharpe"] == pytest.approx(metrics["sharpe"], rel=1e-9, abs=1e-12)
     assert published["trading"] is not None and "error" not in published["trading"]
 

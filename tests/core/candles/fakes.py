@@ -45,7 +45,9 @@ class FrameSource:
         self.first_bar_calls += 1
         return self.frame["timestamp"][0] if self.frame.height else None
 
-    def fetch_ohlcv(self, symbol: str, timeframe: str, since: datetime, until: datetime | None = None) -> pl.DataFrame:
+    def fetch_ohlcv(
+        self, symbol: str, timeframe: str, since: datetime, until: datetime | None = None
+    ) -> pl.DataFrame:
         if timeframe != self.timeframe:
             raise MarketDataError(f"no {timeframe} data")
         end = min(until or self.as_of, self.as_of)

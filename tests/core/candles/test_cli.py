@@ -15,8 +15,17 @@ runner = CliRunner()
 
 
 def test_sync_prints_bars_requests_gaps_and_is_idempotent(home: Path) -> None:
-    args = ["sync", "--symbols", "ALFA-USDT,BRAVO-USDT", "--timeframe", "1d", "--since", "2023-01-01",
-            "--until", "2023-12-31"]
+    args = [
+        "sync",
+        "--symbols",
+        "ALFA-USDT,BRAVO-USDT",
+        "--timeframe",
+        "1d",
+        "--since",
+        "2023-01-01",
+        "--until",
+        "2023-12-31",
+    ]
     first = runner.invoke(candles_app, args)
     assert first.exit_code == 0, first.output
     assert "ALFA-USDT" in first.output and "BRAVO-USDT" in first.output
@@ -33,8 +42,18 @@ def test_sync_prints_bars_requests_gaps_and_is_idempotent(home: Path) -> None:
 
 def test_a_failing_coin_is_skipped_and_the_others_go_on(home: Path) -> None:
     result = runner.invoke(
-        candles_app, ["sync", "--symbols", "NOPE-USDT,ALFA-USDT", "--timeframe", "1d", "--since", "2023-06-01",
-                      "--until", "2023-06-30"],
+        candles_app,
+        [
+            "sync",
+            "--symbols",
+            "NOPE-USDT,ALFA-USDT",
+            "--timeframe",
+            "1d",
+            "--since",
+            "2023-06-01",
+            "--until",
+            "2023-06-30",
+        ],
     )
     assert result.exit_code == 1
     assert "skipped NOPE-USDT" in result.output and "30 bars added" in result.output

@@ -31,12 +31,12 @@ def frame() -> pl.DataFrame:
 
 def expected(frame: pl.DataFrame, since: datetime, as_of: datetime) -> pl.DataFrame:
     ms = pl.col("timestamp").dt.epoch("ms")
-    return frame.filter(
-        (pl.col("timestamp") >= since) & (ms + 3_600_000 <= int(as_of.timestamp() * 1000))
-    )
+    return frame.filter((pl.col("timestamp") >= since) & (ms + 3_600_000 <= int(as_of.timestamp() * 1000)))
 
 
-def test_first_sync_stores_closed_bars_and_second_makes_no_request(store: CandleStore, frame: pl.DataFrame) -> None:
+def test_first_sync_stores_closed_bars_and_second_makes_no_request(
+    store: CandleStore, frame: pl.DataFrame
+) -> None:
     source = FrameSource(frame, AS_OF)
     report = store.sync(source, SYMBOL, "1h", SINCE, AS_OF)
     want = expected(frame, SINCE, AS_OF)
@@ -60,7 +60,9 @@ def test_later_as_of_fetches_only_the_new_tail(store: CandleStore, frame: pl.Dat
     assert store.load(SYMBOL, "1h").equals(expected(frame, SINCE, AS_OF))
 
 
-def test_earlier_since_fetches_only_the_head_and_listing_bounds_it(store: CandleStore, frame: pl.DataFrame) -> None:
+def test_earlier_since_fetches_only_the_head_and_listing_bounds_it(
+    store: CandleStore, frame: pl.DataFrame
+) -> None:
     store.sync(FrameSource(frame, AS_OF), SYMBOL, "1h", SINCE, AS_OF)
     source = FrameSource(frame, AS_OF)
     report = store.sync(source, SYMBOL, "1h", SINCE - timedelta(days=10), AS_OF)
@@ -96,7 +98,9 @@ def test_live_sync_after_24h_fetches_the_tail(store: CandleStore, frame: pl.Data
     assert report.requests == 1 and report.bars_added == 30 and not report.skipped_fresh
 
 
-def test_still_open_bar_from_a_careless_source_is_never_stored(store: CandleStore, frame: pl.DataFrame) -> None:
+def test_still_open_bar_from_a_careless_source_is_never_stored(
+    store: CandleStore, frame: pl.DataFrame
+) -> None:
     source = FrameSource(frame, AS_OF)
     source.serve_open_bar = True
     report = store.sync(source, SYMBOL, "1h", SINCE, AS_OF)
@@ -114,8 +118,12 @@ def test_transient_hole_is_refetched_once_and_filled(store: CandleStore, frame: 
     assert store.load(SYMBOL, "1h").equals(expected(frame, SINCE, AS_OF))
 
 
-def test_permanent_gap_is_reported_remembered_and_not_refetched(store: CandleStore, frame: pl.DataFrame) -> None:
-    missing = [datetime(2024, 5, 10, h, tzinfo=UTC) for h in (3, 4, 5)] + [datetime(2024, 5, 20, 7, tzinfo=UTC)]
+def test_permanent_gap_is_reported_remembered_and_not_refetched(
+    store: CandleStore, frame: pl.DataFrame
+) -> None:
+    missing = [datetime(2024, 5, 10, h, tzinfo=UTC) for h in (3, 4, 5)] + [
+        datetime(2024, 5, 20, 7, tzinfo=UTC)
+    ]
     holey = frame.filter(~pl.col("timestamp").is_in(missing))
     report = store.sync(FrameSource(holey, AS_OF - hours(5)), SYMBOL, "1h", SINCE, AS_OF - hours(5))
     assert [(g.start, g.missing_bars) for g in report.gaps] == [(missing[0], 3), (missing[3], 1)]
@@ -133,7 +141,9 @@ def test_force_refetches_the_whole_range(store: CandleStore, frame: pl.DataFrame
     assert store.load(SYMBOL, "1h").equals(expected(revised, SINCE, AS_OF))
 
 
-def test_unreadable_cache_is_quarantined_and_rebuilt(store: CandleStore, frame: pl.DataFrame, home: Path) -> None:
+def test_unreadable_cache_is_quarantined_and_rebuilt(
+    store: CandleStore, frame: pl.DataFrame, home: Path
+) -> None:
     store.sync(FrameSource(frame, AS_OF), SYMBOL, "1h", SINCE, AS_OF)
     path = store.path(SYMBOL, "1h")
     path.write_bytes(path.read_bytes()[:200])  # torn by some other tool
@@ -144,7 +154,9 @@ def test_unreadable_cache_is_quarantined_and_rebuilt(store: CandleStore, frame: 
     assert store.load(SYMBOL, "1h").equals(expected(frame, SINCE, AS_OF))
 
 
-def test_1970_timestamps_are_detected_quarantined_and_rebuilt(store: CandleStore, frame: pl.DataFrame) -> None:
+def test_1970_timestamps_are_detected_quarantined_and_rebuilt(
+    store: CandleStore, frame: pl.DataFrame
+) -> None:
     """The original system's bug: epoch ms divided by 1000, so every bar decodes to January 1970."""
     store.sync(FrameSource(frame, AS_OF), SYMBOL, "1h", SINCE, AS_OF)
     path = store.path(SYMBOL, "1h")
@@ -182,9 +194,12 @@ def test_invalid_bars_from_the_source_are_refused_and_nothing_is_written(
     store: CandleStore, frame: pl.DataFrame
 ) -> None:
     bad = FrameSource(frame, AS_OF)
-    bad.corrupt = pl.when(pl.col("timestamp") == datetime(2024, 5, 1, 9, tzinfo=UTC)).then(
-        pl.col("low") * 0.5
-    ).otherwise(pl.col("high")).alias("high")
+    bad.corrupt = (
+        pl.when(pl.col("timestamp") == datetime(2024, 5, 1, 9, tzinfo=UTC))
+        .then(pl.col("low") * 0.5)
+        .otherwise(pl.col("high"))
+        .alias("high")
+    )
     with pytest.raises(CandleValidationError) as info:
         store.sync(bad, SYMBOL, "1h", SINCE, AS_OF)
     assert info.value.rule == "high_at_least_open_close"
@@ -195,7 +210,9 @@ def test_invalid_bars_from_the_source_are_refused_and_nothing_is_written(
     assert reports == [] and "high_at_least_open_close" in failures[SYMBOL]
 
 
-def test_restore_from_remote_when_local_cache_is_empty(home: Path, tmp_path: Path, frame: pl.DataFrame) -> None:
+def test_restore_from_remote_when_local_cache_is_empty(
+    home: Path, tmp_path: Path, frame: pl.DataFrame
+) -> None:
     remote = LocalFolderStorage(tmp_path / "remote")
     first = CandleStore(EngineHome(home), remote)
     first.sync(FrameSource(frame, AS_OF), SYMBOL, "1h", SINCE, AS_OF)
@@ -211,7 +228,9 @@ def test_restore_from_remote_when_local_cache_is_empty(home: Path, tmp_path: Pat
     assert second.load(SYMBOL, "1h").equals(expected(frame, SINCE, AS_OF))
 
 
-def test_corrupt_remote_copy_is_quarantined_and_rebuilt(home: Path, tmp_path: Path, frame: pl.DataFrame) -> None:
+def test_corrupt_remote_copy_is_quarantined_and_rebuilt(
+    home: Path, tmp_path: Path, frame: pl.DataFrame
+) -> None:
     remote = LocalFolderStorage(tmp_path / "remote")
     (tmp_path / "remote" / "data" / "candles" / "1h").mkdir(parents=True)
     (tmp_path / "remote" / "data" / "candles" / "1h" / "ALFA-USDT.parquet").write_bytes(b"not parquet")

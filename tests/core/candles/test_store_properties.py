@@ -49,7 +49,11 @@ def test_any_sequence_of_syncs_keeps_exactly_the_closed_bars(plan: list[tuple[in
             if since + timedelta(hours=1) > as_of:  # nothing closed in the range asked for: no change
                 assert report.requests == 0 and stored.equals(FRAME.clear() if lo is None else stored)
                 continue
-            fresh = not pinned and last_full is not None and timedelta(0) <= as_of - last_full < timedelta(hours=24)
+            fresh = (
+                not pinned
+                and last_full is not None
+                and timedelta(0) <= as_of - last_full < timedelta(hours=24)
+            )
             lo = since if lo is None or since < lo else lo
             if not fresh:
                 hi_ms = max(hi_ms, int(as_of.timestamp() * 1000) // 3_600_000 * 3_600_000)

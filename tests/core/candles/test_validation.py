@@ -23,9 +23,16 @@ def bars(n: int = 6) -> list[list[float]]:
 
 def check(rows: list[list[float]]) -> CandleValidationError:
     frame = pl.DataFrame(
-        {"timestamp": [int(r[0]) for r in rows], **{c: [float(r[i + 1]) for r in rows] for i, c in
-                                                    enumerate(("open", "high", "low", "close", "volume"))}}
-    ).with_columns(pl.from_epoch("timestamp", time_unit="ms").dt.replace_time_zone("UTC").dt.cast_time_unit("ms"))
+        {
+            "timestamp": [int(r[0]) for r in rows],
+            **{
+                c: [float(r[i + 1]) for r in rows]
+                for i, c in enumerate(("open", "high", "low", "close", "volume"))
+            },
+        }
+    ).with_columns(
+        pl.from_epoch("timestamp", time_unit="ms").dt.replace_time_zone("UTC").dt.cast_time_unit("ms")
+    )
     with pytest.raises(CandleValidationError) as info:
         validate_candles(frame, "BTC-USDT", 3600)
     return info.value
@@ -52,7 +59,9 @@ def test_good_bars_pass_and_zero_volume_is_allowed() -> None:
         (5, {4: float("inf"), 2: float("inf")}, "values_finite"),
     ],
 )
-def test_each_price_rule_names_the_first_offending_bar(index: int, patch: dict[int, float], rule: str) -> None:
+def test_each_price_rule_names_the_first_offending_bar(
+    index: int, patch: dict[int, float], rule: str
+) -> None:
     rows = bars()
     for col, value in patch.items():
         rows[index][col] = value
@@ -64,14 +73,18 @@ def test_each_price_rule_names_the_first_offending_bar(index: int, patch: dict[i
 def test_time_rules() -> None:
     rows = bars()
     rows[3][0] += 60_000  # 03:01, not on the hour
-    assert check(rows).rule == "timestamp_aligned_to_timeframe" and check(rows).first_bad == at(3).replace(minute=1)
+    assert check(rows).rule == "timestamp_aligned_to_timeframe" and check(rows).first_bad == at(3).replace(
+        minute=1
+    )
     rows = bars()
     rows[4][0] = rows[2][0]  # out of order and duplicated
     err = check(rows)
     assert err.rule == "timestamp_strictly_increasing" and err.first_bad == at(2)
     rows = [[r[0] // 1000, *r[1:]] for r in bars()]  # ms divided by 1000: January 1970
     err = check(rows)
-    assert err.rule == "timestamp_not_before_2009" and err.first_bad is not None and err.first_bad.year == 1970
+    assert (
+        err.rule == "timestamp_not_before_2009" and err.first_bad is not None and err.first_bad.year == 1970
+    )
     future = int(datetime(2100, 1, 1, tzinfo=UTC).timestamp() * 1000)
     rows = [*bars(), [future, 1.0, 1.0, 1.0, 1.0, 1.0]]
     assert check(rows).rule == "timestamp_not_in_future"
@@ -97,4 +110,7 @@ def test_every_recorded_binance_file_passes_and_gaps_match_the_sources(shared_da
     assert len(gaps) == 27 and sum(g.missing_bars for g in gaps) == 127  # as SOURCES.md lists them
     feb_2018 = max(gaps, key=lambda g: g.missing_bars)
     assert (feb_2018.start, feb_2018.end, feb_2018.missing_bars) == (
-        datetime(2018, 2, 8, 1, tzinfo=UTC), datetime(2018, 2, 9, 9, tzinfo=UTC), 33)
+        datetime(2018, 2, 8, 1, tzinfo=UTC),
+        datetime(2018, 2, 9, 9, tzinfo=UTC),
+        33,
+    )

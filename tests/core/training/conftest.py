@@ -29,7 +29,9 @@ def fast_settings(**training: object) -> Settings:
 
 
 def cost_inputs(market_type: str = "spot") -> CostInputs:
-    return CostInputs(spread_bps=2.0, maker_fee_bps=2.0, taker_fee_bps=4.0, adv_usd=5e8, market_type=market_type)
+    return CostInputs(
+        spread_bps=2.0, maker_fee_bps=2.0, taker_fee_bps=4.0, adv_usd=5e8, market_type=market_type
+    )
 
 
 @pytest.fixture(scope="session")
@@ -50,13 +52,24 @@ class Trained:
 def trained(tmp_path_factory: pytest.TempPathFactory, recipe) -> Trained:
     """One planted coin trained with the shared encoder (fitted on it and two random walks)."""
     home = EngineHome(tmp_path_factory.mktemp("home"))
-    feats = {"PLANT-USDT": build_features(planted_candles(1), recipe),
-             "RWA-USDT": build_features(random_walk_candles(2), recipe),
-             "RWB-USDT": build_features(random_walk_candles(3), recipe)}
+    feats = {
+        "PLANT-USDT": build_features(planted_candles(1), recipe),
+        "RWA-USDT": build_features(random_walk_candles(2), recipe),
+        "RWB-USDT": build_features(random_walk_candles(3), recipe),
+    }
     enc_dir = home.encoder_dir(DAY)
     fit_shared_encoder(feats, recipe, AS_OF, enc_dir)
     settings = fast_settings()
-    result = train_coin(symbol="PLANT-USDT", features=feats["PLANT-USDT"], recipe=recipe, encoder_dir=enc_dir,
-                        cost_inputs=cost_inputs(), settings=settings, home=home, training_date=DAY,
-                        bar_seconds=3600, options=FAST)
+    result = train_coin(
+        symbol="PLANT-USDT",
+        features=feats["PLANT-USDT"],
+        recipe=recipe,
+        encoder_dir=enc_dir,
+        cost_inputs=cost_inputs(),
+        settings=settings,
+        home=home,
+        training_date=DAY,
+        bar_seconds=3600,
+        options=FAST,
+    )
     return Trained(home, result, feats["PLANT-USDT"], settings, enc_dir)

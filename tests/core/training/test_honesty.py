@@ -31,8 +31,18 @@ def _run(home: Path, candles_by_symbol: dict, recipe) -> list[TrainResult]:
     fit_shared_encoder(feats, recipe, AS_OF, enc_dir)
     settings = fast_settings()
     return [
-        train_coin(symbol=s, features=f, recipe=recipe, encoder_dir=enc_dir, cost_inputs=cost_inputs(),
-                   settings=settings, home=home_, training_date=DAY, bar_seconds=3600, options=FAST)
+        train_coin(
+            symbol=s,
+            features=f,
+            recipe=recipe,
+            encoder_dir=enc_dir,
+            cost_inputs=cost_inputs(),
+            settings=settings,
+            home=home_,
+            training_date=DAY,
+            bar_seconds=3600,
+            options=FAST,
+        )
         for s, f in feats.items()
     ]
 

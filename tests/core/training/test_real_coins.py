@@ -42,8 +42,9 @@ def test_real_coins_table(shared_data: Path, tmp_path: Path) -> None:
     assert len(candles) == 14
     settings = Settings()
     recipe = default_recipe("1d")
-    cross = CrossAssetInputs(btc=candles.get("BTC-USDT"), eth=candles.get("ETH-USDT"),
-                             market=equal_weight_market(candles))
+    cross = CrossAssetInputs(
+        btc=candles.get("BTC-USDT"), eth=candles.get("ETH-USDT"), market=equal_weight_market(candles)
+    )
     feats = {s: build_features(c, recipe, cross) for s, c in candles.items()}
     home = EngineHome(tmp_path)
     fit_shared_encoder(feats, recipe, AS_OF, home.encoder_dir(DAY))
@@ -51,26 +52,55 @@ def test_real_coins_table(shared_data: Path, tmp_path: Path) -> None:
     for symbol, frame in feats.items():
         c = candles[symbol].tail(30)
         adv = float((c["close"] * c["volume"]).mean())
-        costs = CostInputs(spread_bps=settings.costs.default_spread_bps, maker_fee_bps=settings.costs.maker_fee_bps,
-                           taker_fee_bps=settings.costs.taker_fee_bps, adv_usd=adv)
-        res = train_coin(symbol=symbol, features=frame, recipe=recipe, encoder_dir=home.encoder_dir(DAY),
-                         cost_inputs=costs, settings=settings, home=home, training_date=DAY, bar_seconds=86400)
+        costs = CostInputs(
+            spread_bps=settings.costs.default_spread_bps,
+            maker_fee_bps=settings.costs.maker_fee_bps,
+            taker_fee_bps=settings.costs.taker_fee_bps,
+            adv_usd=adv,
+        )
+        res = train_coin(
+            symbol=symbol,
+            features=frame,
+            recipe=recipe,
+            encoder_dir=home.encoder_dir(DAY),
+            cost_inputs=costs,
+            settings=settings,
+            home=home,
+            training_date=DAY,
+            bar_seconds=86400,
+        )
         m = res.metrics
-        rows.append({
-            "symbol": symbol, "skipped": res.skipped_reason, "oos_from": m.get("oos_start", "")[:10],
-            "oos_to": m.get("oos_end", "")[:10], "sharpe": m.get("sharpe"), "trades": m.get("trades"),
-            "hit_rate": m.get("hit_rate"), "net_pnl_pct": m.get("net_pnl_pct"), "net_pnl_bps": m.get("net_pnl_bps"),
-            "max_dd_pct": m.get("max_drawdown_pct"), "dsr": m.get("deflated_sharpe"),
-            "bh_pct": m.get("buy_hold_return_pct"), "bh_sharpe": m.get("buy_hold_sharpe"),
-            "passed": res.passed, "failures": [c.name for c in res.gates.failures], "seconds": res.train_seconds,
-        })
-    print(f"\n{'coin':>10} {'OOS from':>10} {'OOS to':>10} {'sharpe':>7} {'trades':>6} {'hit':>5} {'net %':>8} "
-          f"{'B&H %':>8} {'B&H SR':>7} {'maxDD%':>7} {'DSR':>5} {'gates':>5}  failed")
+        rows.append(
+            {
+                "symbol": symbol,
+                "skipped": res.skipped_reason,
+                "oos_from": m.get("oos_start", "")[:10],
+                "oos_to": m.get("oos_end", "")[:10],
+                "sharpe": m.get("sharpe"),
+                "trades": m.get("trades"),
+                "hit_rate": m.get("hit_rate"),
+                "net_pnl_pct": m.get("net_pnl_pct"),
+                "net_pnl_bps": m.get("net_pnl_bps"),
+                "max_dd_pct": m.get("max_drawdown_pct"),
+                "dsr": m.get("deflated_sharpe"),
+                "bh_pct": m.get("buy_hold_return_pct"),
+                "bh_sharpe": m.get("buy_hold_sharpe"),
+                "passed": res.passed,
+                "failures": [c.name for c in res.gates.failures],
+                "seconds": res.train_seconds,
+            }
+        )
+    print(
+        f"\n{'coin':>10} {'OOS from':>10} {'OOS to':>10} {'sharpe':>7} {'trades':>6} {'hit':>5} {'net %':>8} "
+        f"{'B&H %':>8} {'B&H SR':>7} {'maxDD%':>7} {'DSR':>5} {'gates':>5}  failed"
+    )
     for r in rows:
-        print(f"{r['symbol']:>10} {r['oos_from']:>10} {r['oos_to']:>10} {r['sharpe']:>7.2f} {r['trades']:>6} "
-              f"{r['hit_rate']:>5.2f} {r['net_pnl_pct']:>8.1f} {r['bh_pct']:>8.1f} {r['bh_sharpe']:>7.2f} "
-              f"{r['max_dd_pct']:>7.1f} {r['dsr']:>5.2f} {'pass' if r['passed'] else 'fail':>5}  "
-              f"{','.join(r['failures'])}")
+        print(
+            f"{r['symbol']:>10} {r['oos_from']:>10} {r['oos_to']:>10} {r['sharpe']:>7.2f} {r['trades']:>6} "
+            f"{r['hit_rate']:>5.2f} {r['net_pnl_pct']:>8.1f} {r['bh_pct']:>8.1f} {r['bh_sharpe']:>7.2f} "
+            f"{r['max_dd_pct']:>7.1f} {r['dsr']:>5.2f} {'pass' if r['passed'] else 'fail':>5}  "
+            f"{','.join(r['failures'])}"
+        )
     n_pass = sum(r["passed"] for r in rows)
     print(f"{n_pass}/{len(rows)} coins pass the gates")
     if os.environ.get("HURACAN_REAL_COINS_OUT"):

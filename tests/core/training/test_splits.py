@@ -10,9 +10,16 @@ from huracan_core.training.splits import TooShortError, inner_split, purge_gap, 
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(200, 5000), st.integers(3, 8), st.integers(1, 10), st.integers(0, 10),
-       st.sampled_from(["expanding", "rolling"]))
-def test_folds_are_ordered_purged_and_tile_the_end(n: int, folds: int, h: int, embargo: int, window: str) -> None:
+@given(
+    st.integers(200, 5000),
+    st.integers(3, 8),
+    st.integers(1, 10),
+    st.integers(0, 10),
+    st.sampled_from(["expanding", "rolling"]),
+)
+def test_folds_are_ordered_purged_and_tile_the_end(
+    n: int, folds: int, h: int, embargo: int, window: str
+) -> None:
     try:
         out = walk_forward(n, folds, h, embargo, window, min_train=60, min_test=20)
     except TooShortError:

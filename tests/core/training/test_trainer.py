@@ -37,8 +37,15 @@ def test_model_folder_has_every_artifact_and_a_verifying_manifest(trained) -> No
     assert res.model_dir.parent == trained.home.model_root("PLANT-USDT")
     assert res.model_id == f"PLANT-USDT_{res.model_dir.name}"
     meta = read_json(res.model_dir / "metadata.json")
-    for key in ("model_id", "symbol", "version", "training_date", "performance_metrics", "feature_importance",
-                "training_parameters"):
+    for key in (
+        "model_id",
+        "symbol",
+        "version",
+        "training_date",
+        "performance_metrics",
+        "feature_importance",
+        "training_parameters",
+    ):
         assert key in meta
     assert meta["training_date"] == DAY.isoformat()
     assert meta["performance_metrics"]["source"].startswith("out-of-sample")
@@ -126,25 +133,54 @@ def test_no_secret_reaches_an_artifact(trained) -> None:
 
 
 def test_learning_snapshot_compares_with_the_previous_model(trained, recipe) -> None:
-    res2 = train_coin(symbol="PLANT-USDT", features=trained.features, recipe=recipe, encoder_dir=None,
-                      cost_inputs=cost_inputs(), settings=trained.settings, home=trained.home,
-                      training_date=DAY + timedelta(days=1), bar_seconds=3600, options=FAST)
+    res2 = train_coin(
+        symbol="PLANT-USDT",
+        features=trained.features,
+        recipe=recipe,
+        encoder_dir=None,
+        cost_inputs=cost_inputs(),
+        settings=trained.settings,
+        home=trained.home,
+        training_date=DAY + timedelta(days=1),
+        bar_seconds=3600,
+        options=FAST,
+    )
     snap = read_json(trained.home.learning_dir() / "20260421Z" / "PLANT-USDT.json")
     assert snap["model_id"] == res2.model_id
     assert snap["previous_model_id"] == trained.result.model_id
     assert "enc_0" in snap["importance"]["removed"]  # the second model was trained without the encoder
     # a rerun (backfill) of the first date compares with models of EARLIER dates only, never the next day's
-    train_coin(symbol="PLANT-USDT", features=trained.features, recipe=recipe, encoder_dir=None,
-               cost_inputs=cost_inputs(), settings=trained.settings, home=trained.home, training_date=DAY,
-               bar_seconds=3600, options=FAST)
-    assert read_json(trained.home.learning_dir() / "20260420Z" / "PLANT-USDT.json")["previous_model_id"] is None
+    train_coin(
+        symbol="PLANT-USDT",
+        features=trained.features,
+        recipe=recipe,
+        encoder_dir=None,
+        cost_inputs=cost_inputs(),
+        settings=trained.settings,
+        home=trained.home,
+        training_date=DAY,
+        bar_seconds=3600,
+        options=FAST,
+    )
+    assert (
+        read_json(trained.home.learning_dir() / "20260420Z" / "PLANT-USDT.json")["previous_model_id"] is None
+    )
 
 
 def test_too_short_history_is_skipped_with_numbers(tmp_path, recipe) -> None:
     feats = build_features(planted_candles(5, n_bars=400), recipe)
-    res = train_coin(symbol="SHORT-USDT", features=feats, recipe=recipe, encoder_dir=None,
-                     cost_inputs=cost_inputs(), settings=fast_settings(), home=EngineHome(tmp_path),
-                     training_date=DAY, bar_seconds=3600, options=FAST)
+    res = train_coin(
+        symbol="SHORT-USDT",
+        features=feats,
+        recipe=recipe,
+        encoder_dir=None,
+        cost_inputs=cost_inputs(),
+        settings=fast_settings(),
+        home=EngineHome(tmp_path),
+        training_date=DAY,
+        bar_seconds=3600,
+        options=FAST,
+    )
     assert res.skipped_reason is not None
     assert "labelled rows" in res.skipped_reason and "need at least" in res.skipped_reason
     assert res.model_dir is None and not res.gates.passed
@@ -154,9 +190,18 @@ def test_too_short_history_is_skipped_with_numbers(tmp_path, recipe) -> None:
 def test_bars_after_the_training_date_are_never_used(tmp_path, recipe) -> None:
     feats = build_features(planted_candles(6, n_bars=2000), recipe)
     cut_day = feats["timestamp"][1500].date()
-    res = train_coin(symbol="LATE-USDT", features=feats, recipe=recipe, encoder_dir=None,
-                     cost_inputs=cost_inputs(), settings=fast_settings(), home=EngineHome(tmp_path),
-                     training_date=cut_day, bar_seconds=3600, options=FAST)
+    res = train_coin(
+        symbol="LATE-USDT",
+        features=feats,
+        recipe=recipe,
+        encoder_dir=None,
+        cost_inputs=cost_inputs(),
+        settings=fast_settings(),
+        home=EngineHome(tmp_path),
+        training_date=cut_day,
+        bar_seconds=3600,
+        options=FAST,
+    )
     saved = pl.read_parquet(res.model_dir / "features.parquet")
     assert saved["timestamp"].max().date() <= cut_day
     assert read_json(res.model_dir / "training_log.json")["dropped_rows_after_date"] > 0
@@ -165,18 +210,36 @@ def test_bars_after_the_training_date_are_never_used(tmp_path, recipe) -> None:
 def test_genuine_errors_raise(tmp_path, recipe) -> None:
     feats = build_features(planted_candles(7, n_bars=1500), recipe).drop("rsi_14")
     with pytest.raises(ValueError, match="rsi_14"):
-        train_coin(symbol="BAD-USDT", features=feats, recipe=recipe, encoder_dir=None, cost_inputs=cost_inputs(),
-                   settings=fast_settings(), home=EngineHome(tmp_path), training_date=DAY, bar_seconds=3600,
-                   options=FAST)
+        train_coin(
+            symbol="BAD-USDT",
+            features=feats,
+            recipe=recipe,
+            encoder_dir=None,
+            cost_inputs=cost_inputs(),
+            settings=fast_settings(),
+            home=EngineHome(tmp_path),
+            training_date=DAY,
+            bar_seconds=3600,
+            options=FAST,
+        )
 
 
 def test_xgboost_is_selectable_and_saved_natively(tmp_path, recipe) -> None:
     from huracan_core.training.trainer import TrainOptions
 
     feats = build_features(planted_candles(8, n_bars=1500), recipe)
-    res = train_coin(symbol="XGB-USDT", features=feats, recipe=recipe, encoder_dir=None, cost_inputs=cost_inputs(),
-                     settings=fast_settings(num_boost_round=10), home=EngineHome(tmp_path), training_date=DAY,
-                     bar_seconds=3600, options=TrainOptions(n_trials=1, model_type="xgboost"))
+    res = train_coin(
+        symbol="XGB-USDT",
+        features=feats,
+        recipe=recipe,
+        encoder_dir=None,
+        cost_inputs=cost_inputs(),
+        settings=fast_settings(num_boost_round=10),
+        home=EngineHome(tmp_path),
+        training_date=DAY,
+        bar_seconds=3600,
+        options=TrainOptions(n_trials=1, model_type="xgboost"),
+    )
     model = load_model(res.model_dir)
     assert model.model_type == "xgboost"
     assert (res.model_dir / "model.bin").read_bytes()[:1] == b"{"  # UBJSON object
@@ -185,9 +248,18 @@ def test_xgboost_is_selectable_and_saved_natively(tmp_path, recipe) -> None:
 
 def test_swap_market_shorts_and_pays_funding(tmp_path, recipe) -> None:
     feats = build_features(planted_candles(9, n_bars=1500), recipe)
-    res = train_coin(symbol="PERP-USDT", features=feats, recipe=recipe, encoder_dir=None,
-                     cost_inputs=cost_inputs("swap"), settings=fast_settings(), home=EngineHome(tmp_path),
-                     training_date=DAY, bar_seconds=3600, options=FAST)
+    res = train_coin(
+        symbol="PERP-USDT",
+        features=feats,
+        recipe=recipe,
+        encoder_dir=None,
+        cost_inputs=cost_inputs("swap"),
+        settings=fast_settings(),
+        home=EngineHome(tmp_path),
+        training_date=DAY,
+        bar_seconds=3600,
+        options=FAST,
+    )
     costs = read_json(res.model_dir / "costs.json")
     assert costs["funding_bps"] == pytest.approx(1.0 / 8)
     oos = pl.read_parquet(res.model_dir / "oos_predictions.parquet")
@@ -202,9 +274,18 @@ def test_a_feature_computed_from_the_future_is_refused(tmp_path, recipe) -> None
     feats = build_features(planted_candles(10, n_bars=1500), recipe)
     leaked = feats.with_columns(pl.col("ret_1").shift(-1).alias("ret_1_lag_1"))
     with pytest.raises(LeakError, match="ret_1_lag_1"):
-        train_coin(symbol="LEAK-USDT", features=leaked, recipe=recipe, encoder_dir=None, cost_inputs=cost_inputs(),
-                   settings=fast_settings(), home=EngineHome(tmp_path), training_date=DAY, bar_seconds=3600,
-                   options=FAST)
+        train_coin(
+            symbol="LEAK-USDT",
+            features=leaked,
+            recipe=recipe,
+            encoder_dir=None,
+            cost_inputs=cost_inputs(),
+            settings=fast_settings(),
+            home=EngineHome(tmp_path),
+            training_date=DAY,
+            bar_seconds=3600,
+            options=FAST,
+        )
 
 
 def test_train_result_and_train_coin_pickle_for_ray(trained) -> None:
@@ -226,8 +307,18 @@ def test_a_crash_mid_training_leaves_partials_but_no_model(tmp_path, recipe, mon
     home = EngineHome(tmp_path)
     feats = build_features(planted_candles(12, n_bars=1500), recipe)
     with pytest.raises(RuntimeError, match="bus"):
-        train_coin(symbol="CRASH-USDT", features=feats, recipe=recipe, encoder_dir=None, cost_inputs=cost_inputs(),
-                   settings=fast_settings(), home=home, training_date=DAY, bar_seconds=3600, options=FAST)
+        train_coin(
+            symbol="CRASH-USDT",
+            features=feats,
+            recipe=recipe,
+            encoder_dir=None,
+            cost_inputs=cost_inputs(),
+            settings=fast_settings(),
+            home=home,
+            training_date=DAY,
+            bar_seconds=3600,
+            options=FAST,
+        )
     (folder,) = list(home.model_root("CRASH-USDT").iterdir())
     assert {p.name for p in folder.iterdir()} == set(PARTIALS)
     assert read_json(folder / "training_log.json")["status"] == "training"
@@ -236,9 +327,18 @@ def test_a_crash_mid_training_leaves_partials_but_no_model(tmp_path, recipe, mon
 
 def test_longer_horizon_purges_more_and_counts_trials(tmp_path, recipe) -> None:
     feats = build_features(planted_candles(13, n_bars=1500), recipe)
-    res = train_coin(symbol="H3-USDT", features=feats, recipe=recipe, encoder_dir=None, cost_inputs=cost_inputs(),
-                     settings=fast_settings(horizon_bars=3, embargo_bars=1, window="rolling"),
-                     home=EngineHome(tmp_path), training_date=DAY, bar_seconds=3600, options=FAST)
+    res = train_coin(
+        symbol="H3-USDT",
+        features=feats,
+        recipe=recipe,
+        encoder_dir=None,
+        cost_inputs=cost_inputs(),
+        settings=fast_settings(horizon_bars=3, embargo_bars=1, window="rolling"),
+        home=EngineHome(tmp_path),
+        training_date=DAY,
+        bar_seconds=3600,
+        options=FAST,
+    )
     splits = read_json(res.model_dir / "split_indices.json")
     for f in splits["folds"]:
         assert f["train_end"] + 3 + 1 + 1 <= f["test_start"]
