@@ -259,6 +259,8 @@ def _trade_totals(trades: list[dict[str, Any]]) -> dict[str, Any]:
 def _rows_of(path: Path) -> int:
     """Rows of a file written by someone else: CSV data lines, a JSON list's length, else one document."""
     if path.suffix == ".csv":
+        if not path.read_bytes().strip():  # nothing to list (every coin failed): polars wrote no header
+            return 0
         return pl.read_csv(path, infer_schema_length=0).height
     try:
         data = read_json(path)
