@@ -206,3 +206,24 @@ def test_coins_outside_the_days_universe_are_no_ops(instance: DagsterInstance, h
         assert execute(instance, step).success, job
     record = instance.fetch_materializations(AssetKey("features"), limit=1).records[0]
     assert "not in the universe" in record.asset_materialization.metadata["note"].value
+
+
+def test_a_step_that_ran_before_its_inputs_is_due_again(instance: DagsterInstance, home: Path) -> None:
+    """A whole-graph UI backfill launched before the day's coins were known runs `market_context` with no
+    candles: that failure is not the day's verdict. Once the candles land, the step is requested again
+    (a new run key); a failure that saw all its inputs stays final."""
+    day = last_complete_day()
+    _universe(instance, day.isoformat(), 2)
+    gen = day_state(instance, day).generation
+    instance.add_dynamic_partitions("symbols", gen.symbols)
+    early = StepRequest("market_context", "market_context_job", day.isoformat(), None, "", {})
+    assert not execute(instance, early).success  # no candles yet
+    state = day_state(instance, day)
+    assert day.isoformat() not in state.failed.get("market_context", set())
+    for step in next_steps(state):
+        assert step.step == "candles"
+        assert execute(instance, step).success
+    again = next_steps(day_state(instance, day))
+    assert [(s.step, s.run_key.rsplit(":", 1)[-1]) for s in again] == [("market_context", "1")]
+    assert execute(instance, again[0]).success
+    assert day.isoformat() in day_state(instance, day).done["market_context"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from dagster import (
     AssetKey,
@@ -162,6 +163,8 @@ class DayState:
     failed: dict[str, set[str]] = field(default_factory=dict)
     in_flight: dict[str, set[str]] = field(default_factory=dict)
     started: dict[str, set[str]] = field(default_factory=dict)  # any run at all in this generation
+    attempts: dict[tuple[str, str], int] = field(default_factory=dict)  # runs per (step, key) so far
+    failed_run_created: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def step(self, name: str) -> Step:
         return next(s for s in self.steps if s.name == name)
@@ -212,20 +215,39 @@ def _runs_since(instance: DagsterInstance, day: date, since: float) -> list:
     return sorted(records, key=lambda r: r.create_timestamp)
 
 
+def _materialised_at(
+    instance: DagsterInstance, asset: str, keys: list[str], after_id: int
+) -> dict[str, float]:
+    """When each of `keys` of `asset` was last materialised after the generation began (epoch seconds)."""
+    if not keys:
+        return {}
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=keys, after_storage_id=after_id),
+        limit=10 * len(keys) + 10,
+    ).records
+    out: dict[str, float] = {}
+    for record in records:  # newest first
+        if record.partition_key is not None:
+            out.setdefault(record.partition_key, record.timestamp)
+    return out
+
+
 def day_state(instance: DagsterInstance, day: date, steps: tuple[Step, ...] | None = None) -> DayState:
     steps = steps if steps is not None else STEPS
     gen = latest_generation(instance, day, steps[0].assets[0])
     state = DayState(day, gen, steps)
     if gen is None:
         return state
-    state.done[steps[0].name] = {day.isoformat()}  # the generation is the root's materialisation
+    day_key = day.isoformat()
+    state.done[steps[0].name] = {day_key}  # the generation is the root's materialisation
+    terminal_at: dict[tuple[str, str], float] = {(steps[0].name, day_key): gen.timestamp}
     owner = {asset: step for step in steps for asset in step.assets}
     materialised = {
-        asset: instance.get_materialized_partitions(AssetKey(asset), after_cursor=gen.storage_id)
+        asset: _materialised_at(instance, asset, state.keys(step), gen.storage_id)
         for step in steps[1:]
         for asset in step.assets
     }
-    latest_run: dict[tuple[str, str], DagsterRunStatus] = {}
+    latest_run: dict[tuple[str, str], Any] = {}
     for record in _runs_since(instance, day, gen.timestamp):
         run = record.dagster_run
         key = run.tags.get(PARTITION_TAG)
@@ -234,19 +256,40 @@ def day_state(instance: DagsterInstance, day: date, steps: tuple[Step, ...] | No
             s.name for s in steps if s.job == run.job_name
         }
         for name in names:
-            latest_run[(name, key)] = run.status
+            latest_run[(name, key)] = record
+            state.attempts[(name, key)] = state.attempts.get((name, key), 0) + 1
     for step in steps[1:]:
         for key in state.keys(step):
-            status = latest_run.get((step.name, key))
+            record = latest_run.get((step.name, key))
+            status = record.dagster_run.status if record is not None else None
             if status is not None:
                 state.started.setdefault(step.name, set()).add(key)
             if all(key in materialised[a] for a in step.assets):
                 state.done.setdefault(step.name, set()).add(key)
+                terminal_at[(step.name, key)] = max(materialised[a][key] for a in step.assets)
             elif status in IN_FLIGHT:
                 state.in_flight.setdefault(step.name, set()).add(key)
             elif status in ENDED_BADLY:
                 state.failed.setdefault(step.name, set()).add(key)
+                terminal_at[(step.name, key)] = record.end_time or record.update_timestamp.timestamp()
+                state.failed_run_created[(step.name, key)] = record.create_timestamp.timestamp()
+    _forget_premature_failures(state, terminal_at)
     return state
+
+
+def _forget_premature_failures(state: DayState, terminal_at: dict[tuple[str, str], float]) -> None:
+    """A step that failed because it ran before its inputs were ready (a backfill launched with a stale set
+    of coins ran `market_context` before the day's candles existed) is not a verdict on the day: once every
+    input is terminal, and at least one became so after that run started, the step is due again."""
+    day_key = state.day.isoformat()
+    for step in state.steps[1:]:
+        for key in list(state.failed.get(step.name, set())):
+            inputs = [(s, key) for s in step.coin_after] + [(s, day_key) for s in step.day_after]
+            inputs += [(s, k) for s in step.gather for k in state.keys(state.step(s))]
+            created = state.failed_run_created[(step.name, key)]
+            if any((s, k) not in terminal_at or terminal_at[(s, k)] > created for s, k in inputs):
+                state.failed[step.name].discard(key)
+                state.started.get(step.name, set()).discard(key)
 
 
 def model_max_runtime_s(training: TrainingSettings) -> int:
@@ -291,7 +334,8 @@ def next_steps(
                     job=step.job,
                     partition_key=key,
                     symbol=key.split("|")[1] if step.per_coin else None,
-                    run_key=f"{gen.run_id}:{step_id}",
+                    run_key=f"{gen.run_id}:{step_id}"
+                    + (f":{n}" if (n := state.attempts.get((step.name, key), 0)) else ""),
                     tags={
                         TAG_DATE: day_key,
                         TAG_STEP: step_id,
