@@ -7,9 +7,10 @@ step is done, and each tick asks the planner what may start for every open day. 
 added to the dynamic `symbols` partitions in the same `SensorResult` as their first runs (schedules cannot
 add partitions). Run keys make a request idempotent.
 
-A day that a running backfill covers is left to that backfill (requesting its steps here would duplicate
-the backfill's runs); once the backfill ends, the sensor finishes whatever it left (coins the backfill
-did not target, the roster after a failed coin).
+A step whose assets a running backfill targets on that day is left to the backfill (requesting it here
+would duplicate the backfill's runs); steps the backfill does not target go on at once (a backfill of
+`universe` alone is carried from the first tick after each universe run), and once the backfill ends
+the sensor finishes whatever it left (coins it did not target, the roster after a failed coin).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from dagster import (
 from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
 
 from huracan_core.config import load_settings
-from huracan_dagster.defs.pipeline.plan import STEPS, day_state, next_steps
+from huracan_dagster.defs.pipeline.plan import STEP_BY_NAME, STEPS, day_state, next_steps
 from huracan_dagster.jobs import CHAINED_JOBS
 from huracan_dagster.partitions import symbols
 
@@ -55,17 +56,20 @@ class ChainCursor:
         return json.dumps({"after": self.after, "open": sorted(set(self.open))})
 
 
-def days_under_backfill(instance: DagsterInstance) -> set[str]:
-    """Dates targeted by an asset backfill that is still running."""
-    days: set[str] = set()
+def backfilled_assets(instance: DagsterInstance) -> dict[str, set[tuple[str, str]]]:
+    """Per date, the (asset, partition key) pairs that a still-running asset backfill targets on it."""
+    out: dict[str, set[tuple[str, str]]] = {}
     for backfill in instance.get_backfills(filters=BulkActionsFilter(statuses=[BulkActionStatus.REQUESTED])):
         data = backfill.asset_backfill_data
         if data is None:
             continue
         for asset_partition in data.target_subset.iterate_asset_partitions():
             if asset_partition.partition_key:
-                days.add(str(asset_partition.partition_key).split("|")[0])
-    return days
+                key = str(asset_partition.partition_key)
+                out.setdefault(key.split("|")[0], set()).add(
+                    (asset_partition.asset_key.to_user_string(), key)
+                )
+    return out
 
 
 @sensor(jobs=CHAINED_JOBS, minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING)
@@ -83,14 +87,14 @@ def chain_sensor(context: SensorEvaluationContext) -> SensorResult:
             cursor.open.append(record.partition_key)
         cursor.after = max(cursor.after, record.storage_id)
     open_days = sorted(set(cursor.open))
-    busy = days_under_backfill(instance) if open_days else set()
+    busy = backfilled_assets(instance) if open_days else {}
     training = load_settings().training
     known = set(instance.get_dynamic_partitions(symbols.name))
     new: list[str] = []
     requests: list[RunRequest] = []
     still_open = []
     for i, day_text in enumerate(open_days):
-        if i >= DAYS_PER_TICK or day_text in busy:
+        if i >= DAYS_PER_TICK:
             still_open.append(day_text)
             continue
         state = day_state(instance, date.fromisoformat(day_text))
@@ -102,6 +106,8 @@ def chain_sensor(context: SensorEvaluationContext) -> SensorResult:
                 known.add(symbol)
                 new.append(symbol)
         for step in next_steps(state, skip_started=True, training=training):
+            if busy.get(day_text, set()) & {(a, step.partition_key) for a in STEP_BY_NAME[step.step].assets}:
+                continue  # a running backfill targets this step's assets on that day: it runs them
             requests.append(
                 RunRequest(
                     job_name=step.job, partition_key=step.partition_key, run_key=step.run_key, tags=step.tags
