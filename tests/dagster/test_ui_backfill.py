@@ -75,10 +75,9 @@ def test_whole_graph_backfill_of_one_date_reaches_exports(dagster_dev: Dagster, 
     dagster_dev.wait_for_exports([day], limit_s=900)
     counts = _materialised(dagster_dev.dagster_home, day)
     assert all(counts[a] == 1 for a in DAILY), counts
-    # the day's 3 coins (the backfill was launched before they were known: the sensor carried them) and
-    # the outsider's candles as a no-op; its later steps sat behind the backfill's premature
-    # market_context failure, and the sensor does not chase a coin outside the universe
-    assert counts["candles"] == 4 and counts["features"] == 3 and counts["model"] == 3, counts
+    # the day's 3 coins (the backfill was launched before they were known: the sensor ran them while
+    # the backfill ran its own targets) and the outsider as a no-op at every step the backfill reached
+    assert counts["candles"] == 4 and counts["features"] in (3, 4) and counts["model"] in (3, 4), counts
     with DagsterInstance.from_config(str(dagster_dev.dagster_home)) as instance:
         record = instance.fetch_materializations(
             AssetRecordsFilter(asset_key=AssetKey("candles"), asset_partitions=[f"{day}|ZZZ-USDT"]), limit=1
