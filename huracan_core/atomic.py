@@ -6,12 +6,15 @@ crash (even kill -9) leaves either the old file or the new one, never a torn one
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +109,36 @@ def verify_manifest(folder: Path) -> dict[str, str]:
         if actual != digest:
             raise IntegrityError(f"{path} sha256 {actual[:12]}… does not match {MANIFEST} ({digest[:12]}…)")
     return manifest
+
+
+LOCK_TIMEOUT_S = 120.0  # writers hold these locks for milliseconds; two minutes means a stuck process
+
+
+class LockTimeoutError(TimeoutError):
+    """A file lock stayed taken past its bound; the message names the lock file."""
+
+
+@contextmanager
+def file_lock(
+    path: Path, timeout_s: float = LOCK_TIMEOUT_S, holder: str = "another process"
+) -> Iterator[None]:
+    """Exclusive `flock` on `path`, waited for at most `timeout_s`: every wait in the engine has a bound, and
+    a stuck holder ends in an error naming the file instead of a night that never finishes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout_s
+    with open(path, "w") as fh:
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockTimeoutError(
+                        f"{path} stayed locked for {timeout_s:g} s: {holder} is stuck"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -9,15 +9,13 @@ processes or Ray workers) never lose each other's updates. The file has ONE leve
 
 from __future__ import annotations
 
-import fcntl
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Literal
 
-from huracan_core.atomic import read_json, write_json
+from huracan_core.atomic import file_lock, read_json, write_json
 from huracan_core.paths import EngineHome
 from huracan_core.symbols import normalise_symbol
 
@@ -52,15 +50,8 @@ class RunLedger:
         self.day = day
         self.path = home.status(day)
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _locked(self) -> AbstractContextManager[None]:
+        return file_lock(self.path.with_suffix(".lock"), holder="another writer of the run ledger")
 
     def _read(self) -> dict:
         if not self.path.is_file():

@@ -24,9 +24,7 @@ The roster of D (`champions/{YYYYMMDD}Z/roster.json`) uses D's champions only.
 
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -34,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from huracan_core.atomic import read_json, write_json
+from huracan_core.atomic import file_lock, read_json, write_json
 from huracan_core.config import Settings
 from huracan_core.paths import EngineHome, parse_day_tag
 from huracan_core.symbols import normalise_symbol
@@ -91,16 +89,9 @@ def _abs(home: EngineHome, path: str) -> Path:
     return p if p.is_absolute() else home.root / p
 
 
-@contextmanager
-def _locked(home: EngineHome) -> Iterator[None]:
+def _locked(home: EngineHome) -> AbstractContextManager[None]:
     """One writer of the champions folder at a time (coins and dates of a backfill run concurrently)."""
-    home.champions_dir().mkdir(parents=True, exist_ok=True)
-    with open(home.champions_dir() / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return file_lock(home.champions_dir() / ".lock", holder="another writer of the champions")
 
 
 def _dated(home: EngineHome, name: str) -> list[date]:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import hashlib
 import os
 import re
@@ -38,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import gettempdir
 
-from huracan_core.atomic import read_json, write_json, write_text
+from huracan_core.atomic import LockTimeoutError, file_lock, read_json, write_json, write_text
 from huracan_core.config import Settings
 from huracan_core.logs import get_logger
 
@@ -122,24 +121,11 @@ def _head_lock(settings: Settings, timeout_s: float) -> contextlib.AbstractConte
 
 @contextmanager
 def _lock(path: Path, timeout_s: float) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + timeout_s
-    with open(path, "w") as fh:
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise RayHeadError(
-                        f"{path} stayed locked for {timeout_s:g} s: another process is stuck "
-                        "starting the local Ray head"
-                    ) from None
-                time.sleep(0.1)
-        try:
+    try:
+        with file_lock(path, timeout_s, holder="another process starting the local Ray head"):
             yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    except LockTimeoutError as exc:
+        raise RayHeadError(str(exc)) from None
 
 
 def read_head(settings: Settings) -> HeadInfo | None:

@@ -42,3 +42,24 @@ def test_failed_write_leaves_old_file(tmp_path: Path) -> None:
         write_parquet(target, None)  # type: ignore[arg-type]  # fails inside the temp-file write
     assert target.read_text().strip().startswith("{") and '"v": 1' in target.read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]  # no temp file left behind
+
+
+def test_file_lock_waits_with_a_bound_and_names_the_file(tmp_path: Path) -> None:
+    """Every wait has a bound: a lock another holder never releases ends in an error naming the lock file."""
+    import fcntl
+    import time
+
+    from huracan_core.atomic import LockTimeoutError, file_lock
+
+    path = tmp_path / "status.lock"
+    with file_lock(path, 1.0):
+        pass  # free: taken at once
+    with open(path, "w") as other:
+        fcntl.flock(other, fcntl.LOCK_EX)  # a stuck holder (an open file description of its own)
+        started = time.monotonic()
+        with (
+            pytest.raises(LockTimeoutError, match="status.lock stayed locked for 0.3 s"),
+            file_lock(path, 0.3),
+        ):
+            pass
+        assert time.monotonic() - started < 2.0
