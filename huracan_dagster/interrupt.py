@@ -101,10 +101,18 @@ def _wait_if_fired() -> None:
 
 def _cleanup(settings: Settings, day: date, signum: int) -> None:
     name = signal.Signals(signum).name
-    me = os.getpid()
-    message = f"interrupted: huracan run (pid {me}) received {name}"
+    clean_up(settings, day, f"interrupted: huracan run (pid {os.getpid()}) received {name}", signal=name)
+
+
+def clean_up(
+    settings: Settings, day: date, message: str, *, own_run: str | None = None, **log_fields: str
+) -> None:
+    """Stop this process's coin workers and Ray tasks, and mark failed, with `message`, the coins and
+    Dagster runs of `day` that it (or its workers) had in flight: a night that ends early, by a signal
+    or by an error, leaves nothing "running" behind it. `own_run` (a daemon-launched night's run) is
+    left for Dagster to end."""
     workers = multiprocessing.active_children()  # the CoinPool's spawned worker processes
-    pids = {str(me)} | {str(p.pid) for p in workers}
+    pids = {str(os.getpid())} | {str(p.pid) for p in workers}
     for proc in workers:
         with contextlib.suppress(
             ProcessLookupError
@@ -114,12 +122,12 @@ def _cleanup(settings: Settings, day: date, signum: int) -> None:
     training = sys.modules.get("huracan_core.execution.ray_training")
     if training is not None:  # this process's own tasks (a single-worker night trains in-process)
         cancelled = training.cancel_inflight()
-    runs = _our_runs(day, pids)
+    runs = [(i, r) for i, r in _our_runs(day, pids) if r.run_id != own_run]
     coins = _mark_ledger(settings, day, runs, message)
     failed_runs = _fail_runs(runs, message)
     log.error(
-        "huracan run interrupted",
-        signal=name,
+        "night interrupted",
+        **log_fields,
         workers_stopped=len(workers),
         ray_tasks_cancelled=cancelled,
         coins=sorted(coins),

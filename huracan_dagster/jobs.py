@@ -27,4 +27,3 @@ def _job(step: Step):  # noqa: ANN202 - dagster does not export the job type
 JOBS = {step.name: _job(step) for step in STEPS}
 ALL_JOBS = list(JOBS.values())
 ROOT_JOB = JOBS[STEPS[0].name]
-CHAINED_JOBS = [JOBS[s.name] for s in STEPS[1:]]

@@ -25,9 +25,11 @@ from huracan_core.ledger import CoinEntry, RunLedger
 from huracan_core.paths import EngineHome
 from huracan_dagster.defs.pipeline.plan import (
     IN_FLIGHT,
+    STEP_BY_NAME,
     STEPS,
     TAG_DATE,
     TAG_STEP,
+    DayState,
     StepRequest,
     day_state,
     latest_generation,
@@ -37,6 +39,7 @@ from huracan_dagster.partitions import symbols as symbols_partitions
 
 TAG_HOST = "huracan/host"
 TAG_PID = "huracan/pid"
+WAIT_POLL_S = 2.0  # how often a night waiting on steps run elsewhere looks again
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 LOCAL_INSTANCE_YAML = """\
 # Local Dagster instance written by `huracan run` (embedded profile): SQLite storage in this folder.
@@ -265,8 +268,32 @@ def run_day(
         report.steps.append(outcome)
         if not outcome.success:
             raise RunFailed(f"universe for {day} failed: {outcome.error}")
-        gen = latest_generation(instance, day)
-    assert gen is not None
+    carry_day(instance, settings, day, report, on_progress=on_progress)
+    report.wall_seconds = time.perf_counter() - started
+    return report
+
+
+def carry_day(
+    instance: DagsterInstance,
+    settings: Settings,
+    day: date,
+    report: DayReport | None = None,
+    *,
+    on_progress: Callable[[str, int, int], None] | None = None,
+    deferred: Callable[[], set[tuple[str, str]]] | None = None,
+    wait_limit_s: float = 0.0,
+) -> DayReport:
+    """Run every step of `day`'s latest generation that is due, in the planner's order, until none is.
+
+    Day-level steps run in this process, per-coin steps in the `CoinPool`; each is its own Dagster run.
+    `deferred` names the (asset, partition key) pairs someone else will run (a UI backfill): those steps
+    are left alone, and while any of them, or any run of the day started elsewhere, is still pending this
+    waits for it (at most `wait_limit_s` without progress) rather than ending with the day unfinished.
+    """
+    report = report if report is not None else DayReport(day, None, {})
+    gen = latest_generation(instance, day)
+    if gen is None:
+        raise RunFailed(f"{day} has no universe yet: materialise `universe` for that date first")
     report.generation = gen.run_id
     known = set(instance.get_dynamic_partitions(symbols_partitions.name))
     new = [s for s in gen.symbols if s not in known]
@@ -289,11 +316,30 @@ def run_day(
                 f"{outcome.step} {outcome.partition_key.split('|')[-1]}", min(progress["done"], total), total
             )
 
+    waiting_since: float | None = None
     try:
         while True:
-            steps = next_steps(state, attempted=attempted, skip_started=False, training=settings.training)
+            others = deferred() if deferred is not None else set()
+            steps = [
+                s
+                for s in next_steps(
+                    state, attempted=attempted, skip_started=False, training=settings.training
+                )
+                if not others & {(a, s.partition_key) for a in STEP_BY_NAME[s.step].assets}
+            ]
             if not steps:
-                break
+                if deferred is None or not _pending_elsewhere(state, others):
+                    break
+                waiting_since = waiting_since or time.monotonic()
+                if time.monotonic() - waiting_since > wait_limit_s:
+                    raise RunFailed(
+                        f"{day}: waited {wait_limit_s:.0f} s for steps run elsewhere (a backfill, another "
+                        "process) without progress; they are still pending"
+                    )
+                time.sleep(WAIT_POLL_S)
+                state = day_state(instance, day)
+                continue
+            waiting_since = None
             if pool is None:
                 pool = CoinPool(_start_ray(settings))
             attempted.update(f"{s.step}:{s.partition_key}" for s in steps)
@@ -311,5 +357,17 @@ def run_day(
     home = EngineHome(Path(settings.home))
     report.coins = RunLedger(home, day).entries()
     report.roster_path = home.roster_on(day) if home.roster_on(day).is_file() else None
-    report.wall_seconds = time.perf_counter() - started
     return report
+
+
+def _pending_elsewhere(state: DayState, others: set[tuple[str, str]]) -> bool:
+    """A step of the day that is in flight in another process, or that `others` will run and is not
+    terminal yet: its outcome may still make more steps due."""
+    if any(state.in_flight.values()):
+        return True
+    return any(
+        not state.terminal(step.name, key)
+        for step in state.steps[1:]
+        for key in state.keys(step)
+        if others & {(a, key) for a in step.assets}
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from dagster import (
     AssetDep,
     AssetKey,
     DagsterInstance,
+    RunRequest,
+    RunsFilter,
     SensorResult,
     asset,
     build_schedule_context,
@@ -32,7 +35,7 @@ from huracan_dagster.defs.pipeline.plan import (
 )
 from huracan_dagster.defs.pipeline.sensors import chain_sensor
 from huracan_dagster.defs.universe.schedules import nightly_universe
-from huracan_dagster.partitions import daily, date_symbol
+from huracan_dagster.partitions import coin_key, daily, date_symbol
 from huracan_dagster.runner import execute
 
 
@@ -85,20 +88,21 @@ def _universe(instance: DagsterInstance, day: str, top_n: int) -> None:
     assert outcome.success, outcome.error
 
 
-def _run(instance: DagsterInstance, requests: list) -> None:
-    for request in requests:
-        step = StepRequest(
-            request.job_name.removesuffix("_job"),
-            request.job_name,
-            request.partition_key,
-            request.partition_key.split("|")[1] if "|" in request.partition_key else None,
-            request.run_key,
-            dict(request.tags),
-        )
-        execute(instance, step)
+def _night(instance: DagsterInstance, request: RunRequest) -> bool:
+    """Execute a requested night run in this process, as the daemon's run worker would."""
+    from huracan_dagster.definitions import defs
+
+    job = defs.resolve_job_def(request.job_name)
+    return job.execute_in_process(
+        partition_key=request.partition_key, instance=instance, tags=dict(request.tags), raise_on_error=False
+    ).success
 
 
-def test_sensor_adds_partitions_and_carries_the_chain(instance: DagsterInstance, home: Path) -> None:
+def test_one_night_run_carries_the_day_with_a_run_per_coin_and_step(
+    instance: DagsterInstance, home: Path
+) -> None:
+    """The sensor asks for one `night_job` run per open day; that run executes every step as its own
+    run (one per coin for per-coin steps), so each date × coin partition keeps its own run."""
     day = last_complete_day().isoformat()
     _universe(instance, day, 3)
 
@@ -107,16 +111,89 @@ def test_sensor_adds_partitions_and_carries_the_chain(instance: DagsterInstance,
     assert isinstance(result, SensorResult)
     added = [s for r in result.dynamic_partitions_requests for s in r.partition_keys]
     assert len(added) == 3 and all(s.endswith("-USDT") for s in added)
-    assert {r.job_name for r in result.run_requests} == {"candles_job"}
-    assert sorted(r.partition_key for r in result.run_requests) == sorted(f"{day}|{s}" for s in added)
+    gen = day_state(instance, date.fromisoformat(day)).generation
+    assert [(r.job_name, r.partition_key, r.run_key) for r in result.run_requests] == [
+        ("night_job", day, f"{gen.run_id}:night")
+    ]
     assert json.loads(ctx.cursor)["open"] == [day]
 
-    # the same tick again (candles not run yet, their runs known by run key) requests the same keys;
-    # before candles exist nothing downstream starts
     instance.add_dynamic_partitions("symbols", added)
-    _run(instance, result.run_requests)
-    chained = chain_sensor(build_sensor_context(instance=instance, cursor=ctx.cursor))
-    assert [(r.job_name, r.partition_key) for r in chained.run_requests] == [("market_context_job", day)]
+    assert _night(instance, result.run_requests[0])
+    state = day_state(instance, date.fromisoformat(day))
+    assert state.finished()
+    for asset_name in ("candles", "features", "model"):
+        runs = instance.get_run_records(RunsFilter(job_name=f"{asset_name}_job"))
+        assert sorted(r.dagster_run.tags["dagster/partition"] for r in runs) == sorted(
+            f"{day}|{s}" for s in added
+        )
+    assert (home / "exports" / day / "roster.json").is_file()
+    closed = build_sensor_context(instance=instance, cursor=ctx.cursor)
+    assert chain_sensor(closed).run_requests == [] and json.loads(closed.cursor)["open"] == []
+
+
+def test_a_night_in_flight_is_waited_for_and_a_dead_one_replaced(
+    instance: DagsterInstance, home: Path
+) -> None:
+    """One night run per day at a time; a night whose process died (kill -9) is marked failed by the next
+    tick, with its step runs, and a new night (next run key) picks the day up."""
+    import os
+    import socket
+    import subprocess
+
+    from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
+
+    from huracan_dagster.defs.pipeline.plan import TAG_GENERATION
+    from huracan_dagster.runner import TAG_HOST, TAG_PID
+
+    day = last_complete_day().isoformat()
+    _universe(instance, day, 2)
+    gen = day_state(instance, date.fromisoformat(day)).generation
+    ctx = build_sensor_context(instance=instance)
+    assert len(chain_sensor(ctx).run_requests) == 1
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+
+    def night_run(run_id: str, pid: int, job: str = "night_job", partition: str = day) -> None:
+        tags = {TAG_GENERATION: gen.run_id, TAG_DATE: day, TAG_HOST: socket.gethostname(), TAG_PID: str(pid)}
+        instance.add_run(
+            DagsterRun(
+                job_name=job,
+                run_id=run_id,
+                status=DagsterRunStatus.STARTED,
+                tags={**tags, "dagster/partition": partition},
+            )
+        )
+
+    night_run("alive-night", os.getpid())
+    assert chain_sensor(build_sensor_context(instance=instance, cursor=ctx.cursor)).run_requests == []
+
+    instance.delete_run("alive-night")
+    night_run("dead-night", dead.pid)
+    coin = f"{day}|{gen.symbols[0]}"
+    night_run("dead-candles", dead.pid, "candles_job", coin)
+    result = chain_sensor(build_sensor_context(instance=instance, cursor=ctx.cursor))
+    assert instance.get_run_by_id("dead-night").status == DagsterRunStatus.FAILURE
+    assert instance.get_run_by_id("dead-candles").status == DagsterRunStatus.FAILURE
+    assert [r.run_key for r in result.run_requests] == [f"{gen.run_id}:night:1"]
+
+
+def test_a_night_leaves_a_backfills_steps_to_it_and_waits_with_a_bound(
+    instance: DagsterInstance, home: Path
+) -> None:
+    """Steps a running backfill targets are not the night's: it waits for them, and a wait that makes no
+    progress ends in a clear failure instead of hanging."""
+    from huracan_core.config import load_settings
+    from huracan_dagster.runner import RunFailed, carry_day
+
+    day = last_complete_day()
+    _universe(instance, day.isoformat(), 2)
+    gen = day_state(instance, day).generation
+    theirs = {("candles", str(coin_key(day, s))) for s in gen.symbols}
+    started = time.monotonic()
+    with pytest.raises(RunFailed, match="waited 3 s for steps run elsewhere"):
+        carry_day(instance, load_settings(), day, deferred=lambda: theirs, wait_limit_s=3)
+    assert time.monotonic() - started < 30
+    assert not instance.get_run_records(RunsFilter(job_name="candles_job"))
 
 
 def test_an_old_day_is_carried_like_a_new_one(instance: DagsterInstance, home: Path) -> None:
@@ -126,7 +203,7 @@ def test_an_old_day_is_carried_like_a_new_one(instance: DagsterInstance, home: P
     _universe(instance, old, 2)
     ctx = build_sensor_context(instance=instance)
     result = chain_sensor(ctx)
-    assert {r.partition_key.split("|")[0] for r in result.run_requests} == {old}
+    assert [(r.job_name, r.partition_key) for r in result.run_requests] == [("night_job", old)]
     assert json.loads(ctx.cursor)["open"] == [old]
 
 
@@ -196,8 +273,6 @@ def test_model_runs_carry_a_max_runtime_tag(home: Path) -> None:
 def test_coins_outside_the_days_universe_are_no_ops(instance: DagsterInstance, home: Path) -> None:
     """The UI's "Materialize all" targets every coin ever seen: a coin not in that day's universe
     materialises as a no-op that says so, and never fails the day."""
-    from huracan_dagster.partitions import coin_key
-
     day = last_complete_day().isoformat()
     _universe(instance, day, 2)
     instance.add_dynamic_partitions("symbols", ["ZZZ-USDT"])

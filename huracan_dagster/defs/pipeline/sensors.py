@@ -2,15 +2,16 @@
 
 Why one sensor and a cursor of open days: the nightly schedule, a UI backfill of `universe` for dates a
 year ago, or a "Materialize all" of one date all start a generation by materialising `universe`. The
-sensor reads those materialisations in order (cursor `after`), keeps each day *open* until its last
-step is done, and each tick asks the planner what may start for every open day. The day's coins are
-added to the dynamic `symbols` partitions in the same `SensorResult` as their first runs (schedules cannot
-add partitions). Run keys make a request idempotent.
+sensor reads those materialisations in order (cursor `after`) and keeps each day *open* until its last
+step is done. When the planner has work for an open day and no night run of that day is in flight, it
+requests one `night_job` run for the day, which executes every due step as its own run (see
+`night.py`). The day's coins are added to the dynamic `symbols` partitions in the same `SensorResult`.
+Run keys make a request idempotent.
 
-A step whose assets a running backfill targets on that day is left to the backfill (requesting it here
-would duplicate the backfill's runs); steps the backfill does not target go on at once (a backfill of
-`universe` alone is carried from the first tick after each universe run), and once the backfill ends
-the sensor finishes whatever it left (coins it did not target, the roster after a failed coin).
+Steps whose assets a running backfill targets on that day are the backfill's: they alone are no
+reason to start a night (the night run, once started, leaves them to the backfill and waits for them).
+A night run that died with its process (kill -9) leaves its runs in flight: each tick marks such runs
+on this host failed (`reap_orphans`), and the next night run picks the day up where it stopped.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dagster import (
     DagsterInstance,
     DefaultSensorStatus,
     RunRequest,
+    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
     sensor,
@@ -32,12 +34,21 @@ from dagster import (
 from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
 
 from huracan_core.config import load_settings
-from huracan_dagster.defs.pipeline.plan import STEP_BY_NAME, STEPS, day_state, next_steps
-from huracan_dagster.jobs import CHAINED_JOBS
+from huracan_dagster.defs.pipeline.night import NIGHT_JOB, night_job
+from huracan_dagster.defs.pipeline.plan import (
+    IN_FLIGHT,
+    STEP_BY_NAME,
+    STEPS,
+    TAG_DATE,
+    TAG_GENERATION,
+    day_state,
+    next_steps,
+)
 from huracan_dagster.partitions import symbols
 
 DAYS_PER_TICK = 20  # open days evaluated per tick (oldest first); the rest wait for the next tick
 RECORDS_PER_TICK = 100
+NIGHT_ATTEMPTS = 3  # night runs per generation: a night that keeps dying is left for a human
 
 
 @dataclass
@@ -72,8 +83,14 @@ def backfilled_assets(instance: DagsterInstance) -> dict[str, set[tuple[str, str
     return out
 
 
-@sensor(jobs=CHAINED_JOBS, minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING)
+def _night_runs(instance: DagsterInstance, generation: str) -> list:
+    return instance.get_run_records(RunsFilter(job_name=NIGHT_JOB, tags={TAG_GENERATION: generation}))
+
+
+@sensor(jobs=[night_job], minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING)
 def chain_sensor(context: SensorEvaluationContext) -> SensorResult:
+    from huracan_dagster.runner import reap_orphans
+
     instance = context.instance
     cursor = ChainCursor.parse(context.cursor)
     root = AssetKey(STEPS[0].assets[0])
@@ -97,7 +114,10 @@ def chain_sensor(context: SensorEvaluationContext) -> SensorResult:
         if i >= DAYS_PER_TICK:
             still_open.append(day_text)
             continue
-        state = day_state(instance, date.fromisoformat(day_text))
+        day = date.fromisoformat(day_text)
+        if reap_orphans(instance, day):
+            context.log.warning(f"{day_text}: marked failed the runs of a night process that died")
+        state = day_state(instance, day)
         if state.generation is None or state.finished():
             continue
         still_open.append(day_text)
@@ -105,14 +125,29 @@ def chain_sensor(context: SensorEvaluationContext) -> SensorResult:
             if symbol not in known:
                 known.add(symbol)
                 new.append(symbol)
-        for step in next_steps(state, skip_started=True, training=training):
-            if busy.get(day_text, set()) & {(a, step.partition_key) for a in STEP_BY_NAME[step.step].assets}:
-                continue  # a running backfill targets this step's assets on that day: it runs them
-            requests.append(
-                RunRequest(
-                    job_name=step.job, partition_key=step.partition_key, run_key=step.run_key, tags=step.tags
-                )
+        theirs = busy.get(day_text, set())
+        due = [
+            step
+            for step in next_steps(state, skip_started=True, training=training)
+            if not theirs & {(a, step.partition_key) for a in STEP_BY_NAME[step.step].assets}
+        ]
+        nights = _night_runs(instance, state.generation.run_id)
+        if not due or any(r.dagster_run.status in IN_FLIGHT for r in nights):
+            continue
+        if len(nights) >= NIGHT_ATTEMPTS:
+            context.log.error(
+                f"{day_text}: {len(nights)} night runs of generation {state.generation.run_id} ended with "
+                f"steps still due ({', '.join(s.step for s in due[:5])}): not starting another"
             )
+            continue
+        requests.append(
+            RunRequest(
+                job_name=NIGHT_JOB,
+                partition_key=day_text,
+                run_key=f"{state.generation.run_id}:night" + (f":{len(nights)}" if nights else ""),
+                tags={TAG_DATE: day_text, TAG_GENERATION: state.generation.run_id},
+            )
+        )
     cursor.open = still_open
     context.update_cursor(cursor.dump())
     return SensorResult(
