@@ -39,6 +39,7 @@ from huracan_dagster.partitions import symbols as symbols_partitions
 
 TAG_HOST = "huracan/host"
 TAG_PID = "huracan/pid"
+TAG_TRIGGER = "huracan/trigger"
 WAIT_POLL_S = 2.0  # how often a night waiting on steps run elsewhere looks again
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 LOCAL_INSTANCE_YAML = """\
@@ -121,7 +122,7 @@ def ensure_dagster_home(settings: Settings) -> Path:
     return path
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -142,7 +143,7 @@ def reap_orphans(instance: DagsterInstance, day: date) -> list[str]:
         tags = record.dagster_run.tags
         if tags.get(TAG_HOST) != host or not tags.get(TAG_PID, "").isdigit():
             continue
-        if not _alive(int(tags[TAG_PID])):
+        if not pid_alive(int(tags[TAG_PID])):
             instance.report_run_failed(
                 record.dagster_run, f"process {tags[TAG_PID]} died before the run ended"
             )
@@ -262,7 +263,7 @@ def run_day(
             day.isoformat(),
             None,
             "",
-            {TAG_DATE: day.isoformat(), TAG_STEP: f"universe:{day.isoformat()}", "huracan/trigger": "cli"},
+            {TAG_DATE: day.isoformat(), TAG_STEP: f"universe:{day.isoformat()}", TAG_TRIGGER: "cli"},
         )
         outcome = execute(instance, universe_step, {"ops": {"universe": {"config": requested}}})
         report.steps.append(outcome)

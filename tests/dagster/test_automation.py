@@ -177,6 +177,33 @@ def test_a_night_in_flight_is_waited_for_and_a_dead_one_replaced(
     assert [r.run_key for r in result.run_requests] == [f"{gen.run_id}:night:1"]
 
 
+def test_no_night_run_while_huracan_run_carries_the_day(instance: DagsterInstance, home: Path) -> None:
+    """A day started by a live `huracan run` on this host is left to it (two carriers would race); once
+    that process is gone, the sensor finishes the day."""
+    import subprocess
+
+    from huracan_dagster.runner import TAG_PID, TAG_TRIGGER
+
+    day = last_complete_day().isoformat()
+    step = StepRequest(
+        "universe",
+        "universe_job",
+        day,
+        None,
+        "",
+        {TAG_DATE: day, TAG_STEP: f"universe:{day}", TAG_TRIGGER: "cli"},
+    )
+    assert execute(instance, step, {"ops": {"universe": {"config": {"symbols": None, "top_n": 2}}}}).success
+    ctx = build_sensor_context(instance=instance)
+    assert chain_sensor(ctx).run_requests == []  # this test process plays the live `huracan run`
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    gen = day_state(instance, date.fromisoformat(day)).generation
+    instance.add_run_tags(gen.run_id, {TAG_PID: str(dead.pid)})
+    again = chain_sensor(build_sensor_context(instance=instance, cursor=ctx.cursor))
+    assert [r.job_name for r in again.run_requests] == ["night_job"]
+
+
 def test_a_night_leaves_a_backfills_steps_to_it_and_waits_with_a_bound(
     instance: DagsterInstance, home: Path
 ) -> None:
