@@ -72,3 +72,38 @@ def test_trades_disagreeing_with_metrics_are_refused_by_name(copy: Night, tmp_pa
     ):
         record_night(copy.settings(url), DAY)
     assert _count(url, m.TradeMemory) == 0  # nothing of the night was written
+
+
+def test_feature_rows_read_back_as_stored_on_both_databases(copy: Night, brain_url: str) -> None:
+    """The bulk load (COPY on PostgreSQL, raw executemany on SQLite) stores exactly the finite feature values
+    of each bar, with timestamps and dates that read back through SQLAlchemy as the same values."""
+    import math
+
+    import polars as pl
+
+    from huracan_core.features import default_recipe
+
+    settings = copy.settings(brain_url)
+    record_night(settings, DAY)
+    symbol = copy.symbols[0]
+    frame = pl.read_parquet(next(copy.root.glob(f"data/features/*/{symbol}.parquet")))
+    columns = [c for c in default_recipe(settings.market.timeframe).model_columns if c in frame.columns]
+    engine = make_engine(brain_url)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(m.Feature.timestamp, m.Feature.name, m.Feature.value, m.Feature.first_date).where(
+                m.Feature.symbol == symbol
+            )
+        ).all()
+    engine.dispose()
+    expected = {
+        (ts.replace(tzinfo=None), name): float(value)
+        for row in frame.select("timestamp", *columns).iter_rows(named=True)
+        for ts in [row["timestamp"]]
+        for name, value in row.items()
+        if name != "timestamp" and value is not None and math.isfinite(value)
+    }
+    assert len(stored) == len(expected) > 0
+    assert {r.first_date for r in stored} == {DAY}
+    for ts, name, value, _ in stored:
+        assert value == pytest.approx(expected[(ts, name)], rel=1e-12, abs=1e-300), (ts, name)
