@@ -3,18 +3,31 @@ the same stage functions called in a plain Python loop (the peer: no Dagster, no
 same settings, fresh engine homes, measured in one run.
 
     uv run python benchmarks/orchestration.py [--coins 20] [--date 2026-11-20]
+    # the 200-coin case on the recorded daily top-250 (lookback 1000 days):
+    uv run python benchmarks/orchestration.py --coins 250 --date 2025-11-10 \\
+        --replay ../shared/data/binance/1d-top250 --lookback 1000 [--no-peer]
+
+Printed per night: wall; the fit-time floor (the per-coin LightGBM search + fits, summed from each
+model's `training_log.json`, divided by the cores: no orchestrator can beat it); the ratio of the wall
+to that floor; the orchestration share against the plain loop; and the peak RSS of the whole night
+(the `huracan run` process, its coin workers, and the Ray head with its workers, summed every 0.5 s).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import date
 from pathlib import Path
+
+import psutil
 
 
 def plain_loop(day: date, coins: int) -> tuple[float, dict[str, float]]:
@@ -28,9 +41,12 @@ def plain_loop(day: date, coins: int) -> tuple[float, dict[str, float]]:
 
     def timed(name: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
         start = time.perf_counter()
-        out = fn(*args, **kwargs)
-        parts[name] = parts.get(name, 0.0) + time.perf_counter() - start
-        return out
+        try:
+            return fn(*args, **kwargs)
+        except Exception:  # a coin the night would fail or skip (short history): the peer moves on too
+            return None
+        finally:
+            parts[name] = parts.get(name, 0.0) + time.perf_counter() - start
 
     universe = timed("universe", stages.universe_stage, settings, day, top_n=coins)
     for symbol in universe.selected:
@@ -46,48 +62,129 @@ def plain_loop(day: date, coins: int) -> tuple[float, dict[str, float]]:
     return time.perf_counter() - t0, parts
 
 
+class PeakRss:
+    """Sums the RSS of a process tree plus the engine home's Ray head tree, every `period` seconds."""
+
+    def __init__(self, root: int, ray_tmp: str, period: float = 0.5) -> None:
+        self.root, self.ray_tmp, self.period = root, ray_tmp, period
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _tree(self) -> set[psutil.Process]:
+        roots = []
+        with contextlib.suppress(psutil.NoSuchProcess):
+            roots.append(psutil.Process(self.root))
+        for proc in psutil.process_iter(["cmdline"]):
+            if any(self.ray_tmp in part for part in (proc.info["cmdline"] or [])):
+                roots.append(proc)
+        procs: set[psutil.Process] = set()
+        for root in roots:
+            procs.add(root)
+            with contextlib.suppress(psutil.NoSuchProcess):
+                procs.update(root.children(recursive=True))
+        return procs
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            total = 0
+            for proc in self._tree():
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    total += proc.memory_info().rss
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.period)
+
+
+def fit_seconds(home: Path) -> tuple[float, int]:
+    """Summed `train_seconds` of every model the night wrote, and how many models."""
+    logs = list((home / "models").glob("*/*/training_log.json"))
+    return sum(json.loads(p.read_text()).get("train_seconds", 0.0) for p in logs), len(logs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--coins", type=int, default=20)
     parser.add_argument("--date", default="2026-11-20")
+    parser.add_argument("--replay", help="folder of recorded candles (market.source=replay)")
+    parser.add_argument("--lookback", type=int, help="market.lookback_days")
+    parser.add_argument("--no-peer", action="store_true", help="skip the plain loop (it is sequential: slow)")
     args = parser.parse_args()
     day = date.fromisoformat(args.date)
+    if args.replay:
+        os.environ["HURACAN_MARKET__SOURCE"] = "replay"
+        os.environ["HURACAN_MARKET__REPLAY_DIR"] = str(Path(args.replay).resolve())
+        os.environ["HURACAN_UNIVERSE__TOP_N"] = str(args.coins)
+    if args.lookback:
+        os.environ["HURACAN_MARKET__LOOKBACK_DAYS"] = str(args.lookback)
+    cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "HURACAN_HOME": str(Path(tmp) / "cli")}
+        home = Path(tmp) / "cli"
+        env = {**os.environ, "HURACAN_HOME": str(home)}
         env.pop("DAGSTER_HOME", None)
         env.pop("RAY_ADDRESS", None)
+        command = [
+            sys.executable,
+            "-m",
+            "huracan_dagster",
+            "run",
+            "--date",
+            args.date,
+            "--top",
+            str(args.coins),
+        ]
+        os.environ["HURACAN_HOME"] = str(home)
+        from huracan_core.config import load_settings
+        from huracan_core.execution.ray_head import temp_dir
+
+        ray_tmp = str(temp_dir(load_settings()))
         start = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "huracan_dagster", "run", "--date", args.date, "--top", str(args.coins)],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with PeakRss(proc.pid, ray_tmp) as rss:
+            out, err = proc.communicate()
         cli_wall = time.perf_counter() - start
         if proc.returncode not in (0, 1):
-            sys.exit(f"huracan run failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+            sys.exit(f"huracan run failed ({proc.returncode}):\n{err[-2000:]}")
+        fits, models = fit_seconds(home)
         start = time.perf_counter()
-        rerun = subprocess.run(
-            [sys.executable, "-m", "huracan_dagster", "run", "--date", args.date, "--top", str(args.coins)],
+        rerun = subprocess.run(command, env=env, capture_output=True, text=True)
+        rerun_wall = time.perf_counter() - start
+        subprocess.run(
+            [sys.executable, "-m", "huracan_dagster", "ray", "stop"],
             env=env,
             capture_output=True,
-            text=True,
+            timeout=120,
         )
-        rerun_wall = time.perf_counter() - start
-        os.environ["HURACAN_HOME"] = str(Path(tmp) / "plain")
-        plain_wall, parts = plain_loop(day, args.coins)
-    print(f"{args.coins} synthetic coins, {args.date}, settings from config/settings.yaml")
+        plain_wall, parts = (0.0, {})
+        if not args.no_peer:
+            os.environ["HURACAN_HOME"] = str(Path(tmp) / "plain")
+            plain_wall, parts = plain_loop(day, args.coins)
+    floor = fits / cores
+    source = f"replay {args.replay}" if args.replay else "synthetic"
+    print(f"{args.coins} coins ({source}), {args.date}, {cores} cores")
     print(f"huracan run (Dagster + process pool + Ray), cold process : {cli_wall:7.1f} s")
+    print(f"    models written {models}; fit-time floor (sum of train_seconds / {cores} cores) {floor:.1f} s")
+    print(f"    wall / fit-time floor: {cli_wall / floor if floor else float('nan'):.2f}x")
+    print(f"    peak RSS (run, coin workers, Ray head and workers): {rss.peak / 2**30:.2f} GiB")
     print(
         f"same date again (every step complete, nothing re-run)     : {rerun_wall:7.1f} s (rc {rerun.returncode})"
     )
+    if args.no_peer:
+        return
     print(f"peer: the same stage functions in one plain Python loop   : {plain_wall:7.1f} s")
     for name, seconds in parts.items():
         print(f"    {name:38s} {seconds:7.2f} s")
     print(
         f"ratio huracan run / plain loop: {cli_wall / plain_wall:.2f}x; "
         f"orchestration share of the run: {max(0.0, cli_wall - plain_wall) / cli_wall:.0%} "
-        f"(plain loop is sequential on one core; huracan run uses {os.cpu_count()} cores)"
+        f"(plain loop is sequential on one core; huracan run uses {cores} cores)"
     )
 
 
