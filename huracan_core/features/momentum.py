@@ -65,8 +65,10 @@ def _directional_index(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     """+DI or -DI; inputs high, low, true_range."""
     high, low, tr = (col(n) for n in i)
     n = p["window"]
-    moves = s.step(up=high.diff(), down=low.shift(1) - low)
-    up, down = moves["up"], moves["down"]
+    # the moves and the true-range sum are shared helpers: +DI and -DI compute them once
+    up_key, down_key, tr_key = f"up__{i[0]}", f"down__{i[1]}", f"wilder_sum__{i[2]}__{n}"
+    moves = s.shared_step(**{up_key: high.diff(), down_key: low.shift(1) - low})
+    up, down = moves[up_key], moves[down_key]
     if p["part"] == "plus":
         dm = pl.when((up > down) & (up > 0)).then(up).when(up.is_not_null()).then(0.0)
     else:
@@ -74,10 +76,12 @@ def _directional_index(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     dm = s.step(dm=dm)["dm"]
     # Wilder sums as means: seeded with the sum of the first n-1 values, divided by n (the n cancels in DI)
     sums = s.step(
-        dm=seeded_ewm(dm, 1.0 / n, n - 1, seed_div=n), tr=seeded_ewm(tr, 1.0 / n, n - 1, seed_div=n)
+        dm=seeded_ewm(dm, 1.0 / n, n - 1, seed_div=n),
+        shared={tr_key: seeded_ewm(tr, 1.0 / n, n - 1, seed_div=n)},
     )
-    ready = sums["tr"].shift(1).is_not_null()  # TA-Lib publishes DI from one update after the seed (bar n)
-    return pl.when(ready & (sums["tr"] != 0)).then(100.0 * sums["dm"] / sums["tr"]).when(ready).then(0.0)
+    dm_sum, tr_sum = sums["dm"], sums[tr_key]
+    ready = tr_sum.shift(1).is_not_null()  # TA-Lib publishes DI from one update after the seed (bar n)
+    return pl.when(ready & (tr_sum != 0)).then(100.0 * dm_sum / tr_sum).when(ready).then(0.0)
 
 
 def _adx(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:

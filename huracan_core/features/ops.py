@@ -31,19 +31,19 @@ class Scratch:
         self.prefix = prefix
         self.steps: list[list[pl.Expr]] = []
 
-    def step(self, **exprs: pl.Expr) -> dict[str, pl.Expr]:
-        """Add one step (its expressions may read only earlier steps); returns references to its columns."""
+    def step(self, shared: Mapping[str, pl.Expr] | None = None, **exprs: pl.Expr) -> dict[str, pl.Expr]:
+        """Add one step (its expressions may read only earlier steps); returns references to its columns.
+        `shared`: helpers of the same step with global keys, as in `shared_step`."""
         names = {key: f"{self.prefix}{key}" for key in exprs}
-        self.steps.append([expr.alias(names[key]) for key, expr in exprs.items()])
+        names |= {key: f"_shared__{key}" for key in shared or {}}
+        self.steps.append([expr.alias(names[key]) for key, expr in {**exprs, **(shared or {})}.items()])
         return {key: pl.col(name) for key, name in names.items()}
 
     def shared_step(self, **exprs: pl.Expr) -> dict[str, pl.Expr]:
         """Like `step`, but the keys are global names: features of the same level that declare the same key
         at the same step share one column (computed once). The key must therefore identify the expression
         completely, e.g. `mean__log_ret_1__30`."""
-        names = {key: f"_shared__{key}" for key in exprs}
-        self.steps.append([expr.alias(names[key]) for key, expr in exprs.items()])
-        return {key: pl.col(name) for key, name in names.items()}
+        return self.step(shared=exprs)
 
 
 Builder = Callable[[Params, Sequence[str], Scratch], pl.Expr]

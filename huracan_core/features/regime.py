@@ -19,9 +19,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import polars as pl
 
 from huracan_core.features.ops import Add, Op, Params, Scratch, col, safe_div
+from huracan_core.features.volatility import rolling_std_step
 
 FAMILY = "regime"
 REGIME_CODES = {"TREND": 0, "RANGE": 1, "PANIC": 2, "ILLIQUID": 3}
@@ -35,16 +37,55 @@ def _efficiency_ratio(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
 def _volatility_percentile(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
     """Percentile of the rolling volatility of returns within its last `window` values.
 
-    It reads the returns and recomputes the volatility (the same expression as volatility_20, so the same
-    bits) instead of reading volatility_20: that puts the costliest kernel of the library (a rolling rank)
-    one dependency level earlier, where it runs in parallel with the other indicators instead of alone.
+    It reads the returns instead of volatility_20, which puts the rank one dependency level earlier, where
+    it runs in parallel with the other indicators instead of alone; the rolling std itself is the shared
+    helper that volatility_20 reads too (one kernel, the same bits).
     Values are rounded to `sig_figs` significant digits before ranking: when a window gains and loses the
     same return the volatility is mathematically unchanged but its last bit is rounding noise, and an
     unrounded rank would order such ties by that noise (a 0.5 / (n - 1) jump)."""
     n = p["window"]
-    vol = col(i[0]).rolling_std(p["vol_window"], ddof=p["ddof"])
+    vol = rolling_std_step(i[0], p["vol_window"], p["ddof"], s)
     x = s.step(rounded=vol.round_sig_figs(p["sig_figs"]))["rounded"]
-    return (x.rolling_rank(n, method="average") - 1.0) / (n - 1)
+    rank = x.map_batches(lambda values: rolling_rank_average(values, n), return_dtype=pl.Float64)
+    return (rank - 1.0) / (n - 1)
+
+
+def rolling_rank_average(values: pl.Series, window: int) -> pl.Series:
+    """`values.rolling_rank(window, method="average")`, the same numbers five times faster.
+
+    Polars' kernel costs half a second on a million bars (a quarter of the whole recipe). The rank of the
+    last value among the window's values, ties averaged, is #less + (#equal + 1) / 2; twice that is counted
+    here as sum over the previous window - 1 values of [v < x] + [v <= x], plus 2 for x itself, by window - 1
+    vectorised comparisons of the column with itself shifted, in cache-sized chunks, into uint8 counters
+    (at most 2 * 99 for a 100-bar window). Integer counts halved are exact, so the result is bit for bit
+    Polars'. The fast path covers the series of this library (a leading block of nulls, then numbers);
+    anything else (nulls later, NaN, whose order Polars defines) goes to Polars' kernel."""
+    height = values.len()
+    lead = values.null_count()
+    if not 2 <= window <= 128 or (lead and values.slice(0, lead).null_count() != lead):
+        return values.rolling_rank(window, method="average")
+    x = values.slice(lead).cast(pl.Float64).to_numpy()
+    if np.isnan(x).any():
+        return values.rolling_rank(window, method="average")
+    out = np.full(height, np.nan)
+    m = x.size
+    if m >= window:
+        counts = np.zeros(m, dtype=np.uint8)
+        hit = np.empty(m, dtype=bool)
+        chunk = 1 << 15
+        for start in range(0, m, chunk):
+            stop = min(m, start + chunk)
+            for k in range(1, window):
+                lo = max(start, k)  # first bar of the chunk with a bar k back
+                if lo >= stop:
+                    continue
+                now, before, flag, acc = x[lo:stop], x[lo - k : stop - k], hit[lo:stop], counts[lo:stop]
+                np.less(before, now, out=flag)
+                acc += flag
+                np.less_equal(before, now, out=flag)
+                acc += flag
+        out[lead + window - 1 :] = (counts[window - 1 :] + 2.0) / 2.0
+    return pl.Series(values.name, out, dtype=pl.Float64, nan_to_null=True)
 
 
 def _tercile(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:

@@ -17,7 +17,9 @@ FAMILY = "trend"
 
 
 def _sma(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
-    return col(i[0]).rolling_mean(p["window"])
+    """A shared helper (`mean__<input>__<n>`): the Bollinger middle band reads the same rolling mean."""
+    name, n = i[0], p["window"]
+    return s.shared_step(**{f"mean__{name}__{n}": col(name).rolling_mean(n)})[f"mean__{name}__{n}"]
 
 
 def _ema(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:

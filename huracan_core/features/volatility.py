@@ -21,8 +21,15 @@ from huracan_core.features.smoothing import wilder
 FAMILY = "volatility"
 
 
+def rolling_std_step(name: str, n: int, ddof: int, s: Scratch) -> pl.Expr:
+    """Rolling std as a shared helper (`std<ddof>__<input>__<n>`): volatility_20 and the volatility
+    percentile (same level) compute one kernel, the costliest plain rolling kernel of the library."""
+    key = f"std{ddof}__{name}__{n}"
+    return s.shared_step(**{key: col(name).rolling_std(n, ddof=ddof)})[key]
+
+
 def _rolling_std(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
-    return col(i[0]).rolling_std(p["window"], ddof=p["ddof"])
+    return rolling_std_step(i[0], p["window"], p["ddof"], s)
 
 
 def true_range(high: pl.Expr, low: pl.Expr, close: pl.Expr) -> pl.Expr:

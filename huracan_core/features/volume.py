@@ -37,9 +37,10 @@ def _pvt(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
 
 
 def _flow(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
-    running, volume = col(i[0]), col(i[1])
-    n = p["window"]
-    return safe_div(running - running.shift(n), volume.rolling_sum(n))
+    running, n = col(i[0]), p["window"]
+    key = f"sum__{i[1]}__{n}"  # shared: obv_flow and pvt_flow divide by the same traded volume
+    traded = s.shared_step(**{key: col(i[1]).rolling_sum(n)})[key]
+    return safe_div(running - running.shift(n), traded)
 
 
 def _log_zscore(p: Params, i: Sequence[str], s: Scratch) -> pl.Expr:
