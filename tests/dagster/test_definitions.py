@@ -57,3 +57,16 @@ def test_graph_shape(home: Path) -> None:
         "telegram_on_run_failure",
         "freshness_checks_sensor",
     }
+
+
+def test_step_jobs_carry_the_models_gates_but_not_the_freshness_checks() -> None:
+    """Every per-coin run used to evaluate the candles freshness check as a second step (6 of a candles
+    run's 17 events); the freshness sensor evaluates those. The model's gates stay in its runs."""
+    from huracan_dagster.definitions import defs
+
+    def checks(job: str) -> set[str]:
+        graph = defs.resolve_job_def(job).asset_layer.asset_graph
+        return {f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys}
+
+    assert not any("freshness" in c for c in checks("candles_job") | checks("roster_job"))
+    assert {"model:gate_sharpe", "model:gate_trades"} <= checks("model_job")
