@@ -104,11 +104,25 @@ def equal_weight_market(candles_by_symbol: Mapping[str, pl.DataFrame]) -> pl.Dat
     )
 
 
+def _nulls(like: pl.Series, n: int) -> pl.Series:
+    return pl.repeat(None, n, dtype=like.dtype, eager=True).alias(like.name)
+
+
 def _join_on_timestamp(lazy: pl.LazyFrame, coin_timestamps: pl.Series, other: pl.DataFrame) -> pl.LazyFrame:
-    """Left join on timestamp; when the other series has exactly the coin's timestamps (the usual case for
-    references over the same window) the join is the identity and its columns are attached directly."""
-    if other["timestamp"].equals(coin_timestamps):
-        return lazy.with_columns(other.drop("timestamp").get_columns())
+    """Left join on timestamp (`other` sorted and unique). When the other series' timestamps are a contiguous
+    run of the coin's (the usual case: a reference over the same window; the equal-weight market, which has
+    no return on the first bar) the join only pads with nulls, and its columns are attached directly: a
+    hash join of a million rows costs more than the rest of the cross-asset family."""
+    other_timestamps = other["timestamp"]
+    if other.height and other.height <= coin_timestamps.len():
+        offset = int(coin_timestamps.search_sorted(other_timestamps[0], side="left"))
+        if coin_timestamps.slice(offset, other.height).equals(other_timestamps):
+            after = coin_timestamps.len() - offset - other.height
+            columns = [
+                pl.concat([_nulls(c, offset), c, _nulls(c, after)], rechunk=True)
+                for c in other.drop("timestamp").get_columns()
+            ]
+            return lazy.with_columns(columns)
     return lazy.join(other.lazy(), on="timestamp", how="left", maintain_order="left")
 
 
