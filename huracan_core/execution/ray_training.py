@@ -7,6 +7,9 @@ type. Concurrency is capped twice: Ray only starts a task when its `num_cpus`/`n
 and this scheduler never keeps more than `cap` tasks in flight, so timeouts are measured from a
 task's real start rather than from a queue.
 
+Each task stamps its real start, with the Ray node id and address it runs on, in
+`runs/{D}Z/.started/{SYMBOL}.{attempt}` of the engine home (JSON); a coin's outcome carries that node id.
+
 A task that has not started within `training.start_timeout_s` (its worker could not start: a broken
 runtime env, a missing interpreter, no free resources) is cancelled and fails with "Ray workers could
 not start: <reason>", the reason read from Ray's own logs where the node is local; it is retried like
@@ -22,6 +25,8 @@ Dagster does not retry the step on top of them.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import random
 import sys
@@ -174,11 +179,23 @@ def _started_marker(settings: Settings, day: date, symbol: str, attempt: int) ->
 def _run_task(
     task: TaskFn, marker: str, settings: Settings, day: date, symbol: str, device: str, threads: int
 ) -> Any:
-    """Worker side: stamp the real start (the timeout counts from here, not from the queue), then train."""
+    """Worker side: stamp the real start (the timeout counts from here, not from the queue) and the node
+    the task runs on, then train."""
     path = Path(marker)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(str(time.time()))
+    stamp: dict[str, Any] = {"started": time.time(), "pid": os.getpid()}
+    with contextlib.suppress(Exception):  # outside a Ray worker the start time is what the timeout needs
+        stamp.update(node_id=ray.get_runtime_context().get_node_id(), node_ip=ray.util.get_node_ip_address())
+    path.write_text(json.dumps(stamp))
     return task(settings, day, symbol, device, threads)
+
+
+def _node_of(marker: Path) -> str | None:
+    """The Ray node id a task stamped in its start marker (None when it never started or did not say)."""
+    try:
+        return json.loads(marker.read_text()).get("node_id")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 @dataclass
@@ -191,6 +208,7 @@ class CoinOutcome:
     attempts: int = 0
     started: list[float] = field(default_factory=list)  # monotonic submit times, one per attempt
     ended: list[float] = field(default_factory=list)
+    node_id: str | None = None  # the Ray node the successful attempt ran on
 
 
 @dataclass
@@ -400,6 +418,7 @@ def train_coins(
             outcome.ended.append(time.monotonic())
             outcome.result = result
             outcome.status = "skipped" if getattr(result, "skipped_reason", None) else "success"
+            outcome.node_id = _node_of(slot.marker)
             if book and slot.attempt:
                 book.update(slot.symbol, retry_count=slot.attempt)
         now = time.monotonic()

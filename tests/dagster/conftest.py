@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
-from dagster import AssetKey, DagsterInstance, instance_for_test
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter, instance_for_test
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH_BACKFILL = """
@@ -74,26 +78,71 @@ class Dagster:
             + (self.logs / "daemon.log").read_text()[-4000:]
         )
 
+    def wait_for_runs_to_end(self, limit_s: float) -> None:
+        """Until no run is queued or in progress (a night's own run ends shortly after its `exports`)."""
+        busy = [
+            DagsterRunStatus.QUEUED,
+            DagsterRunStatus.NOT_STARTED,
+            DagsterRunStatus.STARTING,
+            DagsterRunStatus.STARTED,
+            DagsterRunStatus.CANCELING,
+        ]
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            with DagsterInstance.from_config(str(self.dagster_home)) as instance:
+                left = instance.get_runs(RunsFilter(statuses=busy))
+            if not left:
+                return
+            time.sleep(1)
+        pytest.fail(f"runs still in progress after {limit_s:.0f} s: {[(r.job_name, r.status) for r in left]}")
 
-@pytest.fixture
-def dagster_dev(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dagster]:
-    """`dagster-webserver` + `dagster-daemon` on the instance `huracan run` would create (what `dagster dev` runs)."""
-    from huracan_dagster.runner import LOCAL_INSTANCE_YAML
 
-    dagster_home = tmp_path / "dh"
-    dagster_home.mkdir()
-    (dagster_home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(dagster_home),
-        "HURACAN_UNIVERSE__TOP_N": "3",
-        "HURACAN_TRAINING__N_TRIALS": "3",
-        "HURACAN_TRAINING__NUM_BOOST_ROUND": "60",
-    }
-    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+# a small night: 3 coins, few trials, short boosting (what the UI tests run under the daemon)
+SMALL_NIGHT = {
+    "HURACAN_UNIVERSE__TOP_N": "3",
+    "HURACAN_TRAINING__N_TRIALS": "3",
+    "HURACAN_TRAINING__NUM_BOOST_ROUND": "60",
+}
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+
+
+def pg_admin():  # type: ignore[no-untyped-def]
+    """A connection to the `postgres` database of the server at 127.0.0.1:5432; skips when none answers."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        return psycopg.connect(dbname="postgres", connect_timeout=3, autocommit=True, **PG)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL server answers at 127.0.0.1:5432 ({exc})")
+
+
+@contextmanager
+def pg_database() -> Iterator[dict[str, str]]:
+    """A fresh database for one test, dropped (WITH FORCE) at the end; yields the DAGSTER_PG_* env vars
+    the repository's `dagster.yaml` reads."""
+    db = f"huracan_dagster_{uuid.uuid4().hex[:8]}"
+    with pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{db}"')
+    try:
+        yield {
+            "DAGSTER_PG_HOST": PG["host"],
+            "DAGSTER_PG_PORT": str(PG["port"]),
+            "DAGSTER_PG_USER": PG["user"],
+            "DAGSTER_PG_PASSWORD": "",
+            "DAGSTER_PG_DB": db,
+        }
+    finally:
+        with pg_admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+@contextmanager
+def running_dagster(dagster_home: Path, env: dict[str, str], logs: Path) -> Iterator[Dagster]:
+    """`dagster-webserver` + `dagster-daemon` (what `dagster dev` runs) from the repository root with
+    `-w workspace.yaml`, on the instance of `dagster_home` and with `env`. Each runs in its own process
+    group, killed at the end: their code servers and run processes go with them."""
     bin_dir = Path(sys.executable).parent
     port = _free_port()
-    web_log, daemon_log = (tmp_path / "web.log").open("w"), (tmp_path / "daemon.log").open("w")
+    web_log, daemon_log = (logs / "web.log").open("w"), (logs / "daemon.log").open("w")
     procs = [
         subprocess.Popen(
             [str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
@@ -101,6 +150,7 @@ def dagster_dev(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
             env=env,
             stdout=web_log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         ),
         subprocess.Popen(
             [str(bin_dir / "dagster-daemon"), "run", "-w", "workspace.yaml"],
@@ -108,6 +158,7 @@ def dagster_dev(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
             env=env,
             stdout=daemon_log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         ),
     ]
     try:
@@ -121,7 +172,7 @@ def dagster_dev(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
             time.sleep(1)
         else:
             pytest.fail("webserver did not answer /server_info within 180 s")
-        yield Dagster(port, dagster_home, tmp_path)
+        yield Dagster(port, dagster_home, logs)
     finally:
         for proc in procs:
             proc.terminate()
@@ -130,10 +181,29 @@ def dagster_dev(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        for proc in procs:  # what they left in their process groups: code servers, runs still going
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
         web_log.close()
         daemon_log.close()
+
+
+@pytest.fixture
+def dagster_dev(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dagster]:
+    """`dagster-webserver` + `dagster-daemon` on the instance `huracan run` would create (what `dagster dev` runs)."""
+    from huracan_dagster.runner import LOCAL_INSTANCE_YAML
+
+    dagster_home = tmp_path / "dh"
+    dagster_home.mkdir()
+    (dagster_home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), **SMALL_NIGHT}
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    try:
+        with running_dagster(dagster_home, env, tmp_path) as dagster:
+            yield dagster
+    finally:
         subprocess.run(
-            [str(bin_dir / "huracan"), "ray", "stop"],
+            [str(Path(sys.executable).parent / "huracan"), "ray", "stop"],
             env=env,
             cwd=REPO,
             timeout=60,

@@ -3,49 +3,29 @@
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from dagster import AssetKey, DagsterInstance
 
-REPO = Path(__file__).resolve().parents[2]
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
-
-
-def _admin():  # type: ignore[no-untyped-def]
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        return psycopg.connect(dbname="postgres", connect_timeout=3, autocommit=True, **PG)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL server answers at 127.0.0.1:5432 ({exc})")
+from tests.dagster.conftest import REPO, pg_database
 
 
 @pytest.fixture
 def pg_instance(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DagsterInstance]:
-    db = f"huracan_dagster_{uuid.uuid4().hex[:8]}"
-    with _admin() as conn:
-        conn.execute(f'CREATE DATABASE "{db}"')
-    for key, value in {
-        "DAGSTER_PG_HOST": PG["host"],
-        "DAGSTER_PG_PORT": str(PG["port"]),
-        "DAGSTER_PG_USER": PG["user"],
-        "DAGSTER_PG_PASSWORD": "",
-        "DAGSTER_PG_DB": db,
-    }.items():
-        monkeypatch.setenv(key, value)
-    dagster_home = tmp_path / "dagster_home"
-    dagster_home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
-    instance = DagsterInstance.get()
-    try:
-        yield instance
-    finally:
-        instance.dispose()
-        with _admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    with pg_database() as pg_env:
+        for key, value in pg_env.items():
+            monkeypatch.setenv(key, value)
+        dagster_home = tmp_path / "dagster_home"
+        dagster_home.mkdir()
+        shutil.copy(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
+        monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+        instance = DagsterInstance.get()
+        try:
+            yield instance
+        finally:
+            instance.dispose()
 
 
 def test_production_instance_on_postgres_records_materialisations(pg_instance: DagsterInstance) -> None:
