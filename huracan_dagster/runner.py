@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -22,6 +23,7 @@ from dagster import DagsterInstance, ExecuteInProcessResult, MultiPartitionKey, 
 
 from huracan_core.config import Settings
 from huracan_core.ledger import CoinEntry, RunLedger
+from huracan_core.logs import get_logger
 from huracan_core.paths import EngineHome
 from huracan_dagster.defs.pipeline.plan import (
     IN_FLIGHT,
@@ -37,6 +39,7 @@ from huracan_dagster.defs.pipeline.plan import (
 )
 from huracan_dagster.partitions import symbols as symbols_partitions
 
+log = get_logger("dagster.runner")
 TAG_HOST = "huracan/host"
 TAG_PID = "huracan/pid"
 TAG_TRIGGER = "huracan/trigger"
@@ -202,6 +205,9 @@ class CoinPool:
     Why processes: Dagster's in-process execution is not thread-safe, and separate processes let
     several coins' runs (and their Ray training tasks) proceed together. The workers inherit
     DAGSTER_HOME and the settings, so they share this instance and the engine home's Ray head.
+    A night keeps two pools: training steps go to `cap` workers (the Ray cap; each worker is one Ray
+    driver whose Ray worker processes stay warm from coin to coin: spread over more drivers, Ray keeps
+    killing and starting workers, 10-15 s per coin), the cheap per-coin steps to `io_workers()`.
     """
 
     def __init__(self, workers: int) -> None:
@@ -228,6 +234,56 @@ class CoinPool:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def io_workers() -> int:
+    """Workers for the cheap per-coin steps (candles, features): such a run is mostly Dagster's
+    bookkeeping, much of it waiting on the instance's storage, so two per core keep the cores busy
+    (at most 8: each holds ~0.5 GB of imports)."""
+    return min(2 * (os.cpu_count() or 1), 8)
+
+
+def _training_steps() -> set[str]:
+    """Steps whose assets train on Ray (they take the `ray_cluster` resource): held to the Ray cap."""
+    from huracan_dagster.graph import ASSETS
+
+    ray_assets = {
+        key.to_user_string() for a in ASSETS if "ray_cluster" in a.required_resource_keys for key in a.keys
+    }
+    return {s.name for s in STEPS if ray_assets & set(s.assets)}
+
+
+def _claim_pools(instance: DagsterInstance) -> None:
+    """Create the concurrency rows of the assets' pools (`train`) before runs claim them at once: on
+    a fresh PostgreSQL instance, Dagster 1.13's concurrent first claims race to insert the row and the
+    loser's run dies (UniqueViolation inside an aborted transaction)."""
+    from huracan_dagster.graph import ASSETS
+
+    for pool in sorted({a.op.pool for a in ASSETS if getattr(a.op, "pool", None)}):
+        try:
+            instance.event_log_storage.initialize_concurrency_limit_to_default(pool)
+        except Exception as exc:  # storage without concurrency tables: runs claim nothing either
+            log.warning("could not initialise a concurrency pool", pool=pool, error=str(exc))
+
+
+def _warm_ray_head(settings: Settings) -> threading.Thread | None:
+    """Start the engine home's local Ray head in the background while the first steps run (a cold
+    start takes 9-30 s), unless a cluster is configured; `_start_ray` joins it when training begins
+    and reports any failure then. The caller joins the thread before it returns, so a head is never
+    left half-started."""
+    if settings.ray.address or os.environ.get("RAY_ADDRESS"):
+        return None
+    from huracan_core.execution import ray_head
+
+    def start() -> None:
+        try:
+            ray_head.ensure_local_head(settings)
+        except Exception as exc:  # `_start_ray` tries again and fails the night with the reason
+            log.warning("could not start the local Ray head in the background", error=str(exc))
+
+    thread = threading.Thread(target=start, name="huracan-ray-head", daemon=True)
+    thread.start()
+    return thread
 
 
 def _start_ray(settings: Settings) -> int:
@@ -306,7 +362,9 @@ def carry_day(
     attempted: set[str] = set()
     state = day_state(instance, day)
     report.skipped_complete = state.finished()
-    pool: CoinPool | None = None
+    pools: dict[bool, CoinPool] = {}  # by "trains on Ray"
+    training = _training_steps()
+    warming = None if report.skipped_complete else _warm_ray_head(settings)
     progress = {"done": sum(len(v) for v in state.done.values()) + sum(len(v) for v in state.failed.values())}
 
     def record(outcome: StepOutcome) -> None:
@@ -341,18 +399,25 @@ def carry_day(
                 state = day_state(instance, day)
                 continue
             waiting_since = None
-            if pool is None:
-                pool = CoinPool(_start_ray(settings))
             attempted.update(f"{s.step}:{s.partition_key}" for s in steps)
-            coin_steps = [s for s in steps if s.symbol is not None]
             for step in steps:
                 if step.symbol is None:
                     record(execute(instance, step))
-            pool.run(coin_steps, record)
+            for trains in (False, True):
+                batch = [s for s in steps if s.symbol is not None and (s.step in training) == trains]
+                if not batch:
+                    continue
+                if trains not in pools:
+                    if trains:
+                        _claim_pools(instance)
+                    pools[trains] = CoinPool(_start_ray(settings) if trains else io_workers())
+                pools[trains].run(batch, record)
             state = day_state(instance, day)
     finally:
-        if pool is not None:
+        for pool in pools.values():
             pool.close()
+        if warming is not None:
+            warming.join(settings.ray.head_start_timeout_s + 10)
     if on_progress:
         on_progress("done", total, total)
     home = EngineHome(Path(settings.home))
