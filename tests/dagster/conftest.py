@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter, instance_for_test
+
+from tests.support.postgres import PG, fresh_database
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH_BACKFILL = """
@@ -103,26 +104,13 @@ SMALL_NIGHT = {
     "HURACAN_TRAINING__N_TRIALS": "3",
     "HURACAN_TRAINING__NUM_BOOST_ROUND": "60",
 }
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
-
-
-def pg_admin():  # type: ignore[no-untyped-def]
-    """A connection to the `postgres` database of the server at 127.0.0.1:5432; skips when none answers."""
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        return psycopg.connect(dbname="postgres", connect_timeout=3, autocommit=True, **PG)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL server answers at 127.0.0.1:5432 ({exc})")
 
 
 @contextmanager
 def pg_database() -> Iterator[dict[str, str]]:
-    """A fresh database for one test, dropped (WITH FORCE) at the end; yields the DAGSTER_PG_* env vars
-    the repository's `dagster.yaml` reads."""
-    db = f"huracan_dagster_{uuid.uuid4().hex[:8]}"
-    with pg_admin() as conn:
-        conn.execute(f'CREATE DATABASE "{db}"')
-    try:
+    """A fresh database for one test, dropped at the end; yields the DAGSTER_PG_* env vars the
+    repository's `dagster.yaml` reads."""
+    with fresh_database("huracan_dagster") as db:
         yield {
             "DAGSTER_PG_HOST": PG["host"],
             "DAGSTER_PG_PORT": str(PG["port"]),
@@ -130,9 +118,6 @@ def pg_database() -> Iterator[dict[str, str]]:
             "DAGSTER_PG_PASSWORD": "",
             "DAGSTER_PG_DB": db,
         }
-    finally:
-        with pg_admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 @contextmanager

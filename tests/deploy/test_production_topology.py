@@ -32,7 +32,8 @@ from huracan_core.dates import last_complete_day
 from huracan_core.execution import ray_head
 from huracan_core.ledger import RunLedger
 from huracan_core.paths import EngineHome
-from tests.dagster.conftest import PG, REPO, SMALL_NIGHT, _free_port, pg_database, running_dagster
+from tests.dagster.conftest import REPO, SMALL_NIGHT, _free_port, pg_database, running_dagster
+from tests.support.postgres import PG
 
 BIN = Path(sys.executable).parent
 # a driver joined to the cluster for a moment: the nodes Ray knows, as JSON on the last line

@@ -3,7 +3,6 @@ and Brain Library URLs: a SQLite file per test, or a fresh PostgreSQL database a
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,9 +13,9 @@ import pytest
 
 from huracan_core.config import Settings
 from huracan_core.paths import EngineHome
+from tests.support.postgres import PG, fresh_database
 
 DAY = date(2026, 4, 20)
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
 
 def night_settings(root: Path, database_url: str | None = None) -> Settings:
@@ -73,25 +72,11 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Night:
     return Night(root, run_night(night_settings(root), DAY))
 
 
-def _admin():  # type: ignore[no-untyped-def]
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        return psycopg.connect(dbname="postgres", connect_timeout=3, autocommit=True, **PG)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL server answers at 127.0.0.1:5432 ({exc})")
-
-
 @contextmanager
 def postgres_database() -> Iterator[str]:
     """A fresh, empty PostgreSQL database (URL), dropped afterwards; skips when no server answers."""
-    db = f"huracan_brain_{uuid.uuid4().hex[:10]}"
-    with _admin() as conn:
-        conn.execute(f'CREATE DATABASE "{db}"')
-    try:
+    with fresh_database("huracan_brain") as db:
         yield f"postgresql+psycopg://{PG['user']}@{PG['host']}:{PG['port']}/{db}"
-    finally:
-        with _admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 @pytest.fixture
