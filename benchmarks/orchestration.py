@@ -33,7 +33,6 @@ import psutil
 def plain_loop(day: date, coins: int) -> tuple[float, dict[str, float]]:
     from huracan_core import stages
     from huracan_core.config import load_settings
-    from huracan_core.exports import export_day
 
     settings = load_settings()
     parts: dict[str, float] = {}
@@ -58,7 +57,8 @@ def plain_loop(day: date, coins: int) -> tuple[float, dict[str, float]]:
     for symbol in universe.selected:
         timed("model (train + backtest + artifacts)", stages.model_stage, settings, day, symbol)
     timed("roster", stages.roster_stage, settings, day)
-    timed("exports", export_day, stages.engine_home(settings), day)
+    # the same publication the `exports` asset runs: trading comparison, Brain Library, exports, reports
+    timed("exports (brain, exports, reports)", stages.publish_stage, settings, day)
     return time.perf_counter() - t0, parts
 
 
