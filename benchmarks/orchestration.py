@@ -68,6 +68,7 @@ class PeakRss:
     def __init__(self, root: int, ray_tmp: str, period: float = 0.5) -> None:
         self.root, self.ray_tmp, self.period = root, ray_tmp, period
         self.peak = 0
+        self.busy: list[tuple[float, float]] = []  # (epoch seconds, machine CPU busy fraction) per sample
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -94,13 +95,39 @@ class PeakRss:
         return procs
 
     def _sample(self) -> None:
+        psutil.cpu_percent()  # primes the machine-wide counter: each later call covers the last period
         while not self._stop.is_set():
+            self.busy.append((time.time(), psutil.cpu_percent() / 100))
             total = 0
             for proc in self._tree():
                 with contextlib.suppress(psutil.NoSuchProcess):
                     total += proc.memory_info().rss
             self.peak = max(self.peak, total)
             self._stop.wait(self.period)
+
+
+def phases(dagster_home: Path, busy: list[tuple[float, float]]) -> list[tuple[str, int, float, float, float]]:
+    """(job, runs, start, span, mean machine CPU busy) per Dagster job of the night, from its run records
+    and the sampler: where the wall goes and which stretches leave cores idle."""
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    from dagster import DagsterInstance
+
+    spans: dict[str, list[tuple[float, float]]] = {}
+    with DagsterInstance.get() as instance:
+        for record in instance.get_run_records():
+            if record.start_time is not None and record.end_time is not None:
+                spans.setdefault(record.dagster_run.job_name, []).append((record.start_time, record.end_time))
+    if not spans:
+        return []
+    t0 = min(start for runs in spans.values() for start, _ in runs)
+    rows = []
+    for job, runs in sorted(spans.items(), key=lambda kv: min(s for s, _ in kv[1])):
+        start, end = min(s for s, _ in runs), max(e for _, e in runs)
+        inside = [b for t, b in busy if start <= t <= end]
+        rows.append(
+            (job, len(runs), start - t0, end - start, sum(inside) / len(inside) if inside else float("nan"))
+        )
+    return rows
 
 
 def fit_seconds(home: Path) -> tuple[float, int]:
@@ -153,6 +180,8 @@ def main() -> None:
         if proc.returncode not in (0, 1):
             sys.exit(f"huracan run failed ({proc.returncode}):\n{err[-2000:]}")
         fits, models = fit_seconds(home)
+        night_phases = phases(home / "dagster", rss.busy)
+        night_busy = sum(b for _, b in rss.busy) / len(rss.busy) if rss.busy else float("nan")
         start = time.perf_counter()
         rerun = subprocess.run(command, env=env, capture_output=True, text=True)
         rerun_wall = time.perf_counter() - start
@@ -173,6 +202,9 @@ def main() -> None:
     print(f"    models written {models}; fit-time floor (sum of train_seconds / {cores} cores) {floor:.1f} s")
     print(f"    wall / fit-time floor: {cli_wall / floor if floor else float('nan'):.2f}x")
     print(f"    peak RSS (run, coin workers, Ray head and workers): {rss.peak / 2**30:.2f} GiB")
+    print(f"    machine CPU busy over the night: {night_busy:.0%}; per job (runs, start, span, CPU busy):")
+    for job, runs, start, span, busy in night_phases:
+        print(f"        {job:24s} {runs:4d} runs  +{start:6.1f} s  {span:6.1f} s  {busy:4.0%}")
     print(
         f"same date again (every step complete, nothing re-run)     : {rerun_wall:7.1f} s (rc {rerun.returncode})"
     )

@@ -50,6 +50,15 @@ LOCAL_INSTANCE_YAML = """\
 # Point `dagster dev` here with DAGSTER_HOME to see the runs. Production uses the repo's dagster.yaml.
 telemetry:
   enabled: false
+# Dagster's SQLite storage (runs, event logs, schedules under this folder), with each run's event-log
+# file stamped from a schema-revision map read once per process rather than once per run
+storage:
+  custom:
+    module: huracan_dagster.sqlite_storage
+    class: EmbeddedSqliteStorage
+    config:
+      base_dir:
+        env: DAGSTER_HOME
 run_monitoring:
   enabled: true
   max_runtime_seconds: 7200
@@ -245,7 +254,10 @@ _FORKSERVER_ENV: dict[str, str] | None = None  # the engine's environment when t
 
 
 def _engine_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k.startswith(("HURACAN_", "DAGSTER_", "RAY_"))}
+    """The settings the preloaded code location reads at import. Not RAY_*: joining the engine home's
+    Ray head sets its token variables in this process after the forkserver started, workers adopt them
+    (`_adopt_env`), and nothing reads them at import."""
+    return {k: v for k, v in os.environ.items() if k.startswith(("HURACAN_", "DAGSTER_"))}
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:

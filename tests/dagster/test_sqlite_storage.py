@@ -1,0 +1,93 @@
+"""The embedded instance's storage: per-run event-log files exactly as Dagster makes them, at less cost."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic.script import ScriptDirectory
+from dagster import AssetKey, DagsterInstance, asset, materialize
+
+from huracan_dagster.runner import LOCAL_INSTANCE_YAML
+from huracan_dagster.sqlite_storage import EmbeddedSqliteStorage, RunShardEventLogStorage
+
+
+@asset
+def probe() -> int:
+    return 1
+
+
+def _instance(home: Path, yaml: str, monkeypatch: pytest.MonkeyPatch) -> DagsterInstance:
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return DagsterInstance.from_config(str(home))
+
+
+def _shard(instance: DagsterInstance, run_id: str, home: Path) -> dict[str, object]:
+    """What a run's event-log file holds: its schema, journal mode, stamped revision, and event count."""
+    path = home / "history" / "runs" / f"{run_id}.db"
+    with sqlite3.connect(path) as conn:
+        return {
+            "schema": sorted(
+                r[0] for r in conn.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL")
+            ),
+            "journal": conn.execute("PRAGMA journal_mode").fetchone()[0],
+            "revision": conn.execute("SELECT version_num FROM alembic_version").fetchall(),
+            "events": conn.execute("SELECT count(*) FROM event_logs").fetchone()[0],
+        }
+
+
+def test_run_files_match_dagsters_own_and_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ours = _instance(tmp_path / "ours", LOCAL_INSTANCE_YAML, monkeypatch)
+    assert isinstance(
+        ours.get_ref().storage, EmbeddedSqliteStorage
+    )  # the yaml `huracan run` writes selects it
+    assert isinstance(ours.event_log_storage, RunShardEventLogStorage)
+    ours_run = materialize([probe], instance=ours).run_id
+    ours_shard = _shard(ours, ours_run, tmp_path / "ours")
+    theirs = _instance(tmp_path / "theirs", "telemetry:\n  enabled: false\n", monkeypatch)
+    theirs_run = materialize([probe], instance=theirs).run_id
+    theirs_shard = _shard(theirs, theirs_run, tmp_path / "theirs")
+    assert ours_shard == theirs_shard
+    assert ours_shard["journal"] == "wal" and ours_shard["revision"]
+    # Dagster reads the run back through its own storage, and its own revision check finds the file current
+    materialization = ours.get_latest_materialization_event(AssetKey("probe"))
+    assert materialization is not None and materialization.run_id == ours_run
+    assert len(ours.all_logs(ours_run)) == ours_shard["events"]
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "ours"))
+    plain = DagsterInstance.from_config(str(tmp_path / "theirs"))
+    assert plain.event_log_storage.alembic_version() == ours.event_log_storage.alembic_version()
+
+
+def test_revision_map_is_read_once_per_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dagster's own storage reads Alembic's revision map (every migration script) twice per run file."""
+    loads = []
+    original = ScriptDirectory.from_config
+
+    def counted(config):  # type: ignore[no-untyped-def]
+        loads.append(config)
+        return original(config)
+
+    instance = _instance(tmp_path / "home", LOCAL_INSTANCE_YAML, monkeypatch)
+    materialize([probe], instance=instance)  # the process's first run may load it
+    monkeypatch.setattr(ScriptDirectory, "from_config", staticmethod(counted))
+    runs = [materialize([probe], instance=instance).run_id for _ in range(3)]
+    assert len(set(runs)) == 3
+    assert loads == []
+
+
+def test_an_unstamped_run_file_is_left_to_dagster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file with tables but no revision (written by an older Dagster) takes Dagster's own path, which
+    stamps it; nothing in it is lost."""
+    instance = _instance(tmp_path / "home", LOCAL_INSTANCE_YAML, monkeypatch)
+    run_id = materialize([probe], instance=instance).run_id
+    path = tmp_path / "home" / "history" / "runs" / f"{run_id}.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM alembic_version")
+        events = conn.execute("SELECT count(*) FROM event_logs").fetchone()[0]
+    fresh = DagsterInstance.from_config(str(tmp_path / "home"))  # a new process's storage
+    assert len(fresh.all_logs(run_id)) == events
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall()
