@@ -54,11 +54,17 @@ telemetry:
 # file stamped from a schema-revision map read once per process rather than once per run
 storage:
   custom:
-    module: huracan_dagster.sqlite_storage
+    module: huracan_dagster.embedded_instance
     class: EmbeddedSqliteStorage
     config:
       base_dir:
         env: DAGSTER_HOME
+# each step's stdout/stderr captured to files under storage/ (shown in the UI), not mirrored back
+# through `tail` processes to a terminal the night's coin workers do not have
+compute_logs:
+  module: huracan_dagster.embedded_instance
+  class: FileComputeLogManager
+  config: {}
 run_monitoring:
   enabled: true
   max_runtime_seconds: 7200

@@ -1,16 +1,22 @@
-"""The embedded instance's storage: per-run event-log files exactly as Dagster makes them, at less cost."""
+"""The embedded instance's storage and compute logs: what Dagster itself would keep, at less cost per run."""
 
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
 from dagster import AssetKey, DagsterInstance, asset, materialize
 
+from huracan_dagster.embedded_instance import (
+    EmbeddedSqliteStorage,
+    FileComputeLogManager,
+    RunShardEventLogStorage,
+)
 from huracan_dagster.runner import LOCAL_INSTANCE_YAML
-from huracan_dagster.sqlite_storage import EmbeddedSqliteStorage, RunShardEventLogStorage
 
 
 @asset
@@ -91,3 +97,36 @@ def test_an_unstamped_run_file_is_left_to_dagster(tmp_path: Path, monkeypatch: p
     assert len(fresh.all_logs(run_id)) == events
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall()
+
+
+@asset
+def talker() -> int:
+    print("stdout line from the step", flush=True)
+    print("stderr line from the step", file=sys.stderr, flush=True)
+    return 1
+
+
+def test_step_output_is_captured_for_the_ui_without_tail_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The UI reads a step's stdout/stderr from the compute logs as before; Dagster's local manager
+    mirrored each stream back through `tail -F` and a watcher process, four processes per step."""
+    instance = _instance(tmp_path / "home", LOCAL_INSTANCE_YAML, monkeypatch)
+    assert isinstance(instance.compute_log_manager, FileComputeLogManager)
+    started: list[list[str]] = []
+    original = subprocess.Popen.__init__
+
+    def recording(self, args, *a, **kw):  # type: ignore[no-untyped-def]
+        started.append(list(args) if isinstance(args, (list, tuple)) else [args])
+        original(self, args, *a, **kw)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", recording)
+    result = materialize([talker], instance=instance)
+    assert started == []
+    (captured,) = [e for e in result.all_events if e.event_type_value == "LOGS_CAPTURED"]
+    manager = instance.compute_log_manager
+    log_key = manager.build_log_key_for_run(result.run_id, captured.logs_captured_data.file_key)
+    data = manager.get_log_data(log_key)  # what the UI's log viewer reads
+    assert data.stdout is not None and b"stdout line from the step" in data.stdout
+    assert data.stderr is not None and b"stderr line from the step" in data.stderr
+    assert manager.is_capture_complete(log_key)
