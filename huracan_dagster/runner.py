@@ -278,7 +278,10 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
     if _FORKSERVER_ENV is None:
         _FORKSERVER_ENV = _engine_env()
-        context.set_forkserver_preload(["huracan_dagster.definitions", "huracan_dagster.runner"])
+        # the code location, and the storage classes a worker's `DagsterInstance.get()` would import
+        context.set_forkserver_preload(
+            ["huracan_dagster.definitions", "huracan_dagster.runner", "huracan_dagster.embedded_instance"]
+        )
     return context if _engine_env() == _FORKSERVER_ENV else multiprocessing.get_context("spawn")
 
 
