@@ -143,6 +143,7 @@ def main() -> None:
     parser.add_argument("--replay", help="folder of recorded candles (market.source=replay)")
     parser.add_argument("--lookback", type=int, help="market.lookback_days")
     parser.add_argument("--no-peer", action="store_true", help="skip the plain loop (it is sequential: slow)")
+    parser.add_argument("--keep", type=Path, help="keep the nights' engine homes in this (new) folder")
     args = parser.parse_args()
     day = date.fromisoformat(args.date)
     if args.replay:
@@ -152,7 +153,9 @@ def main() -> None:
     if args.lookback:
         os.environ["HURACAN_MARKET__LOOKBACK_DAYS"] = str(args.lookback)
     cores = os.cpu_count() or 1
-    with tempfile.TemporaryDirectory() as tmp:
+    if args.keep:
+        args.keep.mkdir(parents=True)
+    with contextlib.nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "cli"
         env = {**os.environ, "HURACAN_HOME": str(home)}
         env.pop("DAGSTER_HOME", None)
