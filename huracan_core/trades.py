@@ -18,7 +18,7 @@ net change (`capital × net_pnl_pct / 100` of metrics.json).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -73,8 +73,12 @@ class TradeRecord:
         return self.fees_bps + self.spread_bps + self.slippage_bps + self.funding_bps
 
     def to_row(self, with_features: bool = True) -> dict[str, Any]:
-        row = asdict(self)
-        if not with_features:
+        # the fields one level deep (every field but `features` is immutable): `dataclasses.asdict`
+        # deep-copies each feature value, ~0.6 ms a trade, thousands of trades a night
+        row = {name: getattr(self, name) for name in TRADE_FIELDS}
+        if with_features:
+            row["features"] = dict(self.features)
+        else:
             row.pop("features")
         return row
 

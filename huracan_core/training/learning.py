@@ -89,18 +89,34 @@ PATTERN_ALPHA = 0.05
 POST_EXIT_BARS = 12
 
 
-def _welch_p(a: list[float], b: list[float]) -> float | None:
+def _welch_p(samples: list[tuple[np.ndarray, np.ndarray]]) -> list[float | None]:
+    """Welch's t-test p-value of each (a, b) pair, as `scipy.stats.ttest_ind(a, b, equal_var=False)` gives
+    it, in one vectorised call: None where a side has fewer than 2 values, both sides are constant, the
+    p is not finite, or scipy would warn of precision loss (a side's values all equal to within 10 ulp of
+    their mean: the moments are then noise). Why vectorised: ~1 ms of scipy overhead per call, ~95
+    features per coin, 200 coins a night."""
     from scipy import stats
 
-    if len(a) < 2 or len(b) < 2 or (np.std(a) == 0 and np.std(b) == 0):
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)  # scipy's precision-loss warning: no reliable p
-        try:
-            p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
-        except RuntimeWarning:
-            return None
-    return p if np.isfinite(p) else None
+    if not samples:
+        return []
+    eps = np.finfo(float).eps * 10
+    stat = np.empty((len(samples), 6))
+    usable = np.ones(len(samples), dtype=bool)
+    for i, (a, b) in enumerate(samples):
+        for j, x in enumerate((a, b)):
+            mean = x.mean() if len(x) else np.nan
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if len(x) > 1 and np.max(np.abs(x - mean)) / abs(mean) < eps:
+                    usable[i] = False  # scipy's catastrophic-cancellation warning
+            stat[i, 3 * j : 3 * j + 3] = (mean, x.std(ddof=1) if len(x) > 1 else np.nan, len(x))
+        if len(a) < 2 or len(b) < 2 or (np.std(a) == 0 and np.std(b) == 0):
+            usable[i] = False
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p = stats.ttest_ind_from_stats(*stat.T, equal_var=False).pvalue
+    return [
+        float(v) if ok and np.isfinite(v) else None for v, ok in zip(np.atleast_1d(p), usable, strict=True)
+    ]
 
 
 def win_loss_contrasts(trades: list[Any]) -> list[dict[str, Any]]:
@@ -111,14 +127,16 @@ def win_loss_contrasts(trades: list[Any]) -> list[dict[str, Any]]:
     wins = [t for t in trades if t.is_winner]
     losses = [t for t in trades if not t.is_winner]
     rows: list[dict[str, Any]] = []
+    samples: list[tuple[np.ndarray, np.ndarray]] = []
     names = sorted({n for t in trades for n in t.features})
     for name in names:
-        a = [v for t in wins if (v := t.features.get(name)) is not None]
-        b = [v for t in losses if (v := t.features.get(name)) is not None]
-        if not a or not b:
+        a = np.array([v for t in wins if (v := t.features.get(name)) is not None], dtype=float)
+        b = np.array([v for t in losses if (v := t.features.get(name)) is not None], dtype=float)
+        if not len(a) or not len(b):
             continue
         pooled = float(np.sqrt((np.var(a) + np.var(b)) / 2.0))
         diff = float(np.mean(a) - np.mean(b))
+        samples.append((a, b))
         rows.append(
             {
                 "kind": "feature",
@@ -128,9 +146,10 @@ def win_loss_contrasts(trades: list[Any]) -> list[dict[str, Any]]:
                 "winner_value": float(np.mean(a)),
                 "loser_value": float(np.mean(b)),
                 "effect": diff / pooled if pooled > 0 else None,
-                "p_value": _welch_p(a, b),
             }
         )
+    for row, p in zip(rows, _welch_p(samples), strict=True):
+        row["p_value"] = p
     for regime in sorted({t.regime for t in trades if t.regime}):
         wi = sum(t.regime == regime for t in wins)
         li = sum(t.regime == regime for t in losses)

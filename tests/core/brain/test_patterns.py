@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 
 from huracan_core.trades import TradeRecord
 from huracan_core.training.learning import benjamini_hochberg, mine_patterns
@@ -96,3 +97,46 @@ def test_benjamini_hochberg_matches_the_textbook_example() -> None:
     q = benjamini_hochberg(p)
     assert np.allclose(q, [0.02, 0.04, 0.04, 0.02])
     assert benjamini_hochberg([]) == []
+
+
+def test_welch_p_values_match_scipy_ttest_ind_pair_by_pair() -> None:
+    """The vectorised Welch test gives scipy's own `ttest_ind(equal_var=False)` p-value for every pair, and
+    None exactly where the one-call-per-pair form refused one (too few values, constant sides, scipy's
+    precision-loss warning)."""
+    import warnings
+
+    from scipy import stats
+
+    from huracan_core.training.learning import _welch_p
+
+    rng = np.random.default_rng(7)
+    pairs = [
+        (rng.normal(0, 1, rng.integers(2, 60)), rng.normal(0.3, 2, rng.integers(2, 60))) for _ in range(40)
+    ]
+    pairs += [
+        (np.array([1.0]), rng.normal(0, 1, 10)),  # a side with one value
+        (np.full(8, 3.0), np.full(5, 3.0)),  # both constant
+        (np.full(8, 3.0), rng.normal(0, 1, 9)),  # one constant side away from zero: scipy warns
+        (np.zeros(6), rng.normal(0, 1, 9)),  # one constant side at zero: scipy does not
+        (1e6 + np.array([0.0, 1e-12, 2e-12]), rng.normal(1e6, 1, 9)),  # values equal to within ulps
+        (np.array([1.0, 2.0]), np.array([5.0, 5.0, 5.1])),
+    ]
+
+    def one_by_one(a: np.ndarray, b: np.ndarray) -> float | None:
+        if len(a) < 2 or len(b) < 2 or (np.std(a) == 0 and np.std(b) == 0):
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            try:
+                p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+            except RuntimeWarning:
+                return None
+        return p if np.isfinite(p) else None
+
+    expected = [one_by_one(a, b) for a, b in pairs]
+    got = _welch_p(pairs)
+    assert [e is None for e in expected] == [g is None for g in got]
+    assert sum(e is None for e in expected) == 4
+    for e, g in zip(expected, got, strict=True):
+        if e is not None:
+            assert g == pytest.approx(e, rel=1e-9, abs=1e-300)
