@@ -25,6 +25,7 @@ import functools
 import os
 import sqlite3
 import sys
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -40,9 +41,11 @@ from dagster._core.storage.event_log.sqlite import sqlite_event_log
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.local_compute_log_manager import IO_TYPE_EXTENSION, LocalComputeLogManager
 from dagster._core.storage.sql import get_alembic_config
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 from dagster._utils import ensure_file, touch_file
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 
 
 @functools.cache
@@ -62,7 +65,50 @@ class _NotFresh(Exception):
 
 class RunShardEventLogStorage(SqliteEventLogStorage):
     """`SqliteEventLogStorage` whose per-run files are created and checked against a revision map read
-    once per process instead of once per file."""
+    once per process instead of once per file, and whose SQLAlchemy engines are kept per file.
+
+    Dagster builds a new engine for every event it stores (a run writes 12-30 events, each also
+    mirrored to the index file): each new engine re-runs SQLite dialect initialisation on its first
+    connection and starts with an empty compiled-statement cache. The engines kept here still use
+    `NullPool`, so a connection is opened and closed per use exactly as before (no file handle held
+    between events, and each close still checkpoints the WAL into the file that Dagster's log
+    watchers follow)."""
+
+    _ENGINES_KEPT = 16  # the index file and the most recent run files of this process
+
+    def __init__(self, base_dir: str, inst_data: Any = None) -> None:
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        super().__init__(base_dir, inst_data=inst_data)
+
+    def _engine(self, shard: str) -> Engine:
+        engine = self._engines.pop(shard, None)
+        if engine is None:
+            engine = db.create_engine(
+                self.conn_string_for_shard(shard),
+                poolclass=NullPool,
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            )
+        self._engines[shard] = engine
+        while len(self._engines) > self._ENGINES_KEPT:
+            self._engines.popitem(last=False)[1].dispose()
+        return engine
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        with self._db_lock:
+            engine = self._engine(shard)
+            if (
+                shard not in self._initialized_dbs
+            ):  # as Dagster: (re)initialise once per process, or after wipe()
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        while self._engines:
+            self._engines.popitem()[1].dispose()
+        super().dispose()
 
     def _initdb(self, engine: Engine, for_index_shard: bool = False) -> None:
         if not for_index_shard:

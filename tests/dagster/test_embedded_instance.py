@@ -130,3 +130,50 @@ def test_step_output_is_captured_for_the_ui_without_tail_processes(
     assert data.stdout is not None and b"stdout line from the step" in data.stdout
     assert data.stderr is not None and b"stderr line from the step" in data.stderr
     assert manager.is_capture_complete(log_key)
+
+
+def test_one_engine_per_file_and_dagsters_log_watchers_still_see_every_event(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dagster's storage built a SQLAlchemy engine per stored event (a run stores 12-30, each mirrored to
+    the index); ours keeps one per file. Connections still close after each use, so the WAL is
+    checkpointed into the run's file and a watcher in another process (the UI streaming a live run's
+    logs follows that file) sees each new event."""
+    import threading
+
+    import sqlalchemy
+
+    from huracan_dagster import embedded_instance
+
+    instance = _instance(tmp_path / "home", LOCAL_INSTANCE_YAML, monkeypatch)
+    materialize([probe], instance=instance)
+    created: list[str] = []
+    original = sqlalchemy.create_engine
+
+    def counting(url, *a, **kw):  # type: ignore[no-untyped-def]
+        created.append(str(url))
+        return original(url, *a, **kw)
+
+    monkeypatch.setattr(embedded_instance.db, "create_engine", counting)
+    runs = [materialize([probe], instance=instance) for _ in range(3)]
+    assert len(created) == 3  # one engine per new run file; the index file's is reused
+    assert all(len(instance.all_logs(r.run_id)) >= 10 for r in runs)
+
+    # a second instance (another process: the webserver) watches the last run's file
+    watcher = DagsterInstance.from_config(str(tmp_path / "home"))
+    seen = threading.Event()
+    run = instance.get_run_by_id(runs[-1].run_id)
+    assert run is not None
+    cursor = str(watcher.event_log_storage.get_records_for_run(run.run_id).cursor)
+
+    def callback(entry, _cursor):  # type: ignore[no-untyped-def]
+        if entry.message == "late event":
+            seen.set()
+
+    watcher.event_log_storage.watch(run.run_id, cursor, callback)
+    try:
+        instance.report_engine_event("late event", run)
+        assert seen.wait(15), "the watcher never saw the new event"
+    finally:
+        watcher.event_log_storage.end_watch(run.run_id, callback)
+        watcher.dispose()
