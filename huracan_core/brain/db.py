@@ -54,6 +54,9 @@ def make_engine(url: str) -> Engine:
         def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
+            # takes effect only on a file with no tables yet: a new brain gets 16 KiB pages (the
+            # features table, ~11 M rows after a first night of 200 coins, loads ~10 % faster)
+            cur.execute("PRAGMA page_size=16384")
             cur.close()
 
         return engine

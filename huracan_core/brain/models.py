@@ -41,6 +41,8 @@ class Feature(Base):
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[float | None] = mapped_column(Float)
     first_date: Mapped[date] = mapped_column(Date)  # the night that stored the bar
+    # on SQLite the table is its key's B-tree (migration 0003): one B-tree per insert, not two
+    __table_args__ = {"sqlite_with_rowid": False}
 
 
 class Model(Base):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import insert, inspect, text
 
 from huracan_core.brain.db import (
     BrainSchemaError,
@@ -17,7 +18,7 @@ from huracan_core.brain.db import (
     schema_status,
     upgrade,
 )
-from huracan_core.brain.models import ALL_TABLES_ORM
+from huracan_core.brain.models import ALL_TABLES_ORM, Feature
 
 TABLES = {t.__tablename__ for t in ALL_TABLES_ORM}
 
@@ -83,3 +84,60 @@ def test_postgres_urls_mean_psycopg3() -> None:
     assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def _features_sql(engine) -> str:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'features'")).scalar_one()
+
+
+def test_migration_0003_rebuilds_sqlite_features_without_rowid_and_back_keeping_every_row(
+    brain_url: str,
+) -> None:
+    """A brain stored before 0003 keeps every feature row through the rebuild, both ways; on SQLite the
+    table becomes its key's B-tree (one B-tree per insert), on PostgreSQL nothing changes."""
+    engine = make_engine(brain_url)
+    upgrade(engine, "0002_kill_switch_events")
+    rows = [
+        {
+            "symbol": s,
+            "timestamp": datetime(2025, 11, d),
+            "name": n,
+            "value": v,
+            "first_date": date(2025, 11, 10),
+        }
+        for s in ("BTC-USDT", "ETH-USDT")
+        for d in range(1, 11)
+        for n, v in (("rsi_14", d * 1.5), ("ret_1", None), ("atr_14", -d / 7))
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(Feature.__table__), rows)
+
+    def stored() -> list[tuple]:
+        with engine.connect() as conn:
+            return [
+                tuple(r)
+                for r in conn.execute(text("SELECT * FROM features ORDER BY symbol, timestamp, name"))
+            ]
+
+    before = stored()
+    assert len(before) == 60
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:
+        assert "WITHOUT ROWID" not in _features_sql(engine)
+    assert upgrade(engine).current == head_revision()
+    assert stored() == before
+    if sqlite:
+        assert _features_sql(engine).rstrip().endswith("WITHOUT ROWID")
+    downgrade(engine, "0002_kill_switch_events")
+    assert stored() == before
+    if sqlite:
+        assert "WITHOUT ROWID" not in _features_sql(engine)
+    engine.dispose()
+
+
+def test_a_new_sqlite_brain_gets_16k_pages(tmp_path: Path) -> None:
+    engine = open_brain(f"sqlite:///{tmp_path / 'brain.sqlite'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA page_size")).scalar_one() == 16384
+    engine.dispose()

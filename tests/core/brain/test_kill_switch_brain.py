@@ -30,7 +30,7 @@ def _events(url: str) -> list[tuple[str, str, str]]:
 
 def test_migration_0002_adds_and_removes_the_table(brain_url: str) -> None:
     engine = open_brain(brain_url)
-    assert head_revision() == "0002_kill_switch_events" == schema_status(engine).current
+    assert head_revision() == schema_status(engine).current
     assert "kill_switch_events" in inspect(engine).get_table_names()
     back = downgrade(engine, "0001_initial")
     names = set(inspect(engine).get_table_names())
