@@ -43,6 +43,8 @@ log = get_logger("dagster.runner")
 TAG_HOST = "huracan/host"
 TAG_PID = "huracan/pid"
 TAG_TRIGGER = "huracan/trigger"
+TRIGGER_CLI = "cli"  # a universe materialised by `huracan run`, which carries the night itself
+TRIGGER_NIGHT = "night"  # ... by a night run (the nightly schedule's), which carries the night itself
 WAIT_POLL_S = 2.0  # how often a night waiting on steps run elsewhere looks again
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 LOCAL_INSTANCE_YAML = """\
@@ -359,6 +361,23 @@ def _start_ray(settings: Settings) -> int:
     return plan_training(settings, ensure_ray(settings)).cap
 
 
+def materialise_universe(
+    instance: DagsterInstance, day: date, requested: dict[str, object], trigger: str
+) -> StepOutcome:
+    """The day's `universe` as its own Dagster run in this process: a new generation of the day.
+    `trigger` says which process carries the night from here (`huracan run` or a night run); while that
+    process lives, `chain_sensor` starts no night of its own for the day."""
+    step = StepRequest(
+        STEPS[0].name,
+        STEPS[0].job,
+        day.isoformat(),
+        None,
+        "",
+        {TAG_DATE: day.isoformat(), TAG_STEP: f"universe:{day.isoformat()}", TAG_TRIGGER: trigger},
+    )
+    return execute(instance, step, {"ops": {"universe": {"config": requested}}})
+
+
 def run_day(
     settings: Settings,
     day: date,
@@ -379,15 +398,7 @@ def run_day(
     gen = latest_generation(instance, day)
     explicit = symbols is not None or top_n is not None
     if force or gen is None or (explicit and gen.requested != requested):
-        universe_step = StepRequest(
-            STEPS[0].name,
-            STEPS[0].job,
-            day.isoformat(),
-            None,
-            "",
-            {TAG_DATE: day.isoformat(), TAG_STEP: f"universe:{day.isoformat()}", TAG_TRIGGER: "cli"},
-        )
-        outcome = execute(instance, universe_step, {"ops": {"universe": {"config": requested}}})
+        outcome = materialise_universe(instance, day, requested, TRIGGER_CLI)
         report.steps.append(outcome)
         if not outcome.success:
             raise RunFailed(f"universe for {day} failed: {outcome.error}")
@@ -414,6 +425,7 @@ def carry_day(
     waits for it (at most `wait_limit_s` without progress) rather than ending with the day unfinished.
     """
     report = report if report is not None else DayReport(day, None, {})
+    _prestart_forkserver()
     gen = latest_generation(instance, day)
     if gen is None:
         raise RunFailed(f"{day} has no universe yet: materialise `universe` for that date first")

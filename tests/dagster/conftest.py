@@ -31,6 +31,16 @@ mutation($params: LaunchBackfillParams!) {
   }
 }
 """
+LAUNCH_RUN = """
+mutation($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message stack }
+    ... on Error { message }
+  }
+}
+"""
 
 
 @pytest.fixture
@@ -64,6 +74,21 @@ class Dagster:
         result = self.graphql(LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
         assert result["__typename"] == "LaunchBackfillSuccess", result
         return result["backfillId"]
+
+    def launch_run(self, job: str, run_config: dict, tags: dict[str, str]) -> str:
+        """Submit a run to the instance's queue, as the scheduler does with a schedule's run request."""
+        params = {
+            "selector": {
+                "repositoryLocationName": "huracan",
+                "repositoryName": "__repository__",
+                "jobName": job,
+            },
+            "runConfigData": run_config,
+            "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
+        }
+        result = self.graphql(LAUNCH_RUN, {"params": params})["launchRun"]
+        assert result["__typename"] == "LaunchRunSuccess", result
+        return result["run"]["runId"]
 
     def wait_for_exports(self, days: list[str], limit_s: float) -> float:
         """Seconds until `exports` is materialised for every day; fails with the daemon's log otherwise."""

@@ -39,13 +39,67 @@ from huracan_dagster.partitions import coin_key, daily, date_symbol
 from huracan_dagster.runner import execute
 
 
-def test_schedule_tick_requests_yesterdays_universe(instance: DagsterInstance) -> None:
+def test_schedule_tick_requests_yesterdays_night_from_its_universe(instance: DagsterInstance) -> None:
     ctx = build_schedule_context(
         instance=instance, scheduled_execution_time=datetime(2026, 4, 21, 2, 0, tzinfo=UTC)
     )
     request = nightly_universe(ctx)
     assert request.partition_key == "2026-04-20"
-    assert request.job_name in (None, "universe_job")
+    assert request.job_name in (None, "night_job")
+    assert request.run_config == {"ops": {"carry_night": {"config": {"universe": True}}}}
+    assert request.run_key == "nightly:2026-04-20"
+
+
+def test_the_scheduled_night_is_one_run_from_universe_to_exports_and_the_sensor_leaves_it_alone(
+    instance: DagsterInstance, home: Path
+) -> None:
+    """The schedule's run materialises the day's universe (its own run) and carries the day in the same
+    process: no sensor tick and no second run process between them. While that process lives the sensor
+    starts no night of its own for the day; once the day is done it closes it."""
+    import os
+
+    from huracan_dagster.defs.pipeline.plan import TAG_GENERATION, latest_generation
+
+    day = date(2026, 4, 20)
+    ctx = build_schedule_context(
+        instance=instance, scheduled_execution_time=datetime(2026, 4, 21, 2, 0, tzinfo=UTC)
+    )
+    request = nightly_universe(ctx)
+    request = RunRequest(
+        job_name="night_job",
+        partition_key=request.partition_key,
+        run_key=request.run_key,
+        run_config=request.run_config,
+        tags=request.tags,
+    )
+    assert _night(instance, request)
+    gen = latest_generation(instance, day)
+    assert gen is not None and len(gen.symbols) >= 1
+    universe_run = instance.get_run_by_id(gen.run_id)
+    assert universe_run is not None and universe_run.tags["huracan/trigger"] == "night"
+    (night,) = instance.get_run_records(RunsFilter(job_name="night_job"))
+    assert night.dagster_run.tags[TAG_GENERATION] == gen.run_id  # the sensor counts it among the nights
+    assert day_state(instance, day).finished()
+    assert (home / "exports" / day.isoformat() / "roster.json").is_file()
+    tick = build_sensor_context(instance=instance)
+    assert chain_sensor(tick).run_requests == [] and json.loads(tick.cursor)["open"] == []
+
+    # a scheduled night still going (its process alive: here, this one) is left alone by the sensor
+    later = date(2026, 4, 21)
+    step = StepRequest(
+        "universe",
+        "universe_job",
+        later.isoformat(),
+        None,
+        "",
+        {TAG_DATE: later.isoformat(), TAG_STEP: f"universe:{later}", "huracan/trigger": "night"},
+    )
+    assert execute(instance, step, {"ops": {"universe": {"config": {"symbols": None, "top_n": 2}}}}).success
+    assert instance.get_run_by_id(latest_generation(instance, later).run_id).tags["huracan/pid"] == str(
+        os.getpid()
+    )
+    busy = build_sensor_context(instance=instance, cursor=tick.cursor)
+    assert chain_sensor(busy).run_requests == []
 
 
 def test_steps_are_read_off_the_asset_graph() -> None:
@@ -94,7 +148,11 @@ def _night(instance: DagsterInstance, request: RunRequest) -> bool:
 
     job = defs.resolve_job_def(request.job_name)
     return job.execute_in_process(
-        partition_key=request.partition_key, instance=instance, tags=dict(request.tags), raise_on_error=False
+        partition_key=request.partition_key,
+        instance=instance,
+        tags=dict(request.tags),
+        run_config=request.run_config or None,
+        raise_on_error=False,
     ).success
 
 

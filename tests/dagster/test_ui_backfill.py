@@ -11,7 +11,8 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 import pytest
@@ -96,7 +97,9 @@ def test_daemon_night_within_one_and_a_half_huracan_runs(
     dagster_dev: Dagster, home: Path, tmp_path: Path
 ) -> None:
     """The same 3-coin night, once from the terminal (`huracan run`, fresh engine home and instance) and
-    once under the daemon (a universe backfill of that date, the sensor doing the rest)."""
+    once under the daemon: the nightly schedule's run request for that date, submitted to the queue as
+    the scheduler submits it, the daemon launching it. (A UI backfill of `universe` goes through
+    Dagster's backfill daemon, which looks for new backfills every 30 s; the tests above cover it.)"""
     day = (last_complete_day() - timedelta(days=30)).isoformat()
     env = {
         **os.environ,
@@ -121,8 +124,17 @@ def test_daemon_night_within_one_and_a_half_huracan_runs(
     )
     assert cli.returncode in (0, 1), cli.stdout[-2000:] + cli.stderr[-2000:]
 
+    from dagster import build_schedule_context
+
+    from huracan_dagster.defs.universe.schedules import nightly_universe
+
+    tick = datetime.combine(date.fromisoformat(day) + timedelta(days=1), dtime(2, 0), tzinfo=UTC)
+    request = nightly_universe(build_schedule_context(scheduled_execution_time=tick))
+    assert request.partition_key == day
     started = time.monotonic()
-    dagster_dev.backfill({"partitionNames": [day], "assetSelection": [{"path": ["universe"]}]})
+    dagster_dev.launch_run(
+        "night_job", request.run_config, {**request.tags, "dagster/partition": request.partition_key}
+    )
     dagster_dev.wait_for_exports([day], limit_s=900)
     daemon_s = time.monotonic() - started
     print(

@@ -14,7 +14,7 @@ import os
 import socket
 from datetime import date
 
-from dagster import Failure, OpExecutionContext, in_process_executor, job, op
+from dagster import Config, Failure, OpExecutionContext, in_process_executor, job, op
 
 from huracan_core.config import load_settings
 from huracan_dagster.defs.pipeline.plan import model_max_runtime_s
@@ -23,12 +23,29 @@ from huracan_dagster.partitions import daily
 NIGHT_JOB = "night_job"
 
 
+class NightConfig(Config):
+    """`universe`: materialise the date's universe first when it has none (the nightly schedule's night),
+    so a scheduled night is one daemon-launched run rather than a universe run, a sensor tick and a
+    night run."""
+
+    universe: bool = False
+
+
 @op(name="carry_night")
-def carry_night(context: OpExecutionContext) -> None:
+def carry_night(context: OpExecutionContext, config: NightConfig) -> None:
     """Run the due steps of this partition's date, each as its own Dagster run, until none is due."""
     from huracan_dagster import interrupt
+    from huracan_dagster.defs.pipeline.plan import TAG_GENERATION, latest_generation
     from huracan_dagster.defs.pipeline.sensors import backfilled_assets
-    from huracan_dagster.runner import TAG_HOST, TAG_PID, RunFailed, carry_day, reap_orphans
+    from huracan_dagster.runner import (
+        TAG_HOST,
+        TAG_PID,
+        TRIGGER_NIGHT,
+        RunFailed,
+        carry_day,
+        materialise_universe,
+        reap_orphans,
+    )
 
     day = date.fromisoformat(context.partition_key)
     settings = load_settings()
@@ -37,6 +54,13 @@ def carry_night(context: OpExecutionContext) -> None:
     # finds them by these tags and marks them failed, so the night can be carried again
     instance.add_run_tags(context.run_id, {TAG_HOST: socket.gethostname(), TAG_PID: str(os.getpid())})
     reap_orphans(instance, day)
+    if config.universe and latest_generation(instance, day) is None:
+        outcome = materialise_universe(instance, day, {"symbols": None, "top_n": None}, TRIGGER_NIGHT)
+        if not outcome.success:
+            raise Failure(f"universe for {day} failed: {outcome.error}", allow_retries=False)
+    generation = latest_generation(instance, day)
+    if generation is not None:  # counted among the generation's nights by the sensor
+        instance.add_run_tags(context.run_id, {TAG_GENERATION: generation.run_id})
     try:
         report = carry_day(
             instance,

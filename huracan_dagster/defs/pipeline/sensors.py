@@ -10,8 +10,9 @@ Run keys make a request idempotent.
 
 Steps whose assets a running backfill targets on that day are the backfill's: they alone are no
 reason to start a night (the night run, once started, leaves them to the backfill and waits for them).
-While a `huracan run` on this host is carrying a day itself, no night run is started for it (it would
-race the terminal's runs); once that process is gone, the sensor finishes whatever it left.
+While a `huracan run` on this host is carrying a day itself, or the nightly schedule's night run (which
+materialises the universe and carries the day in one run), no night run is started for it (it would race
+that process's runs); once that process is gone, the sensor finishes whatever it left.
 A night run that died with its process (kill -9) leaves its runs in flight: each tick marks such runs
 on this host failed (`reap_orphans`), and the next night run picks the day up where it stopped.
 """
@@ -90,14 +91,15 @@ def _night_runs(instance: DagsterInstance, generation: str) -> list:
     return instance.get_run_records(RunsFilter(job_name=NIGHT_JOB, tags={TAG_GENERATION: generation}))
 
 
-def _carried_by_live_cli(instance: DagsterInstance, generation: str) -> bool:
-    """The generation was started by a `huracan run` on this host whose process is still alive."""
-    from huracan_dagster.runner import TAG_HOST, TAG_PID, TAG_TRIGGER, pid_alive
+def _carried_by_live_process(instance: DagsterInstance, generation: str) -> bool:
+    """The generation was started by a process on this host that carries the night itself (`huracan run`,
+    or the nightly schedule's night run) and is still alive."""
+    from huracan_dagster.runner import TAG_HOST, TAG_PID, TAG_TRIGGER, TRIGGER_CLI, TRIGGER_NIGHT, pid_alive
 
     run = instance.get_run_by_id(generation)
     tags = run.tags if run is not None else {}
     return (
-        tags.get(TAG_TRIGGER) == "cli"
+        tags.get(TAG_TRIGGER) in (TRIGGER_CLI, TRIGGER_NIGHT)
         and tags.get(TAG_HOST) == socket.gethostname()
         and tags.get(TAG_PID, "").isdigit()
         and pid_alive(int(tags[TAG_PID]))
@@ -154,8 +156,8 @@ def chain_sensor(context: SensorEvaluationContext) -> SensorResult:
         nights = _night_runs(instance, state.generation.run_id)
         if not due or any(r.dagster_run.status in IN_FLIGHT for r in nights):
             continue
-        if _carried_by_live_cli(instance, state.generation.run_id):
-            continue  # `huracan run` is carrying this night itself; if it dies, the next tick takes over
+        if _carried_by_live_process(instance, state.generation.run_id):
+            continue  # `huracan run` or the scheduled night run carries it; if it dies, the next tick takes over
         if len(nights) >= NIGHT_ATTEMPTS:
             context.log.error(
                 f"{day_text}: {len(nights)} night runs of generation {state.generation.run_id} ended with "
