@@ -62,13 +62,28 @@ def plain_loop(day: date, coins: int) -> tuple[float, dict[str, float]]:
     return time.perf_counter() - t0, parts
 
 
+def _kind(proc: psutil.Process, root: int) -> str:
+    """Which part of the night a process is, for the CPU table."""
+    if proc.pid == root:
+        return "huracan run (planner, day-level steps)"
+    cmd = " ".join(proc.cmdline())
+    name = proc.name()
+    if "multiprocessing" in cmd:
+        return "coin workers (per-coin Dagster runs, Ray drivers)"
+    if name.startswith("ray::") and "Agent" not in name:
+        return "Ray workers (training tasks)"
+    return "Ray head and its services"
+
+
 class PeakRss:
-    """Sums the RSS of a process tree plus the engine home's Ray head tree, every `period` seconds."""
+    """Sums the RSS of a process tree plus the engine home's Ray head tree, every `period` seconds, and
+    keeps each process's latest CPU time (user + system) to say where the night's CPU went."""
 
     def __init__(self, root: int, ray_tmp: str, period: float = 0.5) -> None:
         self.root, self.ray_tmp, self.period = root, ray_tmp, period
         self.peak = 0
         self.busy: list[tuple[float, float]] = []  # (epoch seconds, machine CPU busy fraction) per sample
+        self.cpu: dict[int, tuple[str, float]] = {}  # pid -> (kind, CPU seconds at its last sample)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -94,14 +109,24 @@ class PeakRss:
                 procs.update(root.children(recursive=True))
         return procs
 
+    def cpu_by_kind(self) -> dict[str, float]:
+        """CPU seconds per kind of process (a process's CPU after its last sample, <0.5 s, is missed)."""
+        out: dict[str, float] = {}
+        for kind, seconds in self.cpu.values():
+            out[kind] = out.get(kind, 0.0) + seconds
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
     def _sample(self) -> None:
         psutil.cpu_percent()  # primes the machine-wide counter: each later call covers the last period
         while not self._stop.is_set():
             self.busy.append((time.time(), psutil.cpu_percent() / 100))
             total = 0
             for proc in self._tree():
-                with contextlib.suppress(psutil.NoSuchProcess):
+                with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
                     total += proc.memory_info().rss
+                    times = proc.cpu_times()
+                    kind = self.cpu[proc.pid][0] if proc.pid in self.cpu else _kind(proc, self.root)
+                    self.cpu[proc.pid] = (kind, times.user + times.system)
             self.peak = max(self.peak, total)
             self._stop.wait(self.period)
 
@@ -205,6 +230,12 @@ def main() -> None:
     print(f"    models written {models}; fit-time floor (sum of train_seconds / {cores} cores) {floor:.1f} s")
     print(f"    wall / fit-time floor: {cli_wall / floor if floor else float('nan'):.2f}x")
     print(f"    peak RSS (run, coin workers, Ray head and workers): {rss.peak / 2**30:.2f} GiB")
+    cpu = rss.cpu_by_kind()
+    print(
+        f"    CPU of the night's processes: {sum(cpu.values()):.0f} s (wall x cores = {cli_wall * cores:.0f} s)"
+    )
+    for kind, seconds in cpu.items():
+        print(f"        {kind:52s} {seconds:7.1f} s")
     print(f"    machine CPU busy over the night: {night_busy:.0%}; per job (runs, start, span, CPU busy):")
     for job, runs, start, span, busy in night_phases:
         print(f"        {job:24s} {runs:4d} runs  +{start:6.1f} s  {span:6.1f} s  {busy:4.0%}")
