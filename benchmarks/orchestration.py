@@ -70,7 +70,7 @@ def _kind(proc: psutil.Process, root: int) -> str:
     name = proc.name()
     if "multiprocessing" in cmd:
         return "coin workers (per-coin Dagster runs, Ray drivers)"
-    if name.startswith("ray::") and "Agent" not in name:
+    if ("default_worker.py" in cmd or name.startswith("ray::")) and "Agent" not in name:
         return "Ray workers (training tasks)"
     return "Ray head and its services"
 
