@@ -7,7 +7,9 @@ and stamps its schema revision through Alembic, which builds its revision map by
 migration script of Dagster's event log: about 0.1 s of CPU per run, a third of what a per-coin run
 costs, 630 times on a 210-coin night. Here the revision map is read once per process; a new run file
 gets exactly what Dagster gives it (the same tables, WAL journal, the head revision stamped), and any
-file that is not brand new or not at that head goes through Dagster's own code unchanged.
+file that is not brand new or not at that head goes through Dagster's own code unchanged. Dagster also
+builds a SQLAlchemy engine for every event it stores; here one is kept per file (connections are still
+opened and closed per use).
 
 Compute logs. Dagster's local compute log manager captures a step's stdout and stderr into files
 and, for each, starts `tail -F` plus a Python watcher process to mirror the file back to the
@@ -97,9 +99,8 @@ class RunShardEventLogStorage(SqliteEventLogStorage):
     def _connect(self, shard: str) -> Iterator[Connection]:
         with self._db_lock:
             engine = self._engine(shard)
-            if (
-                shard not in self._initialized_dbs
-            ):  # as Dagster: (re)initialise once per process, or after wipe()
+            # as Dagster: initialise a file once per process, and again after wipe()
+            if shard not in self._initialized_dbs:
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
@@ -150,7 +151,13 @@ class FileComputeLogManager(LocalComputeLogManager):
     @classmethod
     def from_config_value(cls, inst_data: Any, config_value: Any) -> FileComputeLogManager:  # type: ignore[override]
         # Dagster's default place for compute logs: `storage/` under the instance's home
-        base_dir = config_value.get("base_dir") or os.path.join(os.environ["DAGSTER_HOME"], "storage")
+        base_dir = config_value.get("base_dir")
+        if not base_dir:
+            if not os.environ.get("DAGSTER_HOME"):
+                raise ValueError(
+                    "FileComputeLogManager: set DAGSTER_HOME to the instance folder, or give compute_logs a base_dir"
+                )
+            base_dir = os.path.join(os.environ["DAGSTER_HOME"], "storage")
         return cls(base_dir=base_dir, inst_data=inst_data)
 
     @contextmanager

@@ -15,6 +15,7 @@ from huracan_core.config import load_settings
 from huracan_core.dates import last_complete_day
 from huracan_dagster.defs.pipeline.night import night_job
 from huracan_dagster.defs.pipeline.plan import TAG_DATE
+from huracan_dagster.runner import TAG_TRIGGER
 
 _SCHEDULE = load_settings().schedule
 
@@ -33,5 +34,5 @@ def nightly_universe(context: ScheduleEvaluationContext) -> RunRequest:
         partition_key=day.isoformat(),
         run_key=f"nightly:{day.isoformat()}",
         run_config={"ops": {"carry_night": {"config": {"universe": True}}}},
-        tags={TAG_DATE: day.isoformat(), "huracan/trigger": "schedule"},
+        tags={TAG_DATE: day.isoformat(), TAG_TRIGGER: "schedule"},
     )
