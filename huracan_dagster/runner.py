@@ -152,6 +152,19 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def carried_by_live_process(instance: DagsterInstance, generation: str) -> bool:
+    """The generation's universe was materialised by a process on this host that carries the night
+    itself (`huracan run`, or the nightly schedule's night run) and is still alive."""
+    run = instance.get_run_by_id(generation)
+    tags = run.tags if run is not None else {}
+    return (
+        tags.get(TAG_TRIGGER) in (TRIGGER_CLI, TRIGGER_NIGHT)
+        and tags.get(TAG_HOST) == socket.gethostname()
+        and tags.get(TAG_PID, "").isdigit()
+        and pid_alive(int(tags[TAG_PID]))
+    )
+
+
 def reap_orphans(instance: DagsterInstance, day: date) -> list[str]:
     """Mark failed the runs of `day` that a `huracan run` process on this host started and that died
     with it (kill -9, power loss): without a daemon nothing else would, and the planner would wait on
@@ -289,7 +302,7 @@ def _worker_context() -> multiprocessing.context.BaseContext:
 
 def _prestart_forkserver() -> None:
     """Start the workers' forkserver now: it imports the code location (~1.5 s) while this process runs
-    the universe, instead of when the first per-coin steps are due."""
+    the universe and reads the day's state, instead of when the first per-coin steps are due. Idempotent."""
     context = _worker_context()
     if context.get_start_method() == "forkserver":
         from multiprocessing import forkserver
@@ -366,7 +379,9 @@ def materialise_universe(
 ) -> StepOutcome:
     """The day's `universe` as its own Dagster run in this process: a new generation of the day.
     `trigger` says which process carries the night from here (`huracan run` or a night run); while that
-    process lives, `chain_sensor` starts no night of its own for the day."""
+    process lives, `chain_sensor` starts no night of its own for the day. That process's coin workers
+    start importing the code location meanwhile."""
+    _prestart_forkserver()
     step = StepRequest(
         STEPS[0].name,
         STEPS[0].job,
@@ -390,7 +405,6 @@ def run_day(
     """Materialise the whole graph for `day`. Completed steps are skipped unless `force`."""
     ensure_dagster_home(settings)
     started = time.perf_counter()
-    _prestart_forkserver()
     instance = DagsterInstance.get()
     reap_orphans(instance, day)
     report = DayReport(day, None, {})
@@ -425,7 +439,6 @@ def carry_day(
     waits for it (at most `wait_limit_s` without progress) rather than ending with the day unfinished.
     """
     report = report if report is not None else DayReport(day, None, {})
-    _prestart_forkserver()
     gen = latest_generation(instance, day)
     if gen is None:
         raise RunFailed(f"{day} has no universe yet: materialise `universe` for that date first")
@@ -440,6 +453,8 @@ def carry_day(
     attempted: set[str] = set()
     state = day_state(instance, day)
     report.skipped_complete = state.finished()
+    if not report.skipped_complete:
+        _prestart_forkserver()
     pools: dict[bool, CoinPool] = {}  # by "trains on Ray"
     training = _training_steps()
     warming = None if report.skipped_complete else _warm_ray_head(settings)

@@ -189,6 +189,32 @@ def test_one_night_run_carries_the_day_with_a_run_per_coin_and_step(
     assert chain_sensor(closed).run_requests == [] and json.loads(closed.cursor)["open"] == []
 
 
+def test_the_scheduled_night_leaves_a_day_to_the_live_huracan_run_carrying_it(
+    instance: DagsterInstance, home: Path
+) -> None:
+    """A `huracan run` for yesterday started just before 02:00 is carrying the day (its process, here
+    this one, is alive): the scheduled night runs no step beside it."""
+    from huracan_dagster.runner import TRIGGER_CLI, materialise_universe
+
+    day = date(2026, 4, 20)
+    requested = {"symbols": None, "top_n": 2}
+    assert materialise_universe(instance, day, requested, TRIGGER_CLI).success
+    request = nightly_universe(
+        build_schedule_context(
+            instance=instance, scheduled_execution_time=datetime(2026, 4, 21, 2, 0, tzinfo=UTC)
+        )
+    )
+    request = RunRequest(
+        job_name="night_job",
+        partition_key=request.partition_key,
+        run_config=request.run_config,
+        tags=request.tags,
+    )
+    assert _night(instance, request)
+    assert instance.get_run_records(RunsFilter(job_name="candles_job")) == []
+    assert not day_state(instance, day).finished()
+
+
 def test_a_night_in_flight_is_waited_for_and_a_dead_one_replaced(
     instance: DagsterInstance, home: Path
 ) -> None:

@@ -42,6 +42,7 @@ def carry_night(context: OpExecutionContext, config: NightConfig) -> None:
         TAG_PID,
         TRIGGER_NIGHT,
         RunFailed,
+        carried_by_live_process,
         carry_day,
         materialise_universe,
         reap_orphans,
@@ -54,11 +55,17 @@ def carry_night(context: OpExecutionContext, config: NightConfig) -> None:
     # finds them by these tags and marks them failed, so the night can be carried again
     instance.add_run_tags(context.run_id, {TAG_HOST: socket.gethostname(), TAG_PID: str(os.getpid())})
     reap_orphans(instance, day)
-    if config.universe and latest_generation(instance, day) is None:
+    generation = latest_generation(instance, day)
+    if config.universe and generation is None:
         outcome = materialise_universe(instance, day, {"symbols": None, "top_n": None}, TRIGGER_NIGHT)
         if not outcome.success:
             raise Failure(f"universe for {day} failed: {outcome.error}", allow_retries=False)
-    generation = latest_generation(instance, day)
+        generation = latest_generation(instance, day)
+    elif config.universe and carried_by_live_process(instance, generation.run_id):
+        # a `huracan run` for this date started before the tick is carrying it: running the same steps
+        # beside it would race its runs; if it dies, `chain_sensor` finishes the day
+        context.log.info(f"{day}: carried by the process that materialised its universe; nothing to do here")
+        return
     if generation is not None:  # counted among the generation's nights by the sensor
         instance.add_run_tags(context.run_id, {TAG_GENERATION: generation.run_id})
     try:

@@ -20,7 +20,6 @@ on this host failed (`reap_orphans`), and the next night run picks the day up wh
 from __future__ import annotations
 
 import json
-import socket
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -91,27 +90,12 @@ def _night_runs(instance: DagsterInstance, generation: str) -> list:
     return instance.get_run_records(RunsFilter(job_name=NIGHT_JOB, tags={TAG_GENERATION: generation}))
 
 
-def _carried_by_live_process(instance: DagsterInstance, generation: str) -> bool:
-    """The generation was started by a process on this host that carries the night itself (`huracan run`,
-    or the nightly schedule's night run) and is still alive."""
-    from huracan_dagster.runner import TAG_HOST, TAG_PID, TAG_TRIGGER, TRIGGER_CLI, TRIGGER_NIGHT, pid_alive
-
-    run = instance.get_run_by_id(generation)
-    tags = run.tags if run is not None else {}
-    return (
-        tags.get(TAG_TRIGGER) in (TRIGGER_CLI, TRIGGER_NIGHT)
-        and tags.get(TAG_HOST) == socket.gethostname()
-        and tags.get(TAG_PID, "").isdigit()
-        and pid_alive(int(tags[TAG_PID]))
-    )
-
-
 # the daemon's sensor loop runs every 5 s: a minimum interval of 5 s fell just short on every other loop
 # and made the chain wait ~10 s per tick; under 5 s it is evaluated on each loop (one cheap query when
 # no day is open)
 @sensor(jobs=[night_job], minimum_interval_seconds=2, default_status=DefaultSensorStatus.RUNNING)
 def chain_sensor(context: SensorEvaluationContext) -> SensorResult:
-    from huracan_dagster.runner import reap_orphans
+    from huracan_dagster.runner import carried_by_live_process, reap_orphans
 
     instance = context.instance
     cursor = ChainCursor.parse(context.cursor)
@@ -156,7 +140,7 @@ def chain_sensor(context: SensorEvaluationContext) -> SensorResult:
         nights = _night_runs(instance, state.generation.run_id)
         if not due or any(r.dagster_run.status in IN_FLIGHT for r in nights):
             continue
-        if _carried_by_live_process(instance, state.generation.run_id):
+        if carried_by_live_process(instance, state.generation.run_id):
             continue  # `huracan run` or the scheduled night run carries it; if it dies, the next tick takes over
         if len(nights) >= NIGHT_ATTEMPTS:
             context.log.error(
