@@ -11,6 +11,7 @@ import os
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -24,6 +25,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from huracan_core.cron import check_cron
 from huracan_core.timeframes import TIMEFRAMES
 
 DEFAULT_CONFIG = Path("config/settings.yaml")
@@ -46,8 +48,17 @@ class ScheduleSettings(_Section):
     @field_validator("cron")
     @classmethod
     def _cron(cls, v: str) -> str:
-        if len(v.split()) != 5:
-            raise ValueError("must be a 5-field cron expression such as '0 2 * * *'")
+        """Every field's range, here: a bad one would only break the Dagster code location later."""
+        return check_cron(v)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        """An IANA name zoneinfo knows (what Dagster's schedule loads): checked now, not at the code location."""
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not an IANA time zone name such as 'UTC' or 'Europe/Zurich'") from None
         return v
 
 
@@ -209,8 +220,51 @@ class TelegramSettings(_Section):
     max_retry_wait_s: float = Field(30.0, gt=0)  # a longer Retry-After drops the message (reported)
 
 
+def database_url_problem(url: str) -> str | None:
+    """What is wrong with the shape of a Brain Library URL, never quoting it (it may hold a password).
+
+    Why at load: a bad URL is otherwise found by the roster step, after the whole night has trained."""
+    from sqlalchemy.engine import make_url  # only when a URL is configured (a costly import)
+    from sqlalchemy.exc import ArgumentError
+
+    expected = (
+        "postgresql+psycopg://user:password@host:port/database or sqlite:////absolute/path/brain.sqlite"
+    )
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return f"is not a database URL: expected {expected}"
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend not in _DB_DRIVERS:
+        return f"dialect {backend!r} is not supported: expected {expected}"
+    if driver and driver not in _DB_DRIVERS[backend]:
+        return f"driver {backend}+{driver} is not installed: expected {expected}"
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        return f"port {parsed.port} is not 1-65535"
+    if backend == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            return f"names no sqlite file (an in-memory brain would lose the night): expected {expected}"
+        if not Path(parsed.database).is_absolute():
+            return "names a relative sqlite path (Ray workers run in other folders): use sqlite:////absolute/path"
+    elif not parsed.database:
+        return f"names no database: expected {expected}"
+    return None
+
+
+# backend -> the drivers installed with the engine (`postgres://` is rewritten to psycopg by brain/db.py)
+_DB_DRIVERS = {"sqlite": ("pysqlite",), "postgresql": ("psycopg",), "postgres": ()}
+
+
 class DatabaseSettings(_Section):
     url: SecretStr | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url_shape(cls, v: SecretStr | None) -> SecretStr | None:
+        problem = None if v is None else database_url_problem(v.get_secret_value())
+        if problem:
+            raise ValueError(problem)
+        return v
 
 
 class RaySettings(_Section):

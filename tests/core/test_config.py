@@ -119,3 +119,89 @@ def test_cli_exits_2_naming_the_key(home: Path) -> None:
         and "-3" in proc.stderr
         and "greater than or equal to 1" in proc.stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "fault"),
+    [
+        ("HURACAN_SCHEDULE__CRON", "99 2 * * *", "minute 99 is out of range 0-59"),
+        ("HURACAN_SCHEDULE__CRON", "0 25 * * *", "hour 25 is out of range 0-23"),
+        ("HURACAN_SCHEDULE__CRON", "0 2 * 13 *", "month 13 is out of range 1-12"),
+        ("HURACAN_SCHEDULE__CRON", "0 2 * * funday", "day-of-week 'funday'"),
+        ("HURACAN_SCHEDULE__CRON", "0 2 31 4 *", "never occurs in Apr"),
+        ("HURACAN_SCHEDULE__TIMEZONE", "Mars/Olympus", "not an IANA time zone"),
+        ("HURACAN_SCHEDULE__TIMEZONE", "../../etc/passwd", "not an IANA time zone"),
+    ],
+)
+def test_schedule_that_dagster_would_refuse_fails_at_load(
+    home: Path, monkeypatch: pytest.MonkeyPatch, env: str, value: str, fault: str
+) -> None:
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    text = str(err.value)
+    key = env.removeprefix("HURACAN_").replace("__", ".").lower()
+    assert f"invalid setting {key} = {value!r}" in text and fault in text and f"(env {env})" in text
+
+
+def test_schedule_settings_dagster_accepts_still_load(home: Path) -> None:
+    s = load_settings(schedule={"cron": "30 1-5/2 L jan-mar MON", "timezone": "Europe/Zurich"})
+    assert (s.schedule.cron, s.schedule.timezone) == ("30 1-5/2 L jan-mar MON", "Europe/Zurich")
+
+
+@pytest.mark.parametrize(
+    ("url", "fault"),
+    [
+        ("notaurl", "is not a database URL"),
+        ("postgresql://u:hunter2pass@db:notaport/brain", "is not a database URL"),
+        ("mysql://u:hunter2pass@db/brain", "dialect 'mysql' is not supported"),
+        ("postgresql+psycopg2://u:hunter2pass@db/brain", "driver postgresql+psycopg2 is not installed"),
+        ("postgresql://u:hunter2pass@db:99999/brain", "port 99999 is not 1-65535"),
+        ("postgresql://u:hunter2pass@db", "names no database"),
+        ("sqlite://", "names no sqlite file"),
+        ("sqlite:///:memory:", "names no sqlite file"),
+        ("sqlite:///hunter2pass.sqlite", "relative sqlite path"),
+    ],
+)
+def test_bad_database_url_fails_at_load_without_showing_it(
+    home: Path, monkeypatch: pytest.MonkeyPatch, url: str, fault: str
+) -> None:
+    """Today `notaurl` loads, the whole night trains, and the roster step fails with ArgumentError."""
+    monkeypatch.setenv("HURACAN_DATABASE__URL", url)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    text = str(err.value)
+    assert "invalid setting database.url = '<secret>'" in text and fault in text
+    assert "(env HURACAN_DATABASE__URL)" in text
+    assert "hunter2pass" not in text and repr(url) not in text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u:p@127.0.0.1/brain",
+        "postgres://u:p@127.0.0.1:5432/brain",
+        "postgresql+psycopg://u:p@127.0.0.1/brain",
+        "postgresql:///brain?host=/var/run/postgresql",
+        "sqlite:////tmp/brain.sqlite",
+    ],
+)
+def test_good_database_urls_still_load(home: Path, monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("HURACAN_DATABASE__URL", url)
+    assert load_settings().database_url == url
+
+
+def test_config_show_exits_2_on_a_bad_cron(home: Path) -> None:
+    """`config show` passed `99 2 * * *` (and the code location broke later); now exit 2 naming key and env."""
+    env = {**os.environ, "HURACAN_SCHEDULE__CRON": "99 2 * * *"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "huracan_dagster", "config", "show"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "schedule.cron" in proc.stderr and "HURACAN_SCHEDULE__CRON" in proc.stderr
+    assert "Traceback" not in proc.stderr
