@@ -185,6 +185,10 @@ class StorageSettings(_Section):
     request_timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(5, ge=0, le=20)
     max_retry_wait_s: float = Field(120.0, gt=0)  # a longer Retry-After is reported, not waited for
+    # circuit breaker (storage/breaker.py): after this many remote calls in a row gave up, the remote is
+    # considered down and further calls fail at once; one probe call is let through per cooldown
+    breaker_failures: int = Field(3, ge=1, le=100)
+    breaker_cooldown_minutes: float = Field(30.0, gt=0)
     # Sync cadences in minutes (floats, so a test can scale them down to seconds).
     sync_learning_minutes: float = Field(5.0, gt=0)
     sync_outputs_minutes: float = Field(5.0, gt=0)  # logs, monitoring, reports, exports, runs, summary
@@ -257,6 +261,9 @@ _DB_DRIVERS = {"sqlite": ("pysqlite",), "postgresql": ("psycopg",), "postgres": 
 
 class DatabaseSettings(_Section):
     url: SecretStr | None = None
+    # a Brain Library outage shorter than this is waited out (connect retried); a longer one fails with
+    # BrainUnavailableError naming the database (brain/db.py)
+    outage_wait_s: float = Field(90.0, ge=0, le=3600)
 
     @field_validator("url")
     @classmethod
@@ -273,6 +280,9 @@ class RaySettings(_Section):
     head_start_timeout_s: float = Field(120, gt=0)
     # the shared local head stops after this long without a connected driver (the next run restarts it)
     head_idle_minutes: float = Field(30, gt=0)
+    # the address the shared local head listens on and advertises: loopback keeps it off the network;
+    # "auto" lets Ray pick the machine's address (as before), any other value is used as the node IP
+    head_host: str = Field("127.0.0.1", min_length=1)
 
 
 class TradingSettings(_Section):

@@ -124,13 +124,8 @@ class NightServices:
         if self.undelivered:
             lines.append(f"telegram: {len(self.undelivered)} message(s) not delivered:")
             lines += [f"  - {u.text[:120]!r}: {u.reason}" for u in self.undelivered]
-        if self.verify is not None and not self.verify.ok:
-            lines.append(
-                f"remote storage: {len(self.verify.missing)} file(s) without a matching remote copy, "
-                f"{len(self.verify.errors)} not checkable:"
-            )
-            lines += [f"  - {k}" for k in self.verify.missing[:50]]
-            lines += [f"  - {k}: {v}" for k, v in list(self.verify.errors.items())[:20]]
+        if self.verify is not None:
+            lines += self.verify.report_lines()  # with the remote down: one line with the reason
         lines += [f"remote storage: {p}" for p in self.problems]
         return lines
 

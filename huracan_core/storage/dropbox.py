@@ -24,6 +24,7 @@ import requests
 from huracan_core import atomic
 from huracan_core.config import StorageSettings
 from huracan_core.storage.base import RemoteFile, StorageError, TransientStorageError, check_key
+from huracan_core.storage.breaker import breaker_for
 from huracan_core.storage.retry import with_retries
 
 T = TypeVar("T")
@@ -65,6 +66,7 @@ class DropboxStorage:
 
         self._settings = settings
         self._dropbox = dropbox
+        self.breaker = breaker_for(settings)  # shared by every Storage of this remote in the process
         self._client = dropbox.Dropbox(
             oauth2_access_token=secret(settings.dropbox_token),
             oauth2_refresh_token=secret(settings.dropbox_refresh_token),
@@ -112,7 +114,11 @@ class DropboxStorage:
                 ) from exc
 
         return with_retries(
-            what, once, max_retries=self._settings.max_retries, max_wait_s=self._settings.max_retry_wait_s
+            what,
+            once,
+            max_retries=self._settings.max_retries,
+            max_wait_s=self._settings.max_retry_wait_s,
+            breaker=self.breaker,
         )
 
     # ------------------------------------------------------------------ Storage

@@ -4,18 +4,25 @@ retried with jittered exponential backoff, a server's Retry-After is honoured, a
 Why not the SDKs' own loops: the Dropbox SDK retries a 429 forever by default and sleeps whatever the
 server asks; a night must never hang on a remote, so a Retry-After longer than `max_wait_s` gives up at
 once and the caller reports the file as not synced.
+
+A `CircuitBreaker` (storage/breaker.py) bounds the sum over many calls: while the remote is suspect a
+call gets a single attempt, and once it is considered down a call is refused without network.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from huracan_core.logs import get_logger
 from huracan_core.storage.base import StorageError, TransientStorageError
+
+if TYPE_CHECKING:
+    from huracan_core.storage.breaker import CircuitBreaker
 
 T = TypeVar("T")
 log = get_logger("huracan.storage")
@@ -29,8 +36,18 @@ def with_retries(
     max_wait_s: float,
     base_s: float = 0.5,
     sleep: Callable[[float], None] | None = None,
+    breaker: CircuitBreaker | None = None,
 ) -> T:
-    """Run `call`; retry `TransientStorageError` up to `max_retries` times. `what` names the operation."""
+    """Run `call`; retry `TransientStorageError` up to `max_retries` times. `what` names the operation.
+
+    With a `breaker`: refused at once (`RemoteDownError`) while the remote is considered down, a single
+    attempt while it is suspect, and every outcome reported to it (any answer of the remote closes it)."""
+    single = False
+    if breaker is not None:
+        breaker.before_call(what)
+        single = breaker.suspect and max_retries > 0
+        if single:
+            max_retries = 0
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -58,12 +75,24 @@ def with_retries(
         reraise=True,
         **kwargs,
     )
+    started = time.monotonic()
     try:
-        return retrying(call)
+        result = retrying(call)
     except TransientStorageError as exc:
         asked = (
             f" (server asked to wait {exc.retry_after:g} s, more than {max_wait_s:g} s)"
             if (exc.retry_after is not None and exc.retry_after > max_wait_s)
             else ""
         )
-        raise StorageError(f"{what} failed after retries{asked}: {exc}") from exc
+        tries = "(one attempt: the remote's previous call had failed too)" if single else "after retries"
+        error = StorageError(f"{what} failed {tries}{asked}: {exc}")
+        if breaker is not None:
+            breaker.failed(str(exc), time.monotonic() - started)
+        raise error from exc
+    except Exception:
+        if breaker is not None:
+            breaker.succeeded()  # the remote answered, if only to refuse or to say "not found"
+        raise
+    if breaker is not None:
+        breaker.succeeded()
+    return result

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from huracan_core import atomic
 from huracan_core.config import StorageSettings
 from huracan_core.storage.base import RemoteFile, StorageError, TransientStorageError, check_key
+from huracan_core.storage.breaker import breaker_for
 from huracan_core.storage.retry import with_retries
 
 T = TypeVar("T")
@@ -73,6 +74,7 @@ class S3Storage:
             raise StorageError("storage.backend 's3' needs storage.s3_bucket")
         self._settings = settings
         self.bucket = settings.s3_bucket
+        self.breaker = breaker_for(settings)  # shared by every Storage of this remote in the process
         self._client = boto3.client(
             "s3",
             endpoint_url=settings.s3_endpoint_url,
@@ -118,7 +120,11 @@ class S3Storage:
                 raise StorageError(f"{what}: {exc}") from exc
 
         return with_retries(
-            what, once, max_retries=self._settings.max_retries, max_wait_s=self._settings.max_retry_wait_s
+            what,
+            once,
+            max_retries=self._settings.max_retries,
+            max_wait_s=self._settings.max_retry_wait_s,
+            breaker=self.breaker,
         )
 
     @staticmethod

@@ -19,6 +19,13 @@ an unchanged file is never uploaded twice: same size and mtime → skipped witho
 → skipped; a key the manifest does not know is first asked of the remote (`stat`), so a file the candle
 store already uploaded, or a manifest lost with the machine, costs one metadata call, not an upload.
 Remote failures are caught per file, reported and retried on the next pass; they never raise.
+
+A remote that is down costs a bounded time: the backends' circuit breaker (storage/breaker.py) opens
+after a few calls in a row gave up, and from then on every file of a pass, the final passes and the
+verify step are reported as not uploaded ("remote ... down since ...") without network. A file that
+failed is never written to the manifest's entries, and it is kept in the manifest's `pending` (key →
+home path, night, last error): every later full pass of its group, by this night or any later one
+(the next night, the daemon's sync run), uploads it under its own night's key, so the remote catches up.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from huracan_core.config import Settings, public_dict
 from huracan_core.logs import get_logger
 from huracan_core.paths import EngineHome
 from huracan_core.storage.base import Storage, StorageError
+from huracan_core.storage.breaker import breaker_of
 
 log = get_logger("huracan.storage")
 
@@ -91,13 +99,43 @@ class VerifyReport:
     checked: int = 0
     missing: list[str] = field(default_factory=list)  # no remote copy, or a different hash
     errors: dict[str, str] = field(default_factory=dict)  # the remote could not be asked
+    remote_down: str | None = None  # why the remote was not asked at all (its breaker is open)
 
     @property
     def ok(self) -> bool:
         return not self.missing and not self.errors
 
     def to_json(self) -> dict[str, Any]:
-        return {"checked": self.checked, "ok": self.ok, "missing": self.missing, "errors": self.errors}
+        return {
+            "checked": self.checked,
+            "ok": self.ok,
+            "missing": self.missing,
+            "errors": self.errors,
+            "remote_down": self.remote_down,
+        }
+
+    def report_lines(self, *, listed: int = 50) -> list[str]:
+        """What the night prints about the verify step: nothing when every file has its remote copy;
+        with the remote down, one line saying so (every file has the same reason) and the files."""
+        if self.ok:
+            return []
+        if self.remote_down:
+            keys = [*self.missing, *self.errors]
+            lines = [
+                f"remote storage: {self.remote_down}: {len(keys)} file(s) not uploaded; they are kept "
+                "locally and the next sync pass (a rerun, the next night or the daemon's sync) uploads them:"
+            ]
+            lines += [f"  - {k}" for k in keys[:listed]]
+            if len(keys) > listed:
+                lines.append(f"  ... and {len(keys) - listed} more (monitoring/sync_YYYYMMDD.json)")
+            return lines
+        lines = [
+            f"remote storage: {len(self.missing)} file(s) without a matching remote copy, "
+            f"{len(self.errors)} not checkable:"
+        ]
+        lines += [f"  - {k}" for k in self.missing[:listed]]
+        lines += [f"  - {k}: {v}" for k, v in list(self.errors.items())[:20]]
+        return lines
 
 
 class NightSync:
@@ -149,6 +187,25 @@ class NightSync:
 
     def _night(self) -> dict[str, Any]:
         return self._manifest["nights"].setdefault(self.day.isoformat(), {})
+
+    @property
+    def pending(self) -> dict[str, dict[str, Any]]:
+        """Keys (of any night) whose upload failed and is still owed: key -> path, night, error, since."""
+        return self._manifest.setdefault("pending", {})
+
+    def _owe(self, key: str, rel: str, error: str) -> None:
+        owed = self.pending.get(key)
+        self.pending[key] = {
+            "path": rel,
+            "night": owed["night"] if owed else self.day.isoformat(),
+            "error": error[:300],
+            "since": owed["since"] if owed else datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+
+    def remote_down(self) -> str | None:
+        """Why the remote is considered down now (its breaker is open), or None."""
+        breaker = breaker_of(self.storage)
+        return breaker.down_message() if breaker is not None else None
 
     @property
     def night_started(self) -> float | None:
@@ -227,10 +284,13 @@ class NightSync:
         with self._lock:
             started = time.perf_counter()
             result = PassResult(group)
+            seen: set[str] = set()
             for path in self.files(group, changed_within_s=changed_within_s):
-                self._sync_file(path, result)
+                seen.add(self._sync_file(path, result))
                 if len(result.uploaded) % SAVE_EVERY == 1:
                     self._save_manifest()
+            if changed_within_s is None:
+                self._catch_up(group, result, seen)
             self._save_manifest()
             result.seconds = time.perf_counter() - started
         if (result.uploaded or result.failed) and not quiet:
@@ -248,41 +308,79 @@ class NightSync:
     def sync_all(self, *, quiet: bool = False) -> list[PassResult]:
         return [self.sync_group(g, quiet=quiet) for g in GROUPS]
 
-    def _sync_file(self, path: Path, result: PassResult) -> None:
+    def _catch_up(self, group: str, result: PassResult, seen: set[str]) -> None:
+        """Upload what earlier passes (of this night or an earlier one) owe the remote for `group`, each
+        under the key it failed with; a file gone from the home since is no longer owed."""
+        for key, owed in sorted(self.pending.items()):
+            rel = owed.get("path", "")
+            if key in seen or group_of(rel) != group:
+                continue
+            path = self.home.root / rel
+            if not path.is_file():
+                log.warning("a file owed to the remote is gone: no longer owed", key=key, path=rel)
+                self.pending.pop(key, None)
+                continue
+            self._sync_file(path, result, key=key)
+
+    def _sync_file(self, path: Path, result: PassResult, *, key: str | None = None) -> str:
+        """Upload `path` under `key` (default: this night's key of it) unless the remote has it; return
+        the key. A failure is recorded (result, `failures`, `pending`), never raised."""
         rel = path.relative_to(self.home.root).as_posix()
-        key = self.key(rel)
+        key = key or self.key(rel)
         entries = self._manifest["entries"]
+        down = self.remote_down()
+        if down is not None and not self._is_unchanged(key, path):
+            self._failed(key, rel, result, down, quiet=True)  # no network, no hashing: the remote is down
+            return key
         try:
             info = path.stat()
             entry = entries.get(key)
             if entry and entry["size"] == info.st_size and entry["mtime_ns"] == info.st_mtime_ns:
-                result.unchanged += 1
-                self.failures.pop(key, None)
-                return
+                self._done(key, result)
+                return key
             sha = atomic.sha256_file(path)
             if entry and entry["sha256"] == sha:
                 entry["mtime_ns"] = info.st_mtime_ns
-                result.unchanged += 1
-                self.failures.pop(key, None)
-                return
+                self._done(key, result)
+                return key
             if entry is None:
                 remote = self.storage.stat(key)
                 if remote is not None and remote.hash == self.storage.hash_file(path):
                     entries[key] = self._entry(rel, info, sha, remote.hash, remote.rev)
-                    result.unchanged += 1
-                    self.failures.pop(key, None)
-                    return
+                    self._done(key, result)
+                    return key
             stored = self.storage.put(key, path)
             entries[key] = self._entry(rel, info, sha, stored.hash, stored.rev)
             result.uploaded.append(key)
             self.uploads.append(key)
             self.failures.pop(key, None)
+            self.pending.pop(key, None)
         except FileNotFoundError:
-            return  # replaced or removed while we looked: the next pass sees the new file
+            return key  # replaced or removed while we looked: the next pass sees the new file
         except (StorageError, OSError) as exc:
-            result.failed[key] = str(exc)
-            self.failures[key] = str(exc)
-            log.warning("remote sync failed for a file (retried next pass)", key=key, error=str(exc)[:300])
+            self._failed(key, rel, result, str(exc), quiet=self.remote_down() is not None)
+        return key
+
+    def _is_unchanged(self, key: str, path: Path) -> bool:
+        """The manifest already holds this very file (same size and mtime): nothing to ask the remote."""
+        entry = self._manifest["entries"].get(key)
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            return False
+        return bool(entry) and entry["size"] == info.st_size and entry["mtime_ns"] == info.st_mtime_ns
+
+    def _done(self, key: str, result: PassResult) -> None:
+        result.unchanged += 1
+        self.failures.pop(key, None)
+        self.pending.pop(key, None)
+
+    def _failed(self, key: str, rel: str, result: PassResult, error: str, *, quiet: bool) -> None:
+        result.failed[key] = error
+        self.failures[key] = error
+        self._owe(key, rel, error)
+        if not quiet:  # with the remote down every file has the same reason: the breaker logged it once
+            log.warning("remote sync failed for a file (retried next pass)", key=key, error=error[:300])
 
     @staticmethod
     def _entry(rel: str, info: os.stat_result, sha: str, remote_hash: str, rev: str) -> dict[str, Any]:
@@ -298,13 +396,21 @@ class NightSync:
 
     # ------------------------------------------------------------------ verify
     def verify(self) -> VerifyReport:
-        """Every local file in scope (all groups) against the remote's own hash of its copy."""
+        """Every local file in scope (all groups) against the remote's own hash of its copy. With the
+        remote down, a file the manifest holds unchanged counts as uploaded (it was, before the outage)
+        and every other file is reported as not uploaded, without network."""
         report = VerifyReport()
         with self._lock:
             for group in GROUPS:
                 for path in self.files(group):
                     key = self.key(path.relative_to(self.home.root).as_posix())
                     report.checked += 1
+                    down = self.remote_down()
+                    if down is not None:  # the remote is considered down: not asked
+                        report.remote_down = down
+                        if not self._is_unchanged(key, path):  # uploaded before the outage: trusted
+                            report.errors[key] = f"not uploaded: {down}"
+                        continue
                     try:
                         remote = self.storage.stat(key)
                         if remote is None or remote.hash != self.storage.hash_file(path):
@@ -313,6 +419,7 @@ class NightSync:
                         report.checked -= 1
                     except (StorageError, OSError) as exc:
                         report.errors[key] = str(exc)[:300]
+            report.remote_down = report.remote_down or self.remote_down()
         return report
 
 
@@ -393,6 +500,9 @@ def write_sync_report(
             "uploaded_keys": sync.uploads[-500:],
             "failed": dict(sync.failures),
             "problems": problems,
+            # the remote's breaker: down or not, calls that gave up, calls refused, seconds they cost
+            "remote_state": breaker.stats() if (breaker := breaker_of(sync.storage)) is not None else None,
+            "pending": len(sync.pending),  # files of this or earlier nights still owed to the remote
             "final_pass": [
                 {"group": p.group, "uploaded": len(p.uploaded), "failed": len(p.failed)} for p in final
             ],

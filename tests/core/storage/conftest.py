@@ -28,6 +28,16 @@ for _name in ("DROPBOX_API_HOST", "DROPBOX_API_CONTENT_HOST", "DROPBOX_API_NOTIF
     os.environ[_name] = f"127.0.0.1:{DROPBOX_PORT}"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_breakers() -> Iterator[None]:
+    """Each test starts as a new process would: every remote's circuit breaker closed."""
+    from huracan_core.storage.breaker import reset_breakers
+
+    reset_breakers()
+    yield
+    reset_breakers()
+
+
 @pytest.fixture(scope="session")
 def dropbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     from tests.support.fake_dropbox import FakeDropbox

@@ -123,7 +123,8 @@ def test_config_snapshot_has_no_secret(tmp_path: Path) -> None:
 
 
 def test_remote_down_is_reported_then_retried(fake_dropbox, tmp_path: Path) -> None:
-    settings = _settings(tmp_path, dropbox_settings(max_retries=1))
+    # the breaker opens on these failures; its cooldown is scaled down so the next pass probes the remote
+    settings = _settings(tmp_path, dropbox_settings(max_retries=1, breaker_cooldown_minutes=0.005))
     sync = NightSync(settings, DAY, build_storage(settings.storage))
     _night_files(sync.home.root)
     fake_dropbox.down()
@@ -132,6 +133,7 @@ def test_remote_down_is_reported_then_retried(fake_dropbox, tmp_path: Path) -> N
     assert list(result.failed) == ["huracan/2026-11-20/models/BTC-USDT/20261121_020000Z/model.bin"]
     assert not sync.verify().ok
     fake_dropbox.up()
+    time.sleep(0.4)  # past the cooldown: the next call is the probe, and its success closes the breaker
     assert sync.sync_group("models").uploaded == list(result.failed)
     assert sync.failures == {} or all(k.startswith("huracan/2026-11-20/monitoring") for k in sync.failures)
 
