@@ -1,7 +1,10 @@
 """`huracan health`: is everything the night needs reachable, and how fast.
 
 Checks (each with a bounded timeout, each returning healthy / unhealthy / not_applicable and a latency):
-- `database`: the Brain Library (`Settings.database_url`): SQLAlchemy connect + `SELECT 1`;
+- `database`: the Brain Library (`Settings.database_url`): reachable, and whole: its Alembic revision is
+  one this engine knows and, at the head, every table of the schema exists; a SQLite file also passes
+  `PRAGMA quick_check` (bounded in time), so a truncated or overwritten `brain.sqlite` is named as
+  corrupt instead of answering `SELECT 1` as healthy;
 - `exchange`: the ccxt exchange's server time (`fetch_time`); synthetic and replay markets have none;
 - `storage`: a write / read / delete probe of a small file under `{app_folder}/_health/` on the remote;
 - `disk`: free space where the engine home lives;
@@ -35,6 +38,11 @@ Status = Literal["healthy", "unhealthy", "not_applicable"]
 TIMEOUT_S = 5.0
 MIN_FREE_BYTES = 2 * 1024**3
 MIN_FREE_FRACTION = 0.05
+QUICK_CHECK_S = 30.0  # a quick_check of a big brain still running after this is reported, not waited for
+
+
+class BrainIntegrityError(RuntimeError):
+    """The Brain Library answers but is not whole (corrupt file, unknown revision, missing tables)."""
 
 
 @dataclass
@@ -88,31 +96,122 @@ def _timed(name: str, probe: Callable[[], tuple[str, dict[str, Any]]], secrets: 
 
 def check_database(settings: Settings, secrets: Iterable[str] = ()) -> CheckResult:
     def probe() -> tuple[str, dict[str, Any]]:
-        from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
 
         url = make_url(settings.database_url)
-        connect_args: dict[str, Any] = {}
         if url.get_backend_name() == "sqlite":
-            connect_args["timeout"] = TIMEOUT_S
-            if url.database:
-                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        elif url.get_backend_name() == "postgresql":
-            connect_args["connect_timeout"] = int(TIMEOUT_S)
-        engine = create_engine(url, connect_args=connect_args, poolclass=None)
-        try:
-            with engine.connect() as conn:
-                value = conn.execute(text("SELECT 1")).scalar()
-        finally:
-            engine.dispose()
-        if value != 1:
-            raise RuntimeError(f"SELECT 1 answered {value!r}")
-        return f"{url.get_backend_name()} at {url.render_as_string(hide_password=True)} answered SELECT 1", {}
+            return _check_sqlite(Path(url.database or ""))
+        return _check_server(settings.database_url)
 
     result = _timed("database", probe, secrets)
-    if result.status == "unhealthy":
+    if result.status == "unhealthy" and not result.detail.startswith(BrainIntegrityError.__name__):
         result.detail = f"Brain Library unreachable: {result.detail}"
+    elif result.status == "unhealthy":
+        result.detail = result.detail.removeprefix(f"{BrainIntegrityError.__name__}: ")
     return result
+
+
+def _schema_verdict(where: str, revision: str | None, tables: set[str]) -> tuple[str, dict[str, Any]]:
+    """The Brain Library's schema against this engine's migrations: healthy detail, or raise."""
+    from huracan_core.brain.db import _known_revisions, head_revision
+    from huracan_core.brain.models import Base
+
+    head = head_revision()
+    metrics: dict[str, Any] = {"revision": revision, "head": head, "tables": len(tables)}
+    if revision is None:
+        if tables - {"alembic_version"}:
+            raise BrainIntegrityError(
+                f"Brain Library {where} has {len(tables)} tables but no Alembic revision (alembic_version "
+                "is empty or gone): it cannot be upgraded safely"
+            )
+        return f"{where}: no schema yet (the next night creates it)", metrics
+    if revision not in _known_revisions():
+        raise BrainIntegrityError(
+            f"Brain Library {where} is at schema revision {revision}, unknown to this engine (head {head}): "
+            "a newer engine migrated it, or alembic_version is damaged"
+        )
+    if revision != head:
+        return f"{where}: schema revision {revision}, behind {head} (upgraded at the next open)", metrics
+    missing = sorted(set(Base.metadata.tables) - tables)
+    if missing:
+        raise BrainIntegrityError(
+            f"Brain Library {where} is at revision {revision} but lacks table(s) {', '.join(missing)}"
+        )
+    return f"{where}: schema revision {revision} (head), {len(tables)} tables", metrics
+
+
+def _check_sqlite(path: Path) -> tuple[str, dict[str, Any]]:
+    """Read-only (a missing file is not created): the file's integrity, then its schema."""
+    import sqlite3
+
+    if not path.exists():
+        return f"sqlite at {path}: not created yet (the first night creates it)", {}
+    started = time.monotonic()
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=TIMEOUT_S)
+    except sqlite3.Error as exc:
+        raise RuntimeError(f"cannot open {path}: {exc}") from exc
+    try:
+        conn.set_progress_handler(lambda: int(time.monotonic() - started > QUICK_CHECK_S), 10_000)
+        try:
+            rows = [r[0] for r in conn.execute("PRAGMA quick_check(20)")]
+            finished = True
+        except sqlite3.OperationalError as exc:
+            if "interrupted" not in str(exc):
+                raise BrainIntegrityError(
+                    f"Brain Library {path} is corrupt: quick_check failed: {exc}"
+                ) from exc
+            rows, finished = [], False
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
+            raise BrainIntegrityError(f"Brain Library {path} is corrupt: {exc}") from exc
+        if finished and rows != ["ok"]:
+            raise BrainIntegrityError(
+                f"Brain Library {path} is corrupt: quick_check found {len(rows)} problem(s), first: {rows[0]}"
+            )
+        conn.set_progress_handler(None, 0)
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            revision = None
+            if "alembic_version" in tables:
+                row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+                revision = row[0] if row else None
+        except sqlite3.DatabaseError as exc:
+            raise BrainIntegrityError(f"Brain Library {path} is corrupt: {exc}") from exc
+    finally:
+        conn.close()
+    detail, metrics = _schema_verdict(f"sqlite at {path}", revision, tables)
+    metrics["quick_check_ms"] = round((time.monotonic() - started) * 1000, 2)
+    if not finished:
+        detail += f"; quick_check stopped after {QUICK_CHECK_S:g} s with no problem found so far"
+    else:
+        detail += "; quick_check ok"
+    return detail, metrics
+
+
+def _check_server(database_url: str) -> tuple[str, dict[str, Any]]:
+    """A database server (PostgreSQL): reachable within the timeout, then its schema."""
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine, inspect, text
+    from sqlalchemy.engine import make_url
+
+    from huracan_core.brain.db import normalise_url
+
+    url = make_url(normalise_url(database_url))
+    connect_args: dict[str, Any] = {}
+    if url.get_backend_name() == "postgresql":
+        connect_args["connect_timeout"] = int(TIMEOUT_S)
+    engine = create_engine(url, connect_args=connect_args, poolclass=None)
+    try:
+        with engine.connect() as conn:
+            value = conn.execute(text("SELECT 1")).scalar()
+            if value != 1:
+                raise RuntimeError(f"SELECT 1 answered {value!r}")
+            revision = MigrationContext.configure(conn).get_current_revision()
+            tables = set(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+    where = f"{url.get_backend_name()} at {url.render_as_string(hide_password=True)}"
+    return _schema_verdict(where, revision, tables)
 
 
 def check_exchange(settings: Settings, secrets: Iterable[str] = ()) -> CheckResult:
