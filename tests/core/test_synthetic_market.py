@@ -1,4 +1,5 @@
-"""The synthetic market behaves like a market: deterministic, prefix-stable, fat-tailed, correlated."""
+"""The synthetic market behaves like a market: deterministic, prefix-stable, fat-tailed, correlated; its
+tickers (24 h volume, spread, last) come from closed bars only."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import numpy as np
 import polars as pl
 import pytest
 
+from huracan_core.config import TIMEFRAMES, UniverseSettings
+from huracan_core.market import synthetic
 from huracan_core.market.base import MarketDataError, MarketSource
-from huracan_core.market.synthetic import SyntheticMarket
+from huracan_core.market.synthetic import GENESIS, SyntheticMarket, build_coins, coin_bars
+from huracan_core.universe import select_universe
 
 AS_OF = datetime(2026, 4, 21, tzinfo=UTC)
 
@@ -74,3 +78,84 @@ def test_fat_tails_and_common_factor() -> None:
 def test_unknown_symbol_is_a_clear_error() -> None:
     with pytest.raises(MarketDataError, match="NOPE-USDT"):
         SyntheticMarket(AS_OF).fetch_ohlcv("NOPE-USDT", "1d", AS_OF - timedelta(days=3))
+
+
+def _closed_tickers(seed: int, n_coins: int, timeframe: str, as_of: datetime) -> dict[str, tuple]:
+    """(last, 24 h quote volume) per coin from the bars that had CLOSED by `as_of`, read off a market that
+    has run 30 days further (prefix-stable), so nothing here trusts the generator's own cut at `as_of`."""
+    tf = TIMEFRAMES[timeframe]
+    out = {}
+    for coin in build_coins(seed, n_coins, as_of):
+        if coin.delisted_at is not None and coin.delisted_at <= as_of:
+            continue
+        bars = coin_bars(seed, coin, tf, as_of + timedelta(days=30))
+        bars = bars.filter(pl.col("timestamp") + timedelta(seconds=tf) <= as_of).tail(max(1, 86400 // tf))
+        if bars.height:
+            out[coin.symbol] = (float(bars["close"][-1]), float((bars["close"] * bars["volume"]).sum()))
+    return out
+
+
+def _ticker_numbers(m: SyntheticMarket) -> dict[str, tuple]:
+    return {s: (t.last, t.quote_volume_usd) for s, t in m.tickers().items()}
+
+
+@pytest.mark.parametrize("timeframe", ["1h", "1d"])
+def test_tickers_are_built_from_closed_bars_only(timeframe: str) -> None:
+    """At a bar's close, inside the next bar and 1 ms before it closes, the 24 h volume and last price of
+    every coin are those of the bars closed by the as-of time; once the open bar closes they move."""
+    tf = timedelta(seconds=TIMEFRAMES[timeframe])
+    at_close = AS_OF - 3 * tf
+    seen = {}
+    for as_of in (at_close, at_close + tf / 2, at_close + tf - timedelta(milliseconds=1)):
+        got = _ticker_numbers(SyntheticMarket(as_of, n_coins=12, timeframe=timeframe))
+        want = _closed_tickers(7, 12, timeframe, as_of)
+        assert got.keys() == want.keys() and len(got) >= 8
+        for symbol, (last, volume) in want.items():
+            assert got[symbol] == pytest.approx((last, volume), rel=1e-12), (symbol, as_of)
+        seen[as_of] = got
+    assert len({str(v) for v in seen.values()}) == 1  # the still-open bar changed nothing
+    closed = _ticker_numbers(SyntheticMarket(at_close + tf, n_coins=12, timeframe=timeframe))
+    assert closed != seen[at_close]  # ... until it closed
+
+
+@pytest.mark.parametrize("timeframe", ["1h", "1d"])
+def test_changing_the_open_bar_and_later_bars_changes_no_ticker_or_universe_row(
+    timeframe: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rewrite every bar from the one open at the as-of time on (25x the moves, 20x the volume): the
+    tickers (24 h volume, spread, last) and the universe rows built on them (volume, spread, age) stay."""
+    tf_s = TIMEFRAMES[timeframe]
+    as_of = AS_OF - timedelta(seconds=tf_s) / 2  # half way through a bar
+    first_open = int((as_of - GENESIS).total_seconds() // tf_s)
+
+    def before():  # type: ignore[no-untyped-def]
+        m = SyntheticMarket(as_of, n_coins=12, timeframe=timeframe)
+        rows = select_universe(m, UniverseSettings(min_age_days=0, min_quote_volume_usd=0)).rows
+        return m.tickers(), [(r.symbol, r.quote_volume_usd, r.spread_bps, r.age_days) for r in rows]
+
+    base = before()
+    market_chunk, coin_chunk = synthetic._market_chunk, synthetic._coin_chunk
+
+    def later(chunk: int) -> np.ndarray:
+        return chunk * synthetic.CHUNK + np.arange(synthetic.CHUNK) >= first_open
+
+    def wild_market(seed: int, tf: int, chunk: int) -> np.ndarray:
+        return np.where(later(chunk), 25.0, 1.0) * market_chunk(seed, tf, chunk)
+
+    def wild_coin(seed, coin, tf, chunk):  # type: ignore[no-untyped-def]
+        shocks, ranges, vol = coin_chunk(seed, coin, tf, chunk)
+        return np.where(later(chunk), 25.0, 1.0) * shocks, ranges, vol + np.where(later(chunk), 3.0, 0.0)
+
+    monkeypatch.setattr(synthetic, "_market_chunk", wild_market)
+    monkeypatch.setattr(synthetic, "_coin_chunk", wild_coin)
+    changed = before()
+    assert changed == base
+    # the rewrite is real: the bars after the as-of time differ
+    coin = build_coins(7, 12, as_of)[0]
+    far = as_of + timedelta(days=3)
+    monkeypatch.setattr(synthetic, "_market_chunk", market_chunk)
+    monkeypatch.setattr(synthetic, "_coin_chunk", coin_chunk)
+    plain = coin_bars(7, coin, tf_s, far)
+    monkeypatch.setattr(synthetic, "_market_chunk", wild_market)
+    monkeypatch.setattr(synthetic, "_coin_chunk", wild_coin)
+    assert not coin_bars(7, coin, tf_s, far).tail(5).equals(plain.tail(5))
