@@ -13,6 +13,7 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import polars as pl
 
@@ -119,6 +120,13 @@ class Universe:
         return cls.from_json(read_json(path))
 
 
+@runtime_checkable
+class FlagsBadFiles(Protocol):
+    """A source that can name the coins it cannot serve (the replay folder's bad files), with the reason."""
+
+    def bad_files(self) -> dict[str, str]: ...
+
+
 def is_leveraged_token(base: str, known_bases: set[str]) -> bool:
     """BTCUP/ETHDOWN/BNBBULL are leveraged tokens; JUP or SUPER are not (their prefix is no listed coin)."""
     match = _LEVERAGED.match(base)
@@ -158,13 +166,21 @@ def select_universe(
     markets = {m.symbol: m for m in source.markets()}
     tickers: dict[str, Ticker] = source.tickers()
     known_bases = {m.base for m in markets.values()}
+    # A coin whose recorded file is bad is out with the file's problem as its reason, pinned or not.
+    bad = source.bad_files() if isinstance(source, FlagsBadFiles) else {}
     wanted = [normalise_symbol(s) for s in symbols] if symbols else None
     limit = top_n if top_n is not None else settings.top_n
 
     rows: list[UniverseRow] = []
     candidates: list[tuple[float, float, str, float | None]] = []
-    for symbol in sorted(set(markets) | set(wanted or [])):
+    for symbol in sorted(set(markets) | set(wanted or []) | set(bad)):
         market = markets.get(symbol)
+        if symbol in bad:
+            reason = (
+                bad[symbol] if wanted is None or symbol in wanted else "not requested (explicit symbol list)"
+            )
+            rows.append(UniverseRow(symbol, False, None, reason, None, None, None, "?", False))
+            continue
         if market is None:
             rows.append(
                 UniverseRow(symbol, False, None, "not listed at the source", None, None, None, "?", False)

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -39,7 +40,9 @@ def _group() -> None:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[red]{message}[/]", highlight=False)
+    err_console.print(
+        f"[red]{escape(message)}[/]", highlight=False, soft_wrap=True
+    )  # one line, never wrapped
     return typer.Exit(code)
 
 
@@ -146,4 +149,4 @@ def _print(reports: list[SyncReport], failures: dict[str, str], source: MarketSo
     gaps = sum(len(r.gaps) for r in reports)
     console.print(f"{added:,} bars added, {source.request_count} requests made, {gaps} gaps", highlight=False)
     for symbol, reason in failures.items():
-        console.print(f"[yellow]skipped {symbol}[/]: {reason}", highlight=False)
+        console.print(f"[yellow]skipped {symbol}[/]: {escape(reason)}", highlight=False, soft_wrap=True)

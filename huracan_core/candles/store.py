@@ -27,6 +27,7 @@ import polars as pl
 from huracan_core import atomic
 from huracan_core.candles.frame import conform, empty_candles, from_ms, to_ms
 from huracan_core.candles.gaps import Gap, find_gaps, longest
+from huracan_core.candles.reader import one_line
 from huracan_core.candles.validation import CandleValidationError, schema_problem, validate_candles
 from huracan_core.config import TIMEFRAMES
 from huracan_core.logs import get_logger
@@ -138,6 +139,7 @@ class _Cache:
     meta: _Meta
     quarantined: str | None = None
     restored: bool = False
+    problem: str = ""
 
 
 def _floor(ms: int, step: int) -> int:
@@ -193,8 +195,15 @@ class CandleStore:
             raise CandlesNotCached(f"no cached {timeframe} candles for {symbol} at {path}: run a sync first")
         frame, problem = self._read_verified(path, symbol, timeframe)
         if problem is not None:
-            moved = self._quarantine(symbol, timeframe, problem[0])
-            raise CandleValidationError(symbol, problem[0], problem[1], f"cache quarantined to {moved}")
+            rule, first_bad, detail = problem
+            moved = self._quarantine(symbol, timeframe, rule, detail)
+            what = f": {detail}" if detail else ""
+            raise CandleValidationError(
+                symbol,
+                rule,
+                first_bad,
+                f"cache file {path}{what}; quarantined to {moved}, the next sync rebuilds it",
+            )
         if since is not None:
             frame = frame.filter(pl.col("timestamp").dt.epoch("ms") >= to_ms(since))
         if until is not None:
@@ -233,7 +242,10 @@ class CandleStore:
         if cache.restored:
             notes.append("restored from remote storage")
         if cache.quarantined:
-            notes.append(f"corrupt cache quarantined to {cache.quarantined}, rebuilt")
+            notes.append(
+                f"corrupt cache {self.path(symbol, timeframe)} ({cache.problem}) quarantined to "
+                f"{cache.quarantined}, rebuilt"
+            )
 
         if force:
             meta.known_gaps.clear()
@@ -362,7 +374,7 @@ class CandleStore:
         if frame.is_empty():
             return empty_candles()
         problem = schema_problem(frame)
-        frame = conform(frame) if problem is not None else frame
+        frame = conform(frame, symbol) if problem is not None else frame
         ms = pl.col("timestamp").dt.epoch("ms")
         frame = frame.filter((ms >= first) & (ms <= last)).unique("timestamp", keep="last").sort("timestamp")
         return validate_candles(frame, symbol, step // 1000)
@@ -428,7 +440,8 @@ class CandleStore:
             )
         if problem is not None:
             moved = self._quarantine(symbol, timeframe, problem[0], problem[2])
-            return _Cache(empty_candles(), _Meta(), quarantined=str(moved), restored=restored)
+            why = problem[0] + (f": {problem[2]}" if problem[2] else "")
+            return _Cache(empty_candles(), _Meta(), quarantined=str(moved), restored=restored, problem=why)
         return _Cache(frame, meta, restored=restored)
 
     def _read_verified(
@@ -438,7 +451,7 @@ class CandleStore:
         try:
             frame = pl.read_parquet(path)
         except Exception as exc:  # noqa: BLE001 - any read failure means the same thing: unreadable
-            return empty_candles(), ("unreadable", None, f"{type(exc).__name__}: {exc}"[:200])
+            return empty_candles(), ("unreadable", None, f"{type(exc).__name__}: {one_line(exc, 200)}")
         problem = schema_problem(frame)
         if problem is not None:
             return empty_candles(), ("wrong_schema", None, problem)

@@ -14,28 +14,24 @@ and of every failed rule the one with the earliest offending bar is reported (ti
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from huracan_core.candles.frame import CANDLE_COLUMNS, CANDLE_SCHEMA
+from huracan_core.candles.frame import CANDLE_COLUMNS, CANDLE_SCHEMA, EARLIEST, CandleValidationError
 
-# Nothing traded before the Bitcoin genesis block; anything earlier is a unit mistake (ms/1000 → 1970).
-EARLIEST = datetime(2009, 1, 3, tzinfo=UTC)
-
-
-class CandleValidationError(Exception):
-    """A candle frame broke a rule. Carries the symbol, the rule and the first offending timestamp."""
-
-    def __init__(self, symbol: str, rule: str, first_bad: datetime | None, detail: str = "") -> None:
-        self.symbol = symbol
-        self.rule = rule
-        self.first_bad = first_bad
-        self.detail = detail
-        where = f" at {first_bad:%Y-%m-%d %H:%M} UTC" if first_bad is not None else ""
-        super().__init__(f"{symbol}: candles fail rule '{rule}'{where}" + (f" ({detail})" if detail else ""))
+__all__ = [
+    "EARLIEST",
+    "RULES",
+    "CandleValidationError",
+    "bar_spacing_problem",
+    "median_bar_spacing_s",
+    "schema_problem",
+    "validate_candles",
+]
 
 
 @dataclass(frozen=True)
@@ -130,15 +126,62 @@ def _first_violation(
         if rule.name in failed:
             bad = frame.filter(~rule.ok(tf_ms, latest_ms).fill_null(False))
             first = bad["timestamp"][0] if bad.height else None
-            candidates.append((first, rule.name, f"{bad.height} bad rows"))
+            detail = f"{bad.height} bad rows"
+            if rule.name == "values_finite" and bad.height:
+                detail += "; " + _which_values(bad.row(0, named=True))
+            candidates.append((first, rule.name, detail))
     if MISSING in failed:
         bad = frame.filter(
             pl.any_horizontal(pl.all().is_null() | pl.all().cast(pl.Float64, strict=False).is_nan())
         )
-        candidates.append((bad["timestamp"][0] if bad.height else None, MISSING, f"{bad.height} rows"))
+        candidates.append((bad["timestamp"][0] if bad.height else None, MISSING, _missing_detail(bad)))
     if UNIQUE in failed:
         dup = frame.filter(pl.col("timestamp").is_duplicated())
         candidates.append((dup["timestamp"][0] if dup.height else None, UNIQUE, f"{dup.height} rows"))
     candidates.sort(key=lambda c: (c[0] is None, c[0] or datetime.min.replace(tzinfo=UTC)))
     first, rule, detail = candidates[0]
     return CandleValidationError(symbol, rule, first, detail)
+
+
+def _missing_detail(bad: pl.DataFrame) -> str:
+    """'3 rows; close is NaN': the count and which values of the first bad bar are missing."""
+    return f"{bad.height} rows; {_which_values(bad.row(0, named=True))}" if bad.height else "0 rows"
+
+
+def _which_values(row: dict[str, object]) -> str:
+    """'close is NaN, volume is empty': the values of one bar that are null, NaN or infinite."""
+    what = []
+    for name, value in row.items():
+        if value is None:
+            what.append(f"{name} is empty")
+        elif isinstance(value, float) and not math.isfinite(value):
+            what.append(f"{name} is {value}")
+    return ", ".join(what) or "no value named"
+
+
+def median_bar_spacing_s(frame: pl.DataFrame) -> float | None:
+    """The median distance between consecutive open times in seconds (None below 3 bars).
+
+    The median, because real data has gaps (maintenance windows) that make a mean or a maximum lie."""
+    if frame.height < 3:
+        return None
+    step_ms = frame["timestamp"].dt.epoch("ms").diff().drop_nulls().median()
+    return None if step_ms is None else float(step_ms) / 1000  # type: ignore[arg-type]
+
+
+def bar_spacing_problem(frame: pl.DataFrame, timeframe_s: int) -> str | None:
+    """Why the bars are not `timeframe_s` apart (e.g. hourly bars read as daily), or None.
+
+    Not one of `validate_candles`' rules: the cache is always written at one timeframe, and a coin with
+    many missing bars must not quarantine its cache; it is checked where a file meets a stated timeframe."""
+    spacing = median_bar_spacing_s(frame)
+    if spacing is None or spacing == timeframe_s:
+        return None
+    return f"bars are {_duration(spacing)} apart, not {_duration(timeframe_s)}"
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit} ({seconds:.0f}s)"
+    return f"{seconds:g}s"

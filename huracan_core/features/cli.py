@@ -1,4 +1,10 @@
-"""`huracan features compute`: the full recipe for one coin's candle file, written atomically as parquet."""
+"""`huracan features compute`: the full recipe for one coin's candle file, written atomically as parquet.
+
+Every input file goes through the candle reader with the `--timeframe` given, so a file that is wrong
+(empty, `;`-separated, text in a price, NaN prices, timestamps in seconds that would land in 1970,
+conflicting duplicate bars, hourly bars read as daily) stops the command with one line naming the file and
+what is wrong (exit 2), and nothing is written; an --output that cannot be written is one line too (exit 1).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ import polars as pl
 import typer
 
 from huracan_core.atomic import write_parquet
-from huracan_core.candles.frame import conform
+from huracan_core.candles.reader import CandleFileError, one_line, read_candle_file
+from huracan_core.config import TIMEFRAMES
 from huracan_core.features.build import CrossAssetInputs, build_features
 from huracan_core.features.defaults import default_recipe
 
@@ -22,16 +29,18 @@ def features() -> None:
     """Feature library commands (a group, so `huracan features compute` keeps its sub-command name)."""
 
 
-def read_candles(path: Path) -> pl.DataFrame:
-    """A candle file (csv with integer-ms timestamps, or parquet) as the canonical candle frame."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        frame = pl.read_csv(path)
-    elif suffix in (".parquet", ".pq"):
-        frame = pl.read_parquet(path)
-    else:
-        raise typer.BadParameter(f"{path}: expected a .csv or .parquet candle file")
-    return conform(frame)
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    """One line on stderr and the exit status: a bad input is the user's to fix, never a traceback."""
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def read_candles(path: Path, timeframe: str = "1d") -> pl.DataFrame:
+    """A candle file (csv with integer-ms timestamps, or parquet) as the checked canonical candle frame.
+
+    Raises `CandleFileError` naming the file when it is unreadable or its bars break the candle contract
+    or are not `timeframe` apart."""
+    return read_candle_file(path, "", TIMEFRAMES[timeframe], timeframe_name=f"--timeframe {timeframe}")
 
 
 @features_app.command("compute")
@@ -50,13 +59,20 @@ def compute(
     try:
         recipe = default_recipe(timeframe)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--timeframe") from exc
-    cross = CrossAssetInputs(
-        btc=read_candles(btc) if btc else None,
-        eth=read_candles(eth) if eth else None,
-    )
-    frame = build_features(read_candles(input), recipe, cross)
-    write_parquet(output, frame)
+        raise _fail(f"--timeframe: {exc}") from None
+    frames: dict[str, pl.DataFrame | None] = {}
+    for option, path in (("--input", input), ("--btc", btc), ("--eth", eth)):
+        try:
+            frames[option] = read_candles(path, timeframe) if path is not None else None
+        except CandleFileError as exc:
+            raise _fail(f"{option} {exc}") from None
+    candles = frames["--input"]
+    assert candles is not None
+    frame = build_features(candles, recipe, CrossAssetInputs(btc=frames["--btc"], eth=frames["--eth"]))
+    try:
+        write_parquet(output, frame)
+    except (OSError, pl.exceptions.PolarsError) as exc:  # a parent that is a file, no space, no permission
+        raise _fail(f"--output {output}: cannot be written ({one_line(exc)})", 1) from None
     typer.echo(
         f"wrote {frame.height} rows x {frame.width} columns ({len(recipe.model_columns)} model columns, "
         f"recipe {recipe.content_hash[:12]}) to {output}"

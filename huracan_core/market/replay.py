@@ -4,17 +4,23 @@ Files are `<BASE>-<QUOTE>.csv` (header `timestamp,open,high,low,close,volume`, m
 `.parquet` in the canonical frame. Why a replay source: backtests and nightly runs for a past date
 must see exactly what the exchange showed then — only bars closed at the as-of time, and tickers
 (24 h quote volume, age) derived from those bars, never from later ones.
+
+A bad file (empty, a missing column, text in a price, a `;` separator, an unreadable parquet, seconds for
+milliseconds, conflicting duplicate bars, NaN prices, another bar spacing than market.timeframe) fails only
+its own coin: `markets` and `tickers` leave it out, `bad_files` says why (the universe excludes the coin
+with that reason), and asking for its bars raises `MarketDataError` naming the file.
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime, timedelta
-from functools import cached_property
 from pathlib import Path
 
 import polars as pl
 
-from huracan_core.candles.frame import closed_only, conform
+from huracan_core.candles.frame import closed_only
+from huracan_core.candles.reader import CSV_SUFFIXES, PARQUET_SUFFIXES, CandleFileError, read_candle_file
 from huracan_core.config import TIMEFRAMES
 from huracan_core.market.base import MarketDataError, MarketInfo, Ticker
 from huracan_core.symbols import SymbolError, normalise_symbol
@@ -29,6 +35,8 @@ class ReplayMarket:
 
     def __init__(self, folder: Path, as_of: datetime, timeframe: str = "1d", quote: str = "USDT") -> None:
         folder = Path(folder)
+        if not folder.exists():
+            raise MarketDataError(f"market.replay_dir {folder} is not a folder: it does not exist")
         if not folder.is_dir():
             raise MarketDataError(f"market.replay_dir {folder} is not a folder")
         if timeframe not in TIMEFRAMES:
@@ -38,16 +46,21 @@ class ReplayMarket:
         self.timeframe = timeframe
         self.quote = quote
         self._frames: dict[str, pl.DataFrame] = {}
+        self._bad: dict[str, str] = {}
+        self._files = self._list_files()  # up front: a folder without candle files fails before any work
 
     @property
     def request_count(self) -> int:
         return 0
 
-    @cached_property
-    def _files(self) -> dict[str, Path]:
+    def _list_files(self) -> dict[str, Path]:
         files: dict[str, Path] = {}
-        for path in sorted(self.folder.iterdir()):
-            if path.suffix not in (".csv", ".parquet"):
+        try:
+            entries = sorted(self.folder.iterdir())
+        except OSError as exc:
+            raise MarketDataError(f"market.replay_dir {self.folder} cannot be listed: {exc}") from None
+        for path in entries:
+            if path.suffix.lower() not in (*CSV_SUFFIXES, *PARQUET_SUFFIXES) or not path.is_file():
                 continue
             try:
                 symbol = normalise_symbol(path.stem)
@@ -62,37 +75,47 @@ class ReplayMarket:
         return files
 
     def _all_bars(self, symbol: str) -> pl.DataFrame:
+        """Every bar of the coin's file, read and checked once; a bad file raises the same error each time."""
         symbol = normalise_symbol(symbol)
+        if symbol in self._bad:
+            raise MarketDataError(self._bad[symbol])
         if symbol not in self._frames:
             path = self._files.get(symbol)
             if path is None:
                 raise MarketDataError(f"symbol {symbol} has no file in replay folder {self.folder}")
             try:
-                raw = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)
-                frame = conform(raw)
-            except Exception as exc:  # a bad file names itself; the caller skips that coin
-                raise MarketDataError(f"replay file {path} is unreadable: {exc}") from exc
-            self._check_timeframe(path, frame)
+                frame = read_candle_file(
+                    path,
+                    "",  # the file name says the coin; the message need not repeat it
+                    TIMEFRAMES[self.timeframe],
+                    timeframe_name=f"market.timeframe {self.timeframe!r}",
+                )
+            except CandleFileError as exc:
+                # No log line here: the reason travels in the error and the universe row (a log call
+                # would print into `huracan universe --json`, which configures no logging).
+                self._bad[symbol] = f"replay file {exc}"
+                raise MarketDataError(self._bad[symbol]) from None
             self._frames[symbol] = frame
         return self._frames[symbol]
 
-    def _check_timeframe(self, path: Path, frame: pl.DataFrame) -> None:
-        if frame.height < 3:
-            return
-        step_ms = frame["timestamp"].dt.epoch("ms").diff().drop_nulls().median()
-        expected = TIMEFRAMES[self.timeframe] * 1000
-        if step_ms != expected:
-            raise MarketDataError(
-                f"replay file {path} has a bar spacing of {step_ms / 1000:.0f}s but market.timeframe is "
-                f"{self.timeframe!r} ({expected / 1000:.0f}s)"
-            )
+    def bad_files(self) -> dict[str, str]:
+        """Symbol → why its file cannot be served (every file is read once to know)."""
+        for symbol in self._files:
+            with suppress(MarketDataError):  # recorded in self._bad
+                self._all_bars(symbol)
+        return dict(self._bad)
+
+    def _readable(self) -> list[str]:
+        """The coins whose files are sound; the others are recorded in `bad_files`."""
+        self.bad_files()
+        return [s for s in self._files if s not in self._bad]
 
     def _closed(self, symbol: str) -> pl.DataFrame:
         return closed_only(self._all_bars(symbol), TIMEFRAMES[self.timeframe], self.as_of)
 
     def markets(self) -> list[MarketInfo]:
         out = []
-        for symbol in self._files:
+        for symbol in self._readable():
             bars = self._closed(symbol)
             if bars.is_empty():
                 continue  # not listed yet at as_of
@@ -113,7 +136,7 @@ class ReplayMarket:
     def tickers(self) -> dict[str, Ticker]:
         out: dict[str, Ticker] = {}
         window_start = self.as_of - timedelta(hours=24)
-        for symbol in self._files:
+        for symbol in self._readable():
             bars = self._closed(symbol)
             if bars.is_empty():
                 continue

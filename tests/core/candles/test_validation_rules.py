@@ -34,12 +34,18 @@ def frame(patches: list[tuple[int, int, float | None]]) -> pl.DataFrame:
 @pytest.mark.parametrize(
     ("patches", "message"),
     [
-        ([(2, 4, None)], "candles fail rule 'no_missing_values' at 2024-01-01 02:00 UTC (1 rows)"),
+        (
+            [(2, 4, None)],
+            "candles fail rule 'no_missing_values' at 2024-01-01 02:00 UTC (1 rows; close is empty)",
+        ),
         (
             [(0, 5, None), (3, 2, 50.0)],
-            "candles fail rule 'no_missing_values' at 2024-01-01 00:00 UTC (1 rows)",
+            "candles fail rule 'no_missing_values' at 2024-01-01 00:00 UTC (1 rows; volume is empty)",
         ),
-        ([(2, 4, float("nan"))], "candles fail rule 'values_finite' at 2024-01-01 02:00 UTC (1 bad rows)"),
+        (
+            [(2, 4, float("nan"))],
+            "candles fail rule 'values_finite' at 2024-01-01 02:00 UTC (1 bad rows; close is nan)",
+        ),
         (
             [(2, 4, float("nan")), (1, 2, 90.0)],
             "candles fail rule 'high_at_least_open_close' at 2024-01-01 01:00 UTC (1 bad rows)",
