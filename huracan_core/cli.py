@@ -103,19 +103,35 @@ def settings_or_exit() -> Settings:
         raise typer.Exit(2) from None
 
 
-def day_or_exit(text: str | None) -> date:
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a user error on one unwrapped stderr line (greppable, never cut by the terminal width) and
+    return the Exit to raise: 2 for bad input, 1 for a failure of the world (database, exchange)."""
+    sys.stderr.write(message.rstrip() + "\n")
+    return typer.Exit(code)
+
+
+def day_or_exit(text: str | None, settings: Settings | None = None) -> date:
+    """The partition a command acts on, refused (exit 2) unless it lies in [schedule.first_date, yesterday].
+
+    Why first_date: the daily partitions start there, so an earlier date is no partition (Dagster would
+    answer with a DagsterUnknownPartitionError traceback). `settings` defaults to loading them."""
+    newest = last_complete_day()
     if text is None:
-        return last_complete_day()
-    try:
-        day = parse_day(text)
-    except ValueError as exc:
-        err_console.print(f"[red]--date: {exc}[/]")
-        raise typer.Exit(2) from None
-    if day > last_complete_day():
-        err_console.print(
-            f"[red]--date {day} has not closed yet: the newest complete UTC day is {last_complete_day()}[/]"
+        day = newest
+    else:
+        try:
+            day = parse_day(text)
+        except ValueError as exc:
+            raise fail(f"--date: {exc}") from None
+        if day > newest:
+            raise fail(f"--date {day} has not closed yet: the newest complete UTC day is {newest}")
+    first = (settings or settings_or_exit()).schedule.first_date
+    if day < first:
+        what = f"--date {day}" if text is not None else f"the default date {day} (yesterday UTC)"
+        raise fail(
+            f"{what} is before schedule.first_date {first}, the first daily partition "
+            "(set schedule.first_date or HURACAN_SCHEDULE__FIRST_DATE to go further back)"
         )
-        raise typer.Exit(2)
     return day
 
 
@@ -142,16 +158,20 @@ def universe_cmd(
 
     from huracan_core.market.base import MarketDataError
     from huracan_core.market.factory import build_source
+    from huracan_core.run_request import RunRequestError, check_top
     from huracan_core.universe import select_universe
 
     settings = settings_or_exit()
-    the_day = day_or_exit(day)
+    the_day = day_or_exit(day, settings)
+    try:
+        top = check_top(top)
+    except RunRequestError as exc:
+        raise fail(str(exc)) from None
     try:
         source = build_source(settings, as_of_for(the_day))
         result = select_universe(source, settings.universe, settings.market.quote, top_n=top)
-    except MarketDataError as exc:
-        err_console.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from None
+    except (MarketDataError, ValueError) as exc:  # ValueError: market.quote not USD-pegged
+        raise fail(str(exc), 1) from None
     if as_json:
         sys.stdout.write(json.dumps(result.to_json(), default=str, indent=2) + "\n")
         return
@@ -202,6 +222,8 @@ def kill_switch_cmd(
     except ValueError as exc:
         err_console.print(f"[red]kill-switch: {exc}[/]")
         raise typer.Exit(2) from None
+    except OSError as exc:  # the home cannot be written (a file in the way, no permission, disk full)
+        raise fail(f"kill-switch: cannot write the switch under {home.root}: {exc}", 1) from None
     # the file is the switch; the Brain Library keeps a copy of every change when it is reachable
     if action == "status":
         brain = brain_kill_switch(settings.database_url)

@@ -8,8 +8,9 @@ import webbrowser
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
-from huracan_core.brain.db import BrainSchemaError, make_engine, schema_status, upgrade
+from huracan_core.brain.db import make_engine, safe_url, schema_status, upgrade
 
 db_app = typer.Typer(help="The Brain Library database: schema status and migrations.", no_args_is_help=True)
 
@@ -25,16 +26,34 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _brain_fault(url: str, exc: BaseException) -> str:
+    """One line for a database that cannot be opened or read: where (password hidden) and the driver's
+    own reason, not a stack trace (the schema errors and outage errors already say both)."""
+    if isinstance(exc, RuntimeError):  # BrainSchemaError, BrainUnavailableError: worded for the user
+        return " ".join(str(exc).split())
+    reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    return f"Brain Library {safe_url(url)}: {type(exc).__name__}: {reason}"
+
+
+# what opening or reading the Brain Library raises for a database that is down, missing or unwritable
+_BRAIN_FAULTS = (RuntimeError, SQLAlchemyError, OSError)
+
+
 @db_app.command("status")
 def db_status(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Schema revision of the database against the code's head (current, behind or ahead)."""
-    engine = make_engine(_settings().database_url)
+    settings = _settings()
+    url = settings.database_url
+    try:
+        engine = make_engine(url, outage_wait_s=settings.database.outage_wait_s)
+    except _BRAIN_FAULTS as exc:
+        raise _fail(f"db status: {_brain_fault(url, exc)}") from None
     try:
         status = schema_status(engine)
     except Exception as exc:
-        raise _fail(f"db status: cannot read the Brain Library: {exc}") from None
+        raise _fail(f"db status: cannot read the Brain Library: {_brain_fault(url, exc)}") from None
     finally:
         engine.dispose()
     payload = {
@@ -58,11 +77,16 @@ def db_status(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database to the code's head (refused when it is ahead of the code)."""
-    engine = make_engine(_settings().database_url)
+    settings = _settings()
+    url = settings.database_url
+    try:
+        engine = make_engine(url, outage_wait_s=settings.database.outage_wait_s)
+    except _BRAIN_FAULTS as exc:
+        raise _fail(f"db upgrade: {_brain_fault(url, exc)}") from None
     try:
         status = upgrade(engine)
-    except BrainSchemaError as exc:
-        raise _fail(f"db upgrade: {exc}") from None
+    except _BRAIN_FAULTS as exc:
+        raise _fail(f"db upgrade: {_brain_fault(url, exc)}") from None
     finally:
         engine.dispose()
     sys.stdout.write(f"{status.url}: at revision {status.current} (head {status.head})\n")
@@ -72,19 +96,20 @@ def export_cmd(
     day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: yesterday UTC)")] = None,
 ) -> None:
     """Record the night in the Brain Library (idempotent) and write exports/YYYY-MM-DD from it."""
+    from huracan_core.cli import day_or_exit
+
+    settings = _settings()
+    the_day = day_or_exit(day, settings)  # before the heavy imports: a typo is refused at once
     from huracan_core.brain.db import open_brain
     from huracan_core.brain.record import BrainRecordError, record_night
-    from huracan_core.cli import day_or_exit
     from huracan_core.exports import export_day
     from huracan_core.paths import EngineHome
     from huracan_core.stages import trading_comparison
 
-    settings = _settings()
-    the_day = day_or_exit(day)
     try:
         engine = open_brain(settings)
-    except BrainSchemaError as exc:
-        raise _fail(f"export: {exc}") from None
+    except _BRAIN_FAULTS as exc:
+        raise _fail(f"export: {_brain_fault(settings.database_url, exc)}") from None
     try:
         # the portfolio simulator's trades go in with the night, as in publish_stage (else a re-export drops them)
         _, portfolio_trades = trading_comparison(settings, the_day)
@@ -106,19 +131,20 @@ def report_cmd(
     ] = False,
 ) -> None:
     """Write reports/YYYY-MM-DD (training_report.json, performance_analysis.csv, model_comparison.html)."""
-    from huracan_core.brain.db import open_brain
     from huracan_core.cli import day_or_exit
     from huracan_core.paths import EngineHome
-    from huracan_core.reports import reports_dir, write_reports
 
     settings = _settings()
-    the_day = day_or_exit(day)
+    the_day = day_or_exit(day, settings)  # before the heavy imports: a typo is refused at once
     if not EngineHome(settings.home).universe(the_day).is_file():
         raise _fail(f"report {the_day}: no night recorded in {settings.home} (no universe for that date)")
+    from huracan_core.brain.db import open_brain
+    from huracan_core.reports import reports_dir, write_reports
+
     try:
         engine = open_brain(settings)
-    except BrainSchemaError as exc:
-        raise _fail(f"report: {exc}") from None
+    except _BRAIN_FAULTS as exc:
+        raise _fail(f"report: {_brain_fault(settings.database_url, exc)}") from None
     try:
         out = write_reports(settings, the_day, engine)
     finally:
