@@ -14,6 +14,12 @@ connected for `ray.head_idle_minutes`, or at once when its record (or the whole 
 gone. Its Ray temp dir is its own (`/tmp/huracan-ray-<hash of the home>`), so `ray start` never
 rewrites `/tmp/ray/ray_current_cluster`, the file a plain `ray.init()` on the machine would join.
 
+The head listens on loopback (`ray.head_host`, default 127.0.0.1): GCS, raylet, agents and the client
+server bind 127.0.0.1 only, so nothing of it is reachable from the network. Ray's own single-machine mode
+does that (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, the switch Ray uses on macOS and Windows, where it is the
+default); `--node-ip-address=127.0.0.1` alone is not enough: Ray replaces a loopback node address with the
+machine's. `ray.head_host: auto` lets Ray pick the machine's address, any other value is the node address.
+
 Used only when no cluster is configured (`ray.address` / `RAY_ADDRESS`).
 """
 
@@ -46,6 +52,9 @@ log = get_logger("execution.ray_head")
 # Ray 2.43+ re-launches workers with the driver's `uv run ...` command inside an uploaded copy of the
 # working dir (without .venv): under `uv run --no-sync` they die at start and the raylet retries forever.
 UV_HOOK_ENV = "RAY_ENABLE_UV_RUN_RUNTIME_ENV"
+# Ray's single-machine switch: "0" makes every head process bind and advertise 127.0.0.1
+CLUSTER_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+LOOPBACK = ("127.0.0.1", "localhost")
 
 
 class RayHeadError(RuntimeError):
@@ -100,8 +109,25 @@ def disable_uv_hook() -> None:
         pass
 
 
+def use_loopback(info: HeadInfo) -> None:
+    """A head on loopback: make this process (and its children) reach it there. Ray rewrites a loopback
+    address given to `ray.init` into the machine's address (where such a head does not listen) unless
+    its single-machine mode is on; it reads that flag when `ray_constants` is imported, so set both."""
+    if not info.address.startswith("127.0.0.1:"):
+        return
+    os.environ[CLUSTER_ENV] = "0"
+    try:
+        from ray._private import ray_constants
+
+        ray_constants.ENABLE_RAY_CLUSTER = False
+    except ImportError:  # pragma: no cover - ray is a dependency
+        pass
+
+
 def use_token(info: HeadInfo) -> None:
-    """Make this process (and its children) present the head's token when it joins."""
+    """Make this process (and its children) present the head's token when it joins, and reach the head
+    where it listens (`use_loopback`)."""
+    use_loopback(info)
     os.environ["RAY_AUTH_MODE"] = "token"
     os.environ["RAY_AUTH_TOKEN_PATH"] = info.token_path
     try:  # Ray caches its auth config and token at first use: refresh both
@@ -203,12 +229,23 @@ def _kill_group(pgid: int, grace_s: float = 5.0) -> None:
         raise RayHeadError(f"Ray head process group {pgid} survived SIGKILL")
 
 
+def _node_args(host: str) -> tuple[list[str], dict[str, str]]:
+    """`ray start` arguments and environment for the node address `host` (see the module docstring)."""
+    if host in LOOPBACK:
+        return ["--node-ip-address=127.0.0.1"], {CLUSTER_ENV: "0"}
+    if host == "auto":
+        return [], {}
+    return [f"--node-ip-address={host}"], {}
+
+
 def _start_head(settings: Settings, timeout_s: float) -> HeadInfo:
     folder = ray_dir(settings)
     token = token_file(settings)
     if not token.is_file():
         write_text(token, secrets.token_hex(32))  # atomic temp file: mode 0600
     port = _free_port()
+    host = settings.ray.head_host.strip()
+    node_args, node_env = _node_args(host)
     cmd = [
         sys.executable,
         "-m",
@@ -226,6 +263,7 @@ def _start_head(settings: Settings, timeout_s: float) -> HeadInfo:
         "--include-log-monitor=false",
         "--disable-usage-stats",
         f"--temp-dir={temp_dir(settings)}",
+        *node_args,
     ]
     env = {
         **os.environ,
@@ -233,8 +271,11 @@ def _start_head(settings: Settings, timeout_s: float) -> HeadInfo:
         "RAY_USAGE_STATS_ENABLED": "0",
         "RAY_AUTH_MODE": "token",
         "RAY_AUTH_TOKEN_PATH": str(token),
+        **node_env,
     }
     env.pop("RAY_ADDRESS", None)
+    if not node_env:
+        env.pop(CLUSTER_ENV, None)  # a value inherited from the caller would pin the head to loopback
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -267,7 +308,10 @@ def _start_head(settings: Settings, timeout_s: float) -> HeadInfo:
             f"(log: {folder / 'head.log'})"
         )
     found = re.search(r"--address='([^']+)'", out or "")
-    address = found.group(1) if found else f"{_node_ip()}:{port}"
+    if host in LOOPBACK:  # in Ray's single-machine mode it prints no --address line
+        address = f"127.0.0.1:{port}"
+    else:
+        address = found.group(1) if found else f"{_node_ip() if host == 'auto' else host}:{port}"
     info = HeadInfo(
         address=address,
         pgid=proc.pid,

@@ -24,7 +24,7 @@ from huracan_core.paths import EngineHome
 
 REPO = Path(__file__).resolve().parents[2]
 DAY = date(2026, 4, 20)
-RAY_ENV = ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH", ray_head.UV_HOOK_ENV)
+RAY_ENV = ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH", ray_head.UV_HOOK_ENV, ray_head.CLUSTER_ENV)
 
 JOIN = """
 import json, sys, time
@@ -223,3 +223,47 @@ def test_worker_that_cannot_start_fails_the_coin_within_the_start_timeout(home: 
         ledger=False,
     )
     assert ok["LIVE-USDT"].status == "success"
+
+
+def _listening(pgid: int) -> list[str]:
+    """Local addresses (hex, as /proc/net/tcp* writes them) of every TCP socket the head's processes
+    listen on."""
+    inodes: set[str] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) != pgid:
+                continue
+            for fd in (entry / "fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found = []
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                found.append(fields[1].split(":")[0])
+    return found
+
+
+# 127.0.0.1, ::ffff:127.0.0.1 and ::1 as /proc/net/tcp and tcp6 write them
+LOOPBACK_HEX = {"0100007F", "0000000000000000FFFF00000100007F", "00000000000000000000000001000000"}
+
+
+def test_the_local_head_listens_on_loopback_only(home: Path, joined: None) -> None:
+    info = ray_head.read_head(load_settings())
+    assert info is not None and info.address.startswith("127.0.0.1:"), info
+    listening = _listening(info.pgid)
+    assert listening, "no listening socket found for the head's processes"
+    exposed = [a for a in listening if a not in LOOPBACK_HEX]
+    assert not exposed, f"the head listens beyond loopback: {exposed} (of {listening})"
+
+    @ray.remote(num_cpus=1, max_retries=0)
+    def answer() -> int:
+        return 42
+
+    assert ray.get(answer.remote(), timeout=120) == 42  # drivers and workers still join it
