@@ -53,7 +53,7 @@ def db_status(
     try:
         status = schema_status(engine)
     except Exception as exc:
-        raise _fail(f"db status: cannot read the Brain Library: {_brain_fault(url, exc)}") from None
+        raise _fail(f"db status: {_brain_fault(url, exc)}") from None
     finally:
         engine.dispose()
     payload = {
