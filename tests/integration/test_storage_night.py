@@ -300,3 +300,76 @@ def test_kill_9_loses_nothing_older_than_one_cadence(dropbox: FakeDropbox, tmp_p
                 lost.append(rel)
     assert not lost, f"written more than {cadence_s + slack_s:g} s before the kill but not remote: {lost}"
     assert any(rel.startswith("models/") and rel.endswith("model.bin") for rel in checked), checked
+
+
+# ------------------------------------------------------------------ Dropbox gone mid-night
+def test_dropbox_gone_from_the_model_stage_on_costs_seconds_and_a_rerun_catches_up(
+    dropbox: FakeDropbox, tmp_path: Path
+) -> None:
+    """Before the breaker this night never ended: every model file's stat, in every pass, the two final
+    passes and the verify step each paid its full retries (14 minutes and counting)."""
+    home = tmp_path / "home"
+    env = _env(home, tmp_path / "dagster", **dropbox.env(), **dropbox.storage_env())
+    port = dropbox.port
+    proc = _start(env)
+    deadline = time.monotonic() + 400
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if any(e.get("stage") == "model" for e in _ledger(home).values()):
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the night ended before its model stage: " + proc.stdout.read()
+        dropbox.down()  # open connections dropped,
+        dropbox.stop()  # new ones refused: the server is gone
+        stopped_at = time.monotonic()
+        out, _ = proc.communicate(timeout=600)
+        after_stop_s = time.monotonic() - stopped_at
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out[-4000:]
+    down = [line for line in out.splitlines() if "down since" in line]
+    assert down and "file(s) not uploaded" in down[0], out[-3000:]
+    report = json.loads((home / "monitoring" / "sync_20261120.json").read_text())
+    state = report["remote_state"]
+    # the night's time on the dead remote: one call's retries (5, ~12 s) and two single attempts; every
+    # later file of every pass and of the verify step was reported without a call
+    assert state["down"] is True and state["failed_calls"] <= 4, state
+    assert state["seconds_in_failed_calls"] < 45, state
+    print(f"remote gone: the night ended {after_stop_s:.1f} s later; {state}")  # shown with -s
+    not_uploaded = [k for k in report["failed"] if "/models/" in k]
+    assert not_uploaded, report["failed"]
+    manifest = json.loads(next((home / "storage").glob("manifest_dropbox-*.json")).read_text())
+    assert not set(not_uploaded) & set(manifest["entries"]) and set(not_uploaded) <= set(manifest["pending"])
+
+    # the remote is back: the next night's sync (a new process), or the daemon's, uploads what this night
+    # owed under this night's keys, first thing, whatever else it has to upload for its own date
+    tonight = _local_files(home)
+    dropbox.start(port)
+    dropbox.up()
+    next_night = subprocess.run(
+        [sys.executable, "-c", NEXT_NIGHT_SYNC],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert next_night.returncode == 0, next_night.stdout + next_night.stderr
+    _assert_all_remote(tonight, _dropbox_remote(dropbox))
+    manifest = json.loads(next((home / "storage").glob("manifest_dropbox-*.json")).read_text())
+    assert manifest["pending"] == {}
+
+
+NEXT_NIGHT_SYNC = """
+from datetime import date
+from huracan_core.config import load_settings
+from huracan_core.storage import build_storage
+from huracan_core.storage.sync import NightSync
+
+settings = load_settings()
+sync = NightSync(settings, date(2026, 11, 21), build_storage(settings.storage))
+sync.start_night()
+sync.sync_all()
+assert not sync.failures, sync.failures
+"""
