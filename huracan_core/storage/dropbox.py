@@ -7,7 +7,8 @@
   the committed file's content_hash must equal the local file's: SHA-256 over the concatenated SHA-256
   digests of each 4 MiB block (`dropbox.dropbox_content_hasher`).
 - Retries: the SDK's own loops are switched off (it retries a 429 forever by default); `with_retries`
-  retries 429/5xx/dropped connections with backoff, honouring Retry-After, every wait bounded.
+  retries 429/5xx/dropped connections with backoff, honouring Retry-After, every wait bounded; the
+  remote's circuit breaker (storage/breaker.py) refuses calls at once once Dropbox is considered down.
 - Hosts come from `DROPBOX_API_HOST` / `DROPBOX_API_CONTENT_HOST` (read by the SDK at import), which
   is how the tests point it at a loopback HTTPS server.
 """

@@ -5,7 +5,8 @@ Content-MD5, which S3 verifies before it accepts the bytes; the reply's checksum
 the bytes sent too (a server that does not verify, like moto, is still caught), and the object keeps the whole file's hex sha256 in its
 metadata so `stat` (one HEAD) answers "is the remote copy this file". Downloads are checked against it.
 botocore's own retries are off: `with_retries` retries throttling/5xx/dropped connections with bounded,
-Retry-After-honouring backoff, the same policy as the other backends.
+Retry-After-honouring backoff, the same policy as the other backends, behind the same circuit breaker
+(storage/breaker.py): once the endpoint is considered down, calls are refused without network.
 """
 
 from __future__ import annotations
