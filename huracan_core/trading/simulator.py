@@ -12,7 +12,9 @@ next position on another. This simulator follows that account bar by bar:
   direction changes, intrabar at its ATR stop (at the stop, or the open when the bar gaps through it), at
   the next open after the daily-drawdown breaker fires, and at the last close of the simulation.
 * Sizing by risk.size_position (risk per trade, coin cap, leverage, open risk vs daily loss limit, daily
-  stop), cut by the breakers (breakers.py). The kill switch (killswitch.py) stops every entry.
+  stop), cut by the breakers (breakers.py). The kill switch (killswitch.py) stops every entry. What to do
+  with a coin at a close (open, hold, close, reverse) is rules.py's, the same functions the live decision
+  (decide.py) calls; `simulate(trace=[])` records each decision with the account state it was taken from.
 * Accounting: cash plus signed quantity x price. A long buys quantity = notional / fill; a short sells it
   and receives the proceeds. Equity is marked at each bar's close (a coin with no bar at that time keeps
   its last close).
@@ -38,7 +40,8 @@ from huracan_core.metrics import deflated_sharpe, max_drawdown_pct, sharpe_ratio
 from huracan_core.trading.breakers import BreakerEvent, Breakers, volatility_alarm
 from huracan_core.trading.consensus import compute_consensus, decide
 from huracan_core.trading.engines import compute_votes
-from huracan_core.trading.risk import OpenRisk, size_position
+from huracan_core.trading.risk import OpenRisk, SizeDecision, size_position
+from huracan_core.trading.rules import OpenPosition, final_action, open_risk_of, position_action
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,12 @@ class CoinPlan:
     spread_bps: np.ndarray | None = None
     slippage_bps: np.ndarray | None = None  # per leg
     regime: np.ndarray | None = None  # market_regime code (features/regime.py)
+    # why each decision is what it is (plan_coin fills them; a live decision reports them)
+    score_std: np.ndarray | None = None  # rolling std of S behind the consensus bar
+    k: np.ndarray | None = None  # the bar's k (x defence_k_mult in defence)
+    cost_threshold_bps: np.ndarray | None = None  # round trip + safety margin the edge must beat
+    votes: np.ndarray | None = None  # bars x engines (engines.ENGINE_NAMES), NaN: no vote
+    weights: np.ndarray | None = None  # bars x engines, the consensus weights
 
     def __post_init__(self) -> None:
         n = len(self.timestamp_ms)
@@ -142,6 +151,25 @@ class SimulationResult:
     def returns(self) -> np.ndarray:
         prev = np.concatenate([[self.initial_equity], self.equity[:-1]])
         return self.equity / prev - 1.0
+
+
+@dataclass(frozen=True)
+class BarTrace:
+    """One decision of the account (a coin at a bar's close, a next bar to fill at): the state it was taken
+    from, as a live bot would pass it to trading.decide.decide, and what the rules did. `simulate(trace=[])`
+    fills a list of these (the equality test between decide and the simulator reads it)."""
+
+    symbol: str
+    index: int  # bar of the coin's plan
+    timestamp_ms: int
+    positions: tuple[OpenPosition, ...]  # what stays open beside this coin, then the coin's own position
+    equity: float
+    day_start_equity: float
+    loss_streak: int
+    halted: bool  # the daily-drawdown breaker had fired today before this decision
+    target: int
+    action: str  # rules.final_action
+    size: SizeDecision | None  # None when nothing was sized (hold, close, flat target)
 
 
 @dataclass
@@ -240,18 +268,23 @@ class _Account:
         )
         breakers.record_trade(ts, plan.symbol, net)
 
+    def staying_open(self, pending: dict[str, _Pending]) -> list[OpenPosition]:
+        """The positions that stay open after the next open's fills: held ones without a pending exit, and
+        the entries ordered at this close (what a live bot passes to decide as its open positions)."""
+        out = [
+            OpenPosition(sym, pos.side, pos.notional, pos.risk)
+            for sym, pos in self.positions.items()
+            if not (pending.get(sym) and pending[sym].exit_reason)
+        ]
+        out += [
+            OpenPosition(sym, p.entry["side"], p.entry["notional"], p.entry["risk"])
+            for sym, p in pending.items()
+            if p.entry
+        ]
+        return out
+
     def open_risk(self, pending: dict[str, _Pending]) -> OpenRisk:
-        gross = risk = 0.0
-        for sym, pos in self.positions.items():
-            if pending.get(sym) and pending[sym].exit_reason:
-                continue
-            gross += pos.notional
-            risk += pos.risk
-        for p in pending.values():
-            if p.entry:
-                gross += p.entry["notional"]
-                risk += p.entry["risk"]
-        return OpenRisk(gross, risk)
+        return open_risk_of(self.staying_open(pending))
 
 
 def simulate(
@@ -260,8 +293,10 @@ def simulate(
     *,
     kill_switch: bool = False,
     initial_equity: float = 1.0,
+    trace: list[BarTrace] | None = None,
 ) -> SimulationResult:
-    """Run the account over the union of the coins' bars (see module doc)."""
+    """Run the account over the union of the coins' bars (see module doc). `trace`: a list that receives
+    every decision with the account state it was taken from (`BarTrace`)."""
     if not plans:
         raise ValueError("nothing to simulate: no coin plans")
     names = [p.symbol for p in plans]
@@ -330,25 +365,48 @@ def simulate(
             breakers.set_defence(ts, plan.symbol, bool(plan.vol_alarm[i]), float(plan.volatility[i]))
             if i + 1 >= len(plan.timestamp_ms):
                 continue  # no next bar to fill at
-            want = int(plan.direction[i])
             pos = account.positions.get(plan.symbol)
-            if pos is not None and pos.side != want:
+            held = pos.side if pos is not None else 0
+            halted_before = breakers.halted
+            if trace is not None:  # the account as a live bot passes it to decide: what stays open, its own
+                others = [p for p in account.staying_open(pending) if p.symbol != plan.symbol]
+                held_now = [OpenPosition(plan.symbol, pos.side, pos.notional, pos.risk)] if pos else []
+            want, action, _ = position_action(
+                int(plan.direction[i]), held, kill_switch=kill_switch, halted=breakers.halted
+            )
+            if action in ("close", "reverse"):
                 order = pending.setdefault(plan.symbol, _Pending())
                 order.exit_reason = order.exit_reason or "signal"
-            elif pos is not None:
+            size = None
+            if action in ("open", "reverse"):
+                mult = breakers.size_mult(plan.symbol)
+                size = size_position(
+                    equity=equity,
+                    day_start_equity=breakers.day_start_equity,
+                    confidence=float(plan.confidence[i]),
+                    atr_pct=float(plan.atr_pct[i]),
+                    open_risk=account.open_risk(pending),
+                    settings=settings,
+                    size_mult=mult,
+                )
+            if trace is not None:
+                trace.append(
+                    BarTrace(
+                        symbol=plan.symbol,
+                        index=i,
+                        timestamp_ms=t,
+                        positions=tuple(others + held_now),
+                        equity=equity,
+                        day_start_equity=breakers.day_start_equity,
+                        loss_streak=breakers.loss_streak,
+                        halted=halted_before,
+                        target=want,
+                        action=final_action(action, held, size),
+                        size=size,
+                    )
+                )
+            if size is None:
                 continue
-            if want == 0 or kill_switch or breakers.halted:
-                continue
-            mult = breakers.size_mult(plan.symbol)
-            size = size_position(
-                equity=equity,
-                day_start_equity=breakers.day_start_equity,
-                confidence=float(plan.confidence[i]),
-                atr_pct=float(plan.atr_pct[i]),
-                open_risk=account.open_risk(pending),
-                settings=settings,
-                size_mult=mult,
-            )
             if size.bound_by.startswith("daily stop") and stopped_today != day:
                 stopped_today = day
                 breakers.events.append(
@@ -396,11 +454,14 @@ def plan_coin(
     oos: pl.DataFrame | None = None,
     engines: list[int] | None = None,
     vol_window: int = 24,
+    costs: BarCosts | None = None,
 ) -> CoinPlan:
     """Votes, consensus and decisions for one coin over its whole feature frame.
 
     `oos`: the coin's `oos_predictions.parquet` (the model engine's votes). `engines`: indices of the
     engines allowed to vote (default all); the others are masked out (used by the model-only comparison).
+    `costs`: `bar_costs` of this frame when the caller already has them (decide prices the model's votes
+    with them first).
     """
     frame = features.sort("timestamp")
     t = settings.trading
@@ -414,12 +475,16 @@ def plan_coin(
     label = forward_log_return_bps(open_, h)
     cons = compute_consensus(votes, label, h, t)
     close = _f64(frame, "close")
-    costs = bar_costs(frame, settings, cost_inputs, bar_seconds, vol_window)
+    if costs is None:
+        costs = bar_costs(frame, settings, cost_inputs, bar_seconds, vol_window)
+    elif len(costs.total_bps) != frame.height:
+        raise ValueError(f"{symbol}: costs for {len(costs.total_bps)} bars, frame has {frame.height}")
     rt = costs.total_bps
     vol20 = _f64(frame, "volatility_20")
     alarm = volatility_alarm(vol20, t)
     k = np.where(alarm, t.consensus_k * t.defence_k_mult, t.consensus_k)
-    direction = decide(cons, rt + settings.costs.safety_margin_bps, k, cost_inputs.market_type)
+    cost_threshold = rt + settings.costs.safety_margin_bps
+    direction = decide(cons, cost_threshold, k, cost_inputs.market_type)
     return CoinPlan(
         symbol=symbol,
         timestamp_ms=frame["timestamp"].dt.epoch("ms").to_numpy(),
@@ -440,6 +505,11 @@ def plan_coin(
         spread_bps=np.broadcast_to(np.asarray(costs.spread_bps, dtype=float), rt.shape).copy(),
         slippage_bps=np.broadcast_to(np.asarray(costs.slippage_bps, dtype=float), rt.shape).copy(),
         regime=_f64(frame, "market_regime") if "market_regime" in frame.columns else None,
+        score_std=cons.score_std,
+        k=np.asarray(k, dtype=float),
+        cost_threshold_bps=np.asarray(cost_threshold, dtype=float),
+        votes=votes,
+        weights=cons.weights,
     )
 
 
