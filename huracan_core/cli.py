@@ -195,11 +195,13 @@ def universe_cmd(
 def kill_switch_cmd(
     action: Annotated[str, typer.Argument(help="on, off or status")],
     reason: Annotated[
-        str | None, typer.Option("--reason", help="why trading stops (required for 'on')")
+        str | None,
+        typer.Option("--reason", help="why trading stops (optional: recorded as a manual stop otherwise)"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Stop all trading (roster: every coin trade_ok false; simulator: no entries) until switched off."""
+    """Stop all trading (roster: every coin trade_ok false; simulator: no entries; decide: flat) until
+    switched off. `on` needs no other argument; who (user@host) and when are recorded."""
     from huracan_core.paths import EngineHome
     from huracan_core.trading.killswitch import (
         brain_kill_switch,
@@ -241,6 +243,116 @@ def kill_switch_cmd(
         sys.stdout.write(state.describe() + "\n")
         if action == "status":
             sys.stdout.write(describe_brain(brain, state) + "\n")
+
+
+def _position_arg(text: str) -> Any:
+    """--position SYMBOL:long|short:NOTIONAL:RISK (risk: the loss at its stop, in account currency)."""
+    from huracan_core.symbols import normalise_symbol
+    from huracan_core.trading.rules import OpenPosition
+
+    parts = text.split(":")
+    sides = {"long": 1, "short": -1}
+    if len(parts) != 4 or parts[1].lower() not in sides:
+        raise ValueError(f"--position {text!r}: expected SYMBOL:long|short:NOTIONAL:RISK")
+    try:
+        notional, risk = float(parts[2]), float(parts[3])
+    except ValueError:
+        raise ValueError(f"--position {text!r}: NOTIONAL and RISK must be numbers") from None
+    return OpenPosition(normalise_symbol(parts[0]), sides[parts[1].lower()], notional, risk)
+
+
+def _moment_arg(text: str | None) -> Any:
+    """--at: an ISO 8601 moment (a date alone is its 00:00); no zone means UTC."""
+    from datetime import UTC, datetime
+
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"--at {text!r} is not an ISO 8601 time such as 2026-04-20T13:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _decision_lines(d: Any) -> list[str]:
+    """The human view of a decision: the headline, the numbers behind it, the reasons."""
+    thr = f"{d.score_threshold:.3f}" if d.score_threshold is not None else "n/a"
+    size = d.size
+    lines = [
+        f"{d.symbol} bar {d.bar_time:%Y-%m-%d %H:%M} UTC (closed {d.bar_close:%Y-%m-%d %H:%M}): "
+        f"{d.direction.upper()} ({d.action}), confidence {d.confidence:.1f}",
+        f"  consensus S {d.score:+.3f} vs threshold {thr}; expected edge {d.expected_edge_bps:+.1f} bps, "
+        f"round trip {d.round_trip_bps:.1f} + margin {d.safety_margin_bps:g} bps (edge margin "
+        f"{d.edge_margin_bps:+.1f})",
+        f"  size {size['notional']:.6g} notional, risk {size['risk']:.6g} "
+        f"({size['risk_pct']:.2f} % x {size['size_mult']:g}), stop {size['stop_fraction']:.2%}: {size['bound_by']}",
+        f"  kill switch {'ON' if d.kill_switch['on'] else 'off'}; model {d.model_id} ({d.model_training_date})",
+    ]
+    lines += [f"  - {r}" for r in d.reasons]
+    lines += [f"  note: {n}" for n in d.notes]
+    return lines
+
+
+@app.command("decide")
+def decide_cmd(
+    symbol: Annotated[str, typer.Option("--symbol", help="the coin, e.g. BTC-USDT")],
+    at: Annotated[
+        str | None, typer.Option("--at", help="decide for the latest bar closed at this ISO time (UTC)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    equity: Annotated[float, typer.Option("--equity", help="account equity (account currency)")] = 1.0,
+    day_start_equity: Annotated[
+        float | None, typer.Option("--day-start-equity", help="equity at 00:00 UTC today (default: --equity)")
+    ] = None,
+    position: Annotated[
+        list[str] | None,
+        typer.Option("--position", help="an open position SYMBOL:long|short:NOTIONAL:RISK (repeatable)"),
+    ] = None,
+    loss_streak: Annotated[int, typer.Option("--loss-streak", help="losing trades in a row")] = 0,
+    halted: Annotated[
+        bool, typer.Option("--halted", help="the daily-drawdown breaker already fired today")
+    ] = False,
+    no_record: Annotated[
+        bool, typer.Option("--no-record", help="do not store the decision in the Brain Library")
+    ] = False,
+) -> None:
+    """The decision for the coin's latest closed bar under its current champion: direction, confidence,
+    consensus, costs, size under the risk rules, breakers, kill switch and reasons (stored in the brain)."""
+    from huracan_core.logs import configure_logging
+    from huracan_core.market.base import MarketDataError
+    from huracan_core.paths import EngineHome
+    from huracan_core.trading.decide import DecideError, decide
+
+    settings = settings_or_exit()
+    configure_logging(EngineHome(settings.home).logs_dir())  # stdout holds the decision only
+    try:
+        positions = [_position_arg(p) for p in position or []]
+        decision = decide(
+            settings,
+            symbol,
+            at=_moment_arg(at),
+            open_positions=positions,
+            equity=equity,
+            day_start_equity=day_start_equity,
+            loss_streak=loss_streak,
+            halted=halted,
+            record=not no_record,
+        )
+    except DecideError as exc:
+        sys.stderr.write(f"decide: {exc}\n")
+        raise typer.Exit(exc.exit_code) from None
+    except MarketDataError as exc:
+        sys.stderr.write(f"decide: market data: {exc}\n")
+        raise typer.Exit(1) from None
+    except ValueError as exc:  # bad arguments, a corrupt kill switch file, a symbol that is no symbol
+        sys.stderr.write(f"decide: {exc}\n")
+        raise typer.Exit(2) from None
+    if decision.stored and not decision.stored.get("stored"):
+        sys.stderr.write(f"decide: not stored in the Brain Library: {decision.stored['error']}\n")
+    if as_json:
+        sys.stdout.write(json.dumps(decision.to_json(), indent=2) + "\n")
+    else:
+        sys.stdout.write("\n".join(_decision_lines(decision)) + "\n")
 
 
 def register_subapps() -> None:

@@ -255,6 +255,38 @@ class KillSwitchEvent(Base):
     who: Mapped[str] = mapped_column(String(128))
 
 
+class BotDecision(Base):
+    """Every decision handed to a trading bot by `huracan decide` / trading.decide.decide (migration 0004):
+    the decided bar, the champion, what to do and why, the inputs the bot passed. `detail` is the whole
+    decision as JSON (Decision.to_json); the columns are what a query or the daily export filters on."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = _id()
+    decided_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # wall clock
+    as_of: Mapped[datetime] = mapped_column(DateTime)  # the moment decided for (`at`)
+    bar_time: Mapped[datetime] = mapped_column(DateTime)  # open time of the decided (latest closed) bar
+    symbol: Mapped[str] = mapped_column(String(64))
+    model_id: Mapped[str] = mapped_column(String(128))
+    direction: Mapped[str] = mapped_column(String(5))  # long | short | flat (after every rule)
+    signal: Mapped[str] = mapped_column(String(5))  # the consensus's own direction
+    action: Mapped[str] = mapped_column(String(8))  # open | hold | close | reverse | none
+    confidence: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+    score_threshold: Mapped[float | None] = mapped_column(Float)
+    expected_edge_bps: Mapped[float] = mapped_column(Float)
+    round_trip_bps: Mapped[float] = mapped_column(Float)
+    safety_margin_bps: Mapped[float] = mapped_column(Float)
+    edge_margin_bps: Mapped[float] = mapped_column(Float)
+    notional: Mapped[float] = mapped_column(Float)
+    risk: Mapped[float] = mapped_column(Float)
+    bound_by: Mapped[str] = mapped_column(Text)
+    equity: Mapped[float] = mapped_column(Float)
+    kill_switch: Mapped[bool] = mapped_column(Boolean)
+    reasons: Mapped[list] = mapped_column(JSON)
+    detail: Mapped[dict] = mapped_column(JSON)
+    __table_args__ = (Index("ix_decisions_symbol_bar_time", "symbol", "bar_time"),)
+
+
 COIN_TABLES = (
     ModelPerformance,
     DailyMetric,
@@ -268,4 +300,4 @@ COIN_TABLES = (
 )
 DAY_TABLES = (UniverseSelection, PatternLibrary)
 ALL_TABLES_ORM = (UniverseSelection, Feature, *COIN_TABLES, PatternLibrary)  # the night's tables
-CONTROL_TABLES = (KillSwitchEvent,)  # operator controls, not tied to a night
+CONTROL_TABLES = (KillSwitchEvent, BotDecision)  # operator controls and live decisions, not tied to a night

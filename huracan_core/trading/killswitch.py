@@ -5,8 +5,9 @@ run in different processes and machines that share the engine home; the flag mus
 be readable without a database. `huracan kill-switch on|off|status` writes and reads it
 (`control/kill_switch.json`, written atomically, with who/when/why and the history of changes).
 
-While it is on, the roster marks every coin `trade_ok: false` with the switch's reason and the portfolio
-simulator opens no position.
+While it is on, the roster marks every coin `trade_ok: false` with the switch's reason, the portfolio
+simulator opens no position and `huracan decide` answers flat (closing a held position) with the reason.
+Turning it on needs no reason (recorded as a manual stop, with user@host and the time).
 
 The file is the state everything reads; `history` keeps the last changes with who and why. Each change is
 also appended to the Brain Library's `kill_switch_events` table (migration 0002) when the database is
@@ -18,6 +19,7 @@ the caller is told why the event was not recorded. `brain_kill_switch` reads the
 from __future__ import annotations
 
 import getpass
+import socket
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +29,7 @@ from huracan_core.atomic import read_json, write_json
 from huracan_core.paths import EngineHome
 
 HISTORY_LIMIT = 100
+MANUAL = "manual stop (no reason given)"
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,13 @@ def read_kill_switch(home: EngineHome) -> KillSwitchState:
 
 
 def set_kill_switch(home: EngineHome, on: bool, reason: str = "", by: str | None = None) -> KillSwitchState:
-    """Turn the switch on or off (a reason is required to turn it on) and persist it atomically."""
-    if on and not reason.strip():
-        raise ValueError("turning the kill switch on needs a reason")
+    """Turn the switch on or off and persist it atomically.
+
+    Turning it on never refuses: an emergency stop must not wait for a sentence. Without a reason it is
+    recorded as `MANUAL`, with who (`user@host`, or `by`) and when, like any other change."""
+    reason = reason.strip()
+    if on and not reason:
+        reason = MANUAL
     previous = read_kill_switch(home)
     now = datetime.now(UTC).isoformat()
     who = by or _user()
@@ -199,7 +206,9 @@ def _naive_utc(moment: str | None) -> datetime:
 
 
 def _user() -> str:
+    """Who changed the switch: `user@host` (a stop on a shared machine or cluster names the machine too)."""
     try:
-        return getpass.getuser()
+        user = getpass.getuser()
     except Exception:  # no login name in some containers
-        return "unknown"
+        user = "unknown"
+    return f"{user}@{socket.gethostname() or 'unknown-host'}"

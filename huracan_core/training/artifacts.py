@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,10 @@ ENCODER_FILES = ("encoder/" + ENC_NPZ, "encoder/" + ENC_META, "encoder/" + MANIF
 
 class ModelRecipeMismatch(ValueError):
     """The features offered to a model were built by another recipe than the one it was trained on."""
+
+
+class ModelMissing(FileNotFoundError):
+    """A model folder named by a champion pointer does not exist (deleted, or the home is not synced)."""
 
 
 def new_model_dir(home: EngineHome, symbol: str, now: datetime | None = None) -> Path:
@@ -126,6 +131,12 @@ class LoadedModel:
     def model_id(self) -> str:
         return str(self.metadata.get("model_id", ""))
 
+    @cached_property
+    def oos_predictions(self) -> pl.DataFrame:
+        """The walk-forward out-of-sample predictions of the folder (listed in, and verified with, its
+        sha256.txt), sorted by time; read once per loaded model."""
+        return pl.read_parquet(self.model_dir / "oos_predictions.parquet").sort("timestamp")
+
     def predict(
         self, features: pl.DataFrame, recipe_hash: str | None = None, num_threads: int = 1
     ) -> np.ndarray:
@@ -145,8 +156,13 @@ class LoadedModel:
 
 
 def load_model(model_dir: Path, expected_recipe_hash: str | None = None) -> LoadedModel:
-    """Verify sha256.txt first (IntegrityError naming the file), check the recipe hash, then load."""
+    """Verify sha256.txt first (IntegrityError naming the file), check the recipe hash, then load.
+
+    A folder that does not exist is `ModelMissing` (naming it); one that exists but lacks or fails its
+    manifest, or whose model.bin / features.json disagree with metadata.json, is `IntegrityError`."""
     model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise ModelMissing(f"model folder {model_dir} does not exist")
     verify_manifest(model_dir)
     metadata = read_json(model_dir / "metadata.json")
     config = read_json(model_dir / "config.json")
@@ -172,3 +188,29 @@ def load_model(model_dir: Path, expected_recipe_hash: str | None = None) -> Load
         metadata=metadata,
         config=config,
     )
+
+
+_LOADED: dict[Path, tuple[tuple[tuple[str, str], ...], LoadedModel]] = {}
+
+
+def load_model_cached(model_dir: Path, expected_recipe_hash: str | None = None) -> LoadedModel:
+    """`load_model` for a process that asks again and again (a bot deciding every bar): sha256.txt is
+    verified on every call (a few ms: every file hashed), the model is parsed once per manifest.
+
+    Why: hashing is cheap and catches a folder corrupted under a running bot; parsing the booster and
+    the encoder is what costs. A folder whose manifest changed is loaded again."""
+    model_dir = Path(model_dir).resolve()
+    if not model_dir.is_dir():
+        raise ModelMissing(f"model folder {model_dir} does not exist")
+    key = tuple(sorted(verify_manifest(model_dir).items()))
+    hit = _LOADED.get(model_dir)
+    if hit is None or hit[0] != key:
+        loaded = load_model(model_dir)
+        _LOADED[model_dir] = (key, loaded)
+    else:
+        loaded = hit[1]
+    if expected_recipe_hash is not None and expected_recipe_hash != loaded.recipe_hash:
+        raise ModelRecipeMismatch(
+            f"{model_dir}: trained on recipe {loaded.recipe_hash[:12]}…, expected {expected_recipe_hash[:12]}…"
+        )
+    return loaded

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from huracan_core.cli import app
 from huracan_core.paths import EngineHome
-from huracan_core.trading.killswitch import kill_switch_path, read_kill_switch, set_kill_switch
+from huracan_core.trading.killswitch import MANUAL, kill_switch_path, read_kill_switch, set_kill_switch
 
 runner = CliRunner()
 
@@ -33,11 +33,15 @@ def test_state_is_persisted_with_reason_and_history(tmp_path: Path) -> None:
     assert not state.on and [h["on"] for h in state.history] == [True, False]
 
 
-def test_turning_on_needs_a_reason_and_a_corrupt_file_is_not_off(tmp_path: Path) -> None:
+def test_turning_on_needs_no_reason_and_a_corrupt_file_is_not_off(tmp_path: Path) -> None:
+    """An emergency stop never refuses: without a reason it is a manual stop, with who (user@host) and when."""
+    import socket
+
     home = EngineHome(tmp_path)
-    with pytest.raises(ValueError, match="needs a reason"):
-        set_kill_switch(home, True, "  ")
-    kill_switch_path(home).parent.mkdir(parents=True)
+    state = set_kill_switch(home, True, "  ")
+    assert state.on and state.reason == MANUAL and state.changed_at
+    assert state.changed_by.endswith("@" + socket.gethostname())
+    assert read_kill_switch(home).on
     kill_switch_path(home).write_text("{not json")
     with pytest.raises(ValueError, match="kill_switch.json"):
         read_kill_switch(home)
@@ -55,10 +59,13 @@ def test_cli_on_status_off(home: Path) -> None:
     assert not read_kill_switch(EngineHome(home)).on
 
 
-def test_cli_refuses_bad_input(home: Path) -> None:
+def test_cli_refuses_bad_input_but_engages_with_no_reason(home: Path) -> None:
     assert runner.invoke(app, ["kill-switch", "maybe"]).exit_code == 2
     no_reason = runner.invoke(app, ["kill-switch", "on"])
-    assert no_reason.exit_code == 2 and not read_kill_switch(EngineHome(home)).on
+    assert no_reason.exit_code == 0, no_reason.output
+    state = read_kill_switch(EngineHome(home))
+    assert state.on and state.reason == MANUAL and "@" in (state.changed_by or "")
+    assert "kill switch ON" in no_reason.output and MANUAL in no_reason.output
 
 
 def test_roster_marks_every_coin_not_tradeable_while_on(tmp_path: Path) -> None:
