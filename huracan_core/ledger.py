@@ -1,26 +1,31 @@
-"""The resume ledger `runs/{YYYYMMDD}Z/status.json`: one entry per coin and stage outcome for a day.
+"""The night's state file `runs/{YYYYMMDD}Z/status.json`: one entry per coin of the day (the seed's layout).
 
-Why a file next to Dagster's own records: the trading bot, the exports and a human reading the
-engine home need the night's state without a Dagster instance, and a rerun must know which coins
-are complete. Writes are atomic and guarded by a lock file, so concurrent coin runs (threads,
-processes or Ray workers) never lose each other's updates. The file has ONE level: {"date", "coins":
-{SYMBOL: entry}} — the original read the wrong level of its own JSON and never resumed.
+Why a file next to Dagster's own records: the trading bot, the exports and a human reading the engine
+home need the night's state without a Dagster instance. It is a *view*, never a second source of truth:
+the orchestrator writes it whole from its own records (`huracan_dagster.night.state` from Dagster's event
+log; `stages.plain_night` for the plain loop that tests and benchmarks use), atomically. The file has ONE
+level: {"date", "coins": {SYMBOL: entry}} — the original read the wrong level of its own JSON and never
+resumed. A file that cannot be read is an error naming it (`LedgerError`); the orchestrator rebuilds it.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Literal
 
-from huracan_core.atomic import file_lock, read_json, write_json
+from huracan_core.atomic import write_json
 from huracan_core.paths import EngineHome
 from huracan_core.symbols import normalise_symbol
 
 Status = Literal["pending", "running", "success", "failed", "skipped"]
 TERMINAL: frozenset[str] = frozenset({"success", "failed", "skipped"})
+
+
+class LedgerError(ValueError):
+    """status.json exists but is not a readable night state; the message names the file."""
 
 
 @dataclass
@@ -38,96 +43,56 @@ class CoinEntry:
     reason: str | None = None
     metrics: dict = field(default_factory=dict)
 
+    @classmethod
+    def from_json(cls, raw: dict) -> CoinEntry:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})
 
-def _now() -> str:
+
+def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class RunLedger:
-    """Read-modify-write access to one day's status.json."""
+    """The day's status.json: read it, or replace it whole."""
 
     def __init__(self, home: EngineHome, day: date) -> None:
         self.day = day
         self.path = home.status(day)
 
-    def _locked(self) -> AbstractContextManager[None]:
-        return file_lock(self.path.with_suffix(".lock"), holder="another writer of the run ledger")
-
     def _read(self) -> dict:
         if not self.path.is_file():
             return {"date": self.day.isoformat(), "updated_at": None, "coins": {}}
-        data = read_json(self.path)
-        if "coins" not in data:
-            raise ValueError(f"{self.path} has no 'coins' mapping: not a Huracan run ledger")
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise LedgerError(
+                f"{self.path} is not readable JSON ({exc}): rerun the night to rebuild it"
+            ) from None
+        if not isinstance(data, dict) or not isinstance(data.get("coins"), dict):
+            raise LedgerError(f"{self.path} has no 'coins' mapping: not a Huracan night state file")
         return data
 
     def entries(self) -> dict[str, CoinEntry]:
-        return {sym: CoinEntry(**raw) for sym, raw in self._read()["coins"].items()}
+        try:
+            return {sym: CoinEntry.from_json(raw) for sym, raw in self._read()["coins"].items()}
+        except TypeError as exc:
+            raise LedgerError(f"{self.path} holds an entry of another shape: {exc}") from None
 
     def get(self, symbol: str) -> CoinEntry | None:
         return self.entries().get(normalise_symbol(symbol))
 
-    def update(self, symbol: str, **changes: object) -> CoinEntry:
-        """Merge `changes` into the coin's entry; `status='running'` stamps started_at, terminal stamps ended_at."""
-        symbol = normalise_symbol(symbol)
-        with self._locked():
-            data = self._read()
-            entry = CoinEntry(**data["coins"].get(symbol, {}))
-            for key, value in changes.items():
-                if not hasattr(entry, key):
-                    raise KeyError(f"ledger entry has no field {key!r}")
-                setattr(entry, key, value)
-            status = changes.get("status")
-            if status == "running":
-                entry.started_at = _now()
-                entry.ended_at = None
-                entry.wall_minutes = None
-                entry.error = entry.error_type = None
-            elif status in TERMINAL:
-                entry.ended_at = _now()
-                if entry.started_at:
-                    start = datetime.fromisoformat(entry.started_at)
-                    entry.wall_minutes = round((datetime.now(UTC) - start).total_seconds() / 60, 4)
-            data["coins"][symbol] = asdict(entry)
-            data["updated_at"] = _now()
-            data["pid"] = os.getpid()
-            write_json(self.path, data)
-        return entry
-
-    def ensure(self, symbols: list[str]) -> None:
-        """Register the day's coins as pending without touching coins that already have an entry."""
-        with self._locked():
-            data = self._read()
-            for symbol in symbols:
-                data["coins"].setdefault(normalise_symbol(symbol), asdict(CoinEntry()))
-            data["updated_at"] = _now()
-            write_json(self.path, data)
-
-    def restart(self, symbols: list[str]) -> None:
-        """A new generation of the day (the universe was selected again): exactly `symbols`, all pending.
-        Entries of the previous generation would otherwise block or mislabel this one's coins."""
-        with self._locked():
-            data = self._read()
-            data["coins"] = {normalise_symbol(s): asdict(CoinEntry()) for s in symbols}
-            data["updated_at"] = _now()
-            write_json(self.path, data)
-
-    def clear_failure(self, stage: str, symbols: list[str] | None = None) -> None:
-        """Back to pending for coins whose recorded failure is at `stage` (that stage has now succeeded)."""
-        with self._locked():
-            data = self._read()
-            changed = False
-            for symbol, raw in data["coins"].items():
-                if (
-                    (symbols is None or symbol in symbols)
-                    and raw.get("status") == "failed"
-                    and raw.get("stage") == stage
-                ):
-                    raw.update(status="pending", error=None, error_type=None)
-                    changed = True
-            if changed:
-                data["updated_at"] = _now()
-                write_json(self.path, data)
+    def write(self, entries: dict[str, CoinEntry]) -> None:
+        """Replace the file with exactly `entries` (atomic: a reader sees the old file or the new one)."""
+        write_json(
+            self.path,
+            {
+                "date": self.day.isoformat(),
+                "updated_at": now_iso(),
+                "pid": os.getpid(),
+                "coins": {normalise_symbol(s): asdict(e) for s, e in sorted(entries.items())},
+            },
+        )
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -255,7 +255,8 @@ def _write_history(home: EngineHome, symbol: str) -> None:
 
 def update_champion(home: EngineHome, result: TrainResult, settings: Settings, day: date) -> ChampionDecision:
     """Decide night `day`'s champion for `result`'s coin from the champion in force before `day` and `day`'s
-    own model; write the dated decision and the history, and move the latest pointer if `day` is the newest."""
+    own model; write the dated decision and the history. The latest pointer the bot reads moves only when the
+    whole night is published (`publish_latest`)."""
     symbol = normalise_symbol(result.symbol)
     with _locked(home):
         prior, why_none = champion_before(home, symbol, day, settings)
@@ -284,7 +285,6 @@ def update_champion(home: EngineHome, result: TrainResult, settings: Settings, d
             "decided_at": datetime.now(UTC).isoformat(),
         }
         write_json(home.champion_on(day, symbol), record)
-        _publish_latest(home, f"{symbol}.json", day, record if champion else None)
         _write_history(home, symbol)
     return ChampionDecision(promoted, reason, previous)
 
@@ -358,7 +358,7 @@ def build_roster(
     home: EngineHome, day: date, symbols: list[str], outcomes: dict[str, dict], settings: Settings
 ) -> dict[str, Any]:
     """Write night `day`'s roster (`champions/{YYYYMMDD}Z/roster.json`) for exactly `symbols` (the day's coins),
-    from the champions in force on `day` only; move `champions/roster.json` if `day` is the newest roster."""
+    from the champions in force on `day` only. `champions/roster.json` moves when the night is published."""
     norm_outcomes = {normalise_symbol(k): v for k, v in outcomes.items()}
     wanted = list(dict.fromkeys(normalise_symbol(s) for s in symbols))
     entries = [_entry(home, s, norm_outcomes.get(s), day, settings) for s in wanted]
@@ -387,5 +387,26 @@ def build_roster(
     }
     with _locked(home):
         write_json(home.roster_on(day), roster)
-        _publish_latest(home, "roster.json", day, roster)
     return roster
+
+
+def publish_latest(home: EngineHome, day: date) -> bool:
+    """Point the trading bot at night `day`: `champions/roster.json` and every `champions/{SYMBOL}.json` of
+    the night's roster follow `day` if it is the newest night decided so far (a backfill of an older night
+    moves nothing). Called once the whole night is recorded and exported, so a night that fails half-way
+    never becomes the one the bot reads. Returns whether the pointers moved."""
+    roster_path = home.roster_on(day)
+    if not roster_path.is_file():
+        return False
+    roster = read_json(roster_path)
+    with _locked(home):
+        if not _publish_latest(home, "roster.json", day, roster):
+            return False
+        for coin in roster.get("coins", []):
+            symbol = coin["symbol"]
+            path = home.champion_on(day, symbol)
+            record = read_json(path) if path.is_file() else None
+            _publish_latest(
+                home, f"{symbol}.json", day, record if record and record.get("model_id") else None
+            )
+    return True

@@ -7,7 +7,8 @@ return value is a small summary for metadata and logs.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from huracan_core.features import (
     equal_weight_market,
     validate_features,
 )
-from huracan_core.ledger import RunLedger
+from huracan_core.ledger import CoinEntry, RunLedger, now_iso
 from huracan_core.logs import bind_context, get_logger
 from huracan_core.market.factory import build_source
 from huracan_core.paths import EngineHome
@@ -44,17 +45,27 @@ def engine_home(settings: Settings) -> EngineHome:
     return EngineHome(Path(settings.home))
 
 
+def choose_universe(
+    settings: Settings, day: date, *, symbols: list[str] | None = None, top_n: int | None = None
+) -> Universe:
+    """Select the day's coins at the day's close, with every reason (nothing is stored yet: the caller
+    decides whether this selection may replace the day's current one)."""
+    bind_context(date=day.isoformat(), stage="universe")
+    source = build_source(settings, as_of_for(day))
+    return select_universe(source, settings.universe, settings.market.quote, symbols=symbols, top_n=top_n)
+
+
+def save_universe(settings: Settings, day: date, universe: Universe) -> None:
+    universe.save(engine_home(settings).universe(day))
+    log.info("universe selected", selected=len(universe.selected), excluded=len(universe.excluded))
+
+
 def universe_stage(
     settings: Settings, day: date, *, symbols: list[str] | None = None, top_n: int | None = None
 ) -> Universe:
     """Select the day's coins at the day's close and store the selection with every reason."""
-    home = engine_home(settings)
-    bind_context(date=day.isoformat(), stage="universe")
-    source = build_source(settings, as_of_for(day))
-    universe = select_universe(source, settings.universe, settings.market.quote, symbols=symbols, top_n=top_n)
-    universe.save(home.universe(day))
-    RunLedger(home, day).restart(universe.selected)  # a new generation: the ledger tells of this one only
-    log.info("universe selected", selected=len(universe.selected), excluded=len(universe.excluded))
+    universe = choose_universe(settings, day, symbols=symbols, top_n=top_n)
+    save_universe(settings, day, universe)
     return universe
 
 
@@ -186,65 +197,6 @@ def prepare_day(
     return symbols
 
 
-# --- per-coin bookkeeping ---------------------------------------------------------------------------
-
-
-class coin_stage:  # noqa: N801 - used as a context manager, reads like a statement
-    """Record a coin's failure in the day's ledger with its stage and error type, then re-raise."""
-
-    def __init__(self, settings: Settings, day: date, symbol: str, stage: str) -> None:
-        self.ledger = RunLedger(engine_home(settings), day)
-        self.symbol = normalise_symbol(symbol)
-        self.stage = stage
-
-    def __enter__(self) -> coin_stage:
-        bind_context(date=self.ledger.day.isoformat(), symbol=self.symbol, stage=self.stage)
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
-        if exc is None:
-            self.ledger.clear_failure(self.stage, [self.symbol])  # a retried stage that now worked
-        elif not isinstance(exc, KeyboardInterrupt):
-            self.ledger.update(
-                self.symbol,
-                status="failed",
-                stage=self.stage,
-                error=str(exc)[:2000],
-                error_type=exc_type.__name__,
-            )
-            log.error("coin stage failed", error=str(exc), error_type=exc_type.__name__)
-
-
-class day_stage:  # noqa: N801 - used as a context manager
-    """A daily barrier step (market context, shared encoder) failed: every coin of the day still waiting
-    on it is marked failed with that stage and error, so the roster and the CLI say why it is missing."""
-
-    def __init__(self, settings: Settings, day: date, stage: str) -> None:
-        self.ledger = RunLedger(engine_home(settings), day)
-        self.stage = stage
-
-    def __enter__(self) -> day_stage:
-        bind_context(date=self.ledger.day.isoformat(), stage=self.stage, symbol=None)
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
-        if exc is None:
-            self.ledger.clear_failure(self.stage)
-            return
-        if isinstance(exc, KeyboardInterrupt):
-            return
-        for symbol, entry in self.ledger.entries().items():
-            if entry.status in ("pending", "running"):
-                self.ledger.update(
-                    symbol,
-                    status="failed",
-                    stage=self.stage,
-                    error=f"{self.stage} failed: {exc}"[:2000],
-                    error_type=exc_type.__name__,
-                )
-        log.error("daily stage failed", error=str(exc), error_type=exc_type.__name__)
-
-
 # --- encoder, model, roster, exports ----------------------------------------------------------------
 
 
@@ -299,54 +251,103 @@ def cost_inputs_for(settings: Settings, day: date, symbol: str) -> Any:
     )
 
 
+@dataclass
+class ModelOutcome:
+    """What one coin's model step produced: the training result and the night's champion decision."""
+
+    result: Any  # huracan_core.training.trainer.TrainResult
+    promoted: bool
+    decision: str
+    started_at: str
+    ended_at: str
+
+    @property
+    def skipped_reason(self) -> str | None:
+        return self.result.skipped_reason
+
+    def entry(self) -> CoinEntry:
+        """The coin's line of the night's status.json."""
+        result = self.result
+        wall = (
+            datetime.fromisoformat(self.ended_at) - datetime.fromisoformat(self.started_at)
+        ).total_seconds()
+        common = {
+            "stage": "model",
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "wall_minutes": round(wall / 60, 4),
+            "output_path": str(result.model_dir) if result.model_dir else None,
+        }
+        if result.skipped_reason:
+            return CoinEntry(status="skipped", reason=result.skipped_reason, **common)
+        headline = {k: result.metrics.get(k) for k in HEADLINE_METRICS}
+        return CoinEntry(
+            status="success",
+            metrics_path=str(Path(result.model_dir) / "metrics.json"),
+            reason=("champion: " if self.promoted else "not promoted: ") + self.decision,
+            metrics={**headline, "gates_passed": result.gates.passed},
+            **common,
+        )
+
+
+HEADLINE_METRICS = ("sharpe", "hit_rate", "net_pnl_bps", "max_drawdown_pct", "trades", "deflated_sharpe")
+
+
 def model_stage(
     settings: Settings, day: date, symbol: str, *, device: str = "cpu", num_threads: int = 1
-) -> Any:
-    """Train, judge and (maybe) promote one coin's model; the ledger records the outcome."""
+) -> ModelOutcome:
+    """Train and judge one coin's model, and decide the night's champion for it (the dated decision only:
+    the latest pointers the bot reads move when the whole night is published, `publish_stage`)."""
     from huracan_core.roster import update_champion
     from huracan_core.training.trainer import train_coin
 
     symbol = normalise_symbol(symbol)
     home = engine_home(settings)
-    ledger = RunLedger(home, day)
-    ledger.update(symbol, status="running", stage="model")
-    with coin_stage(settings, day, symbol, "model"):
-        encoder_dir = home.encoder_dir(day)
-        result = train_coin(
-            symbol=symbol,
-            features=load_features(settings, day, symbol),
-            recipe=default_recipe(settings.market.timeframe),
-            encoder_dir=encoder_dir,  # a day without a fitted encoder: the trainer records why in metadata.json
-            cost_inputs=cost_inputs_for(settings, day, symbol),
-            settings=settings,
-            home=home,
-            training_date=day,
-            bar_seconds=settings.market.timeframe_seconds,
-            device=device,
-            num_threads=num_threads,
-        )
-        if result.skipped_reason:
-            ledger.update(
-                symbol,
-                status="skipped",
-                reason=result.skipped_reason,
-                output_path=str(result.model_dir) if result.model_dir else None,
-            )
-            return result
-        decision = update_champion(home, result, settings, day)
-        headline = {
-            k: result.metrics.get(k)
-            for k in ("sharpe", "hit_rate", "net_pnl_bps", "max_drawdown_pct", "trades", "deflated_sharpe")
-        }
-        ledger.update(
-            symbol,
-            status="success",
-            output_path=str(result.model_dir),
-            metrics_path=str(Path(result.model_dir) / "metrics.json"),
-            reason=("champion: " if decision.promoted else "not promoted: ") + decision.reason,
-            metrics={**headline, "gates_passed": result.gates.passed},
-        )
-        return result
+    started = now_iso()
+    result = train_coin(
+        symbol=symbol,
+        features=load_features(settings, day, symbol),
+        recipe=default_recipe(settings.market.timeframe),
+        encoder_dir=home.encoder_dir(day),  # a day without a fitted encoder: the trainer records why
+        cost_inputs=cost_inputs_for(settings, day, symbol),
+        settings=settings,
+        home=home,
+        training_date=day,
+        bar_seconds=settings.market.timeframe_seconds,
+        device=device,
+        num_threads=num_threads,
+    )
+    if result.skipped_reason:
+        return ModelOutcome(result, False, result.skipped_reason, started, now_iso())
+    decision = update_champion(home, result, settings, day)
+    return ModelOutcome(result, decision.promoted, decision.reason, started, now_iso())
+
+
+def failed_entry(stage: str, exc: BaseException | str, *, error_type: str | None = None) -> CoinEntry:
+    """A coin's status.json line when `stage` failed for it."""
+    text = str(exc) if isinstance(exc, BaseException) else exc
+    kind = error_type or (type(exc).__name__ if isinstance(exc, BaseException) else "Error")
+    now = now_iso()
+    return CoinEntry(status="failed", stage=stage, error=text[:2000], error_type=kind, ended_at=now)
+
+
+def plain_night(
+    settings: Settings, day: date, *, symbols: list[str] | None = None, top_n: int | None = None
+) -> list[str]:
+    """Every stage of a night up to the roster in this process, one after another, with the night's
+    status.json written from the results: the plain loop that core tests and the orchestration
+    benchmark's peer use (no Dagster). Dagster runs the same stage functions as assets."""
+    home = engine_home(settings)
+    chosen = prepare_day(settings, day, symbols=symbols, top_n=top_n)
+    entries: dict[str, CoinEntry] = {}
+    for symbol in chosen:
+        try:
+            entries[symbol] = model_stage(settings, day, symbol).entry()
+        except Exception as exc:
+            entries[symbol] = failed_entry("model", exc)
+    RunLedger(home, day).write(entries)
+    roster_stage(settings, day)
+    return chosen
 
 
 def publish_stage(settings: Settings, day: date) -> dict[str, Any]:
@@ -367,7 +368,10 @@ def publish_stage(settings: Settings, day: date) -> dict[str, Any]:
         reports = write_reports(settings, day, engine, comparison)
     finally:
         engine.dispose()
-    return {**out, "brain": brain, "reports": reports, "trading": comparison}
+    from huracan_core.roster import publish_latest
+
+    moved = publish_latest(engine_home(settings), day)  # only now: the night is recorded and exported
+    return {**out, "brain": brain, "reports": reports, "trading": comparison, "latest_moved": moved}
 
 
 def trading_comparison(settings: Settings, day: date) -> tuple[dict[str, Any], list[Any]]:
@@ -387,7 +391,8 @@ def trading_comparison(settings: Settings, day: date) -> tuple[dict[str, Any], l
 
 
 def roster_stage(settings: Settings, day: date) -> dict[str, Any]:
-    """The day's roster: exactly the coins of that day's universe, each ranked or marked missing with why."""
+    """The day's roster: exactly the coins of that day's universe, each ranked or marked missing with why
+    (outcomes from the night's status.json, which the orchestrator writes from its records first)."""
     from huracan_core.roster import build_roster
 
     universe = load_universe(settings, day)

@@ -1,50 +1,50 @@
-"""Small glue shared by every asset: settings, log context and metadata conversions."""
+"""Small glue shared by the assets: metadata in readable units, tables, and failures that say where."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from dagster import (
-    AssetExecutionContext,
-    Failure,
-    MaterializeResult,
-    MetadataValue,
-    TableColumn,
-    TableRecord,
-    TableSchema,
-)
-
-from huracan_core.config import Settings
-from huracan_core.logs import bind_context, clear_context, configure_logging
-from huracan_core.paths import EngineHome
-from huracan_dagster.resources import HuracanConfig
-
-
-def start(
-    context: AssetExecutionContext, huracan: HuracanConfig, day: date, symbol: str | None = None
-) -> Settings:
-    """Settings for this step, with the Dagster run id, date and symbol on every log line."""
-    settings = huracan.settings()
-    configure_logging(EngineHome(settings.home).logs_dir(), run_id=context.run_id)
-    clear_context(
-        "symbol", "stage"
-    )  # runs share a process under `huracan run`: no stale coin on a daily step
-    bind_context(
-        run_id=context.run_id, date=day.isoformat(), symbol=symbol, stage=context.asset_key.to_user_string()
-    )
-    return settings
+from dagster import Failure, MetadataValue, TableColumn, TableRecord, TableSchema
 
 
 def plain(value: Any) -> Any:
-    """A metadata-safe scalar (datetimes as ISO text, None as empty)."""
+    """A metadata-safe scalar (datetimes as ISO text, None and NaN as None)."""
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, float) and value != value:  # NaN
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def num(value: Any, digits: int = 4) -> MetadataValue | None:
+    """A number as the UI should show it: `digits` significant digits (None when not a finite number)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    if isinstance(value, int):
+        return MetadataValue.int(value)
+    return MetadataValue.float(float(f"{value:.{digits}g}"))
+
+
+def pct(fraction: Any) -> MetadataValue | None:
+    """A fraction (0.5234) shown as a percentage (52.34)."""
+    return (
+        num(fraction * 100) if isinstance(fraction, int | float) and not isinstance(fraction, bool) else None
+    )
+
+
+def readable(entries: dict[str, Any]) -> dict[str, Any]:
+    """Metadata without the values the UI cannot show (None): numbers rounded, text as is."""
+    out: dict[str, Any] = {}
+    for key, value in entries.items():
+        if isinstance(value, float):
+            value = num(value)
+        if value is not None:
+            out[key] = value
+    return out
 
 
 def table(rows: list[dict[str, Any]], columns: list[str]) -> MetadataValue:
@@ -68,60 +68,27 @@ def _where(exc: BaseException) -> str | None:
     return found
 
 
-def failure(stage: str, day: date, symbol: str | None, exc: BaseException | str, **metadata: Any) -> Failure:
-    """A Dagster failure whose message names the stage, the coin, the date and where it broke.
+def failure(stage: str, day: date, exc: BaseException | str, **metadata: Any) -> Failure:
+    """A Dagster failure whose message names the stage, the date and where it broke.
 
     `allow_retries=False`: a deterministic error fails the same way again; retrying it only delays the
     night (transient training failures are retried inside the Ray scheduler, counted once)."""
-    who = f"{stage} for {symbol} on {day}" if symbol else f"{stage} on {day}"
+    who = f"{stage} on {day}"
     if isinstance(exc, BaseException):
         where = _where(exc)
         text = f"{who} failed: {type(exc).__name__}: {exc}" + (f" (at {where})" if where else "")
         metadata = {"error_type": type(exc).__name__, **({"code": where} if where else {}), **metadata}
     else:
         text = f"{who} failed: {exc}"
-    return Failure(
-        description=text, metadata={"stage": stage, "symbol": symbol or "", **metadata}, allow_retries=False
-    )
+    return Failure(description=text, metadata={"stage": stage, **metadata}, allow_retries=False)
 
 
 @contextmanager
-def stage_errors(stage: str, day: date, symbol: str | None = None) -> Iterator[None]:
-    """Re-raise any error of a stage as `failure(...)`: the UI then says which stage, coin and file."""
+def stage_errors(stage: str, day: date) -> Iterator[None]:
+    """Re-raise any error of a day-level stage as `failure(...)`: the UI then says which stage and where."""
     try:
         yield
     except Failure:
         raise
     except Exception as exc:
-        raise failure(stage, day, symbol, exc) from exc
-
-
-def not_in_universe(settings: Settings, day: date, symbol: str) -> MaterializeResult | None:
-    """A per-coin partition of a coin outside the day's universe (the UI's "Materialize all" targets every
-    coin ever seen) is a no-op that says so, instead of a failure that would block the day."""
-    from huracan_core import stages
-
-    if symbol in stages.load_universe(settings, day).selected:
-        return None
-    return MaterializeResult(
-        metadata={
-            "status": "not in universe",
-            "note": f"{symbol} is not in the universe of {day}: nothing to do",
-        }
-    )
-
-
-def upstream_failed(settings: Settings, day: date, symbol: str, stage: str) -> None:
-    """Refuse to run a coin's stage when an earlier stage of that coin failed this night (the ledger says
-    which): a red run naming the upstream failure, never a silent run on stale inputs."""
-    from huracan_core.ledger import RunLedger
-
-    entry = RunLedger(EngineHome(settings.home), day).get(symbol)
-    if entry is not None and entry.status == "failed" and entry.stage not in (None, stage):
-        raise failure(
-            stage,
-            day,
-            symbol,
-            f"not run because {entry.stage} failed earlier: {entry.error}",
-            upstream_stage=entry.stage,
-        )
+        raise failure(stage, day, exc) from exc

@@ -1,4 +1,4 @@
-"""The one Definitions object of the Huracan code location (`dagster dev`, daemon, webserver)."""
+"""The one Definitions object of the Huracan code location (`dagster dev`, daemon, webserver, `huracan run`)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,19 @@ from dagster import Definitions, in_process_executor
 from huracan_core.config import load_settings
 from huracan_dagster.defs.health.checks import FRESHNESS_CHECKS, freshness_sensor
 from huracan_dagster.defs.health.sensors import telegram_on_run_failure
-from huracan_dagster.defs.pipeline.night import night_job
-from huracan_dagster.defs.pipeline.sensors import chain_sensor
+from huracan_dagster.defs.pipeline.sensors import night_automation
 from huracan_dagster.defs.storage.sync import remote_sync_job, remote_sync_sensor
 from huracan_dagster.defs.universe.schedules import nightly_universe
 from huracan_dagster.graph import ASSETS
-from huracan_dagster.jobs import ALL_JOBS
 from huracan_dagster.resources import HuracanConfig, ray_resource
 
 defs = Definitions(
     assets=ASSETS,
     asset_checks=FRESHNESS_CHECKS,
-    jobs=[*ALL_JOBS, night_job, remote_sync_job],
+    jobs=[remote_sync_job],
     schedules=[nightly_universe],
-    sensors=[chain_sensor, remote_sync_sensor, telegram_on_run_failure, freshness_sensor],
+    sensors=[night_automation, remote_sync_sensor, telegram_on_run_failure, freshness_sensor],
     resources={"huracan": HuracanConfig(), "ray_cluster": ray_resource(load_settings())},
-    # backfill and UI runs too: their steps run in the run's own process (no second import per step)
+    # every run's steps run in the run's own process (no second import of the code location per step)
     executor=in_process_executor,
 )

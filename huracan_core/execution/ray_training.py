@@ -1,4 +1,4 @@
-"""Coin training as Ray tasks under GPU-aware limits, with real timeouts, retries and a resume ledger.
+"""Coin training as Ray tasks under GPU-aware limits, with real timeouts and retries.
 
 Why Ray and not threads: a thread cannot be stopped, so the original's 45-minute timeout never
 stopped anything. Here each coin trains in a Ray worker process; past its timeout the task is
@@ -41,7 +41,6 @@ import ray
 
 from huracan_core.config import Settings
 from huracan_core.execution import ray_head
-from huracan_core.ledger import RunLedger
 from huracan_core.logs import get_logger
 from huracan_core.paths import EngineHome
 
@@ -49,6 +48,7 @@ log = get_logger("execution.ray")
 GPU_CAP, CPU_CAP = 12, 2
 TIMEOUT_ERROR = "TrainingTimeout"
 START_ERROR = "RayWorkerStartError"
+INTERRUPTED = "Interrupted"
 START_PREFIX = "Ray workers could not start: "
 CANCEL_WAIT_S = 5.0
 # deterministic failures: a retry would fail the same way and only delay the night
@@ -330,16 +330,21 @@ def train_coins(
     *,
     plan: TrainingPlan | None = None,
     task: TaskFn = train_one,
-    ledger: bool = True,
+    on_done: Callable[[CoinOutcome], None] | None = None,
+    on_start: Callable[[str, int], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> dict[str, CoinOutcome]:
-    """Train `symbols` on Ray; never more than `plan.cap` in flight; returns one outcome per coin."""
+    """Train `symbols` on Ray; never more than `plan.cap` in flight; returns one outcome per coin.
+    `on_done` is called (in this thread) with each coin's final outcome as soon as it is known, so the
+    caller can report the coin before the others finish; `on_start(symbol, attempt)` when its task really
+    started on a worker. When `stop()` turns true (the step was interrupted) the tasks in flight are
+    cancelled and every coin not finished is failed as interrupted, without retries."""
     plan = plan or plan_training(settings)
     task_options: dict[str, Any] = {"num_cpus": plan.num_cpus, "num_gpus": plan.num_gpus, "max_retries": 0}
     if plan.runtime_env is not None:
         task_options["runtime_env"] = plan.runtime_env
     remote = ray.remote(_run_task).options(**task_options)
     logs = _RayLogs()
-    book = RunLedger(EngineHome(settings.home), day) if ledger else None
     outcomes = {s: CoinOutcome(s, "pending") for s in symbols}
     queue: list[tuple[float, str, int]] = [(0.0, s, 0) for s in symbols]  # (not_before, symbol, attempt)
     inflight: dict[ray.ObjectRef, _Slot] = {}
@@ -359,30 +364,26 @@ def train_coins(
                 error_type=error_type,
                 error=error,
             )
-            if book:
-                book.update(
-                    slot.symbol,
-                    status="pending",
-                    retry_count=slot.attempt + 1,
-                    error=error,
-                    error_type=error_type,
-                )
             return
         outcome.status, outcome.error, outcome.error_type = "failed", error, error_type
-        if book:
-            book.update(
-                slot.symbol,
-                status="failed",
-                stage="model",
-                error=error,
-                error_type=error_type,
-                retry_count=slot.attempt,
-            )
+        if on_done:
+            on_done(outcome)
         log.error(
             "coin training failed", symbol=slot.symbol, attempts=outcome.attempts, error_type=error_type
         )
 
     while queue or inflight:
+        if stop is not None and stop():
+            for ref, slot in list(inflight.items()):
+                with contextlib.suppress(Exception):
+                    ray.cancel(ref, force=True)
+                _INFLIGHT.discard(ref)
+                outcomes[slot.symbol].status = "failed"
+                outcomes[slot.symbol].error_type, outcomes[slot.symbol].error = INTERRUPTED, "interrupted"
+            for _, symbol, _ in queue:
+                outcomes[symbol].status = "failed"
+                outcomes[symbol].error_type, outcomes[symbol].error = INTERRUPTED, "interrupted"
+            return outcomes
         now = time.monotonic()
         queue.sort()
         while queue and len(inflight) < plan.cap and queue[0][0] <= now:
@@ -394,6 +395,11 @@ def train_coins(
             _INFLIGHT.add(ref)
             outcomes[symbol].attempts = attempt + 1
             outcomes[symbol].started.append(time.monotonic())
+        for slot in inflight.values():
+            was = slot.started
+            slot.deadline(plan)  # notes the real start once the worker stamped it
+            if was is None and slot.started is not None and on_start:
+                on_start(slot.symbol, slot.attempt)
         waits = [slot.deadline(plan) - now for slot in inflight.values()]
         if queue and len(inflight) < plan.cap:
             waits.append(queue[0][0] - now)
@@ -419,8 +425,8 @@ def train_coins(
             outcome.result = result
             outcome.status = "skipped" if getattr(result, "skipped_reason", None) else "success"
             outcome.node_id = _node_of(slot.marker)
-            if book and slot.attempt:
-                book.update(slot.symbol, retry_count=slot.attempt)
+            if on_done:
+                on_done(outcome)
         now = time.monotonic()
         for ref, slot in list(inflight.items()):
             if now >= slot.deadline(plan):

@@ -13,6 +13,7 @@ from huracan_core import stages
 from huracan_core.atomic import read_json, sha256_file
 from huracan_core.config import Settings, load_settings
 from huracan_core.exports import export_day
+from huracan_core.roster import publish_latest
 from huracan_core.ledger import RunLedger
 from huracan_core.paths import EngineHome
 from huracan_core.training.artifacts import model_training_date
@@ -64,12 +65,11 @@ def settings(home: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 def _night(settings: Settings, day: date, **selection: object) -> dict:
-    symbols = stages.prepare_day(settings, day, **selection)
-    for symbol in symbols:
-        stages.model_stage(settings, day, symbol)
-    roster = stages.roster_stage(settings, day)
-    export_day(EngineHome(Path(settings.home)), day)
-    return roster
+    stages.plain_night(settings, day, **selection)
+    home = EngineHome(Path(settings.home))
+    export_day(home, day)
+    publish_latest(home, day)  # the night is whole: the bot's pointers may move
+    return read_json(home.roster_on(day))
 
 
 def _model_dirs(home: EngineHome, day: date) -> dict[str, Path]:

@@ -1,50 +1,43 @@
-"""The resume ledger: one level, atomic, safe under concurrent writers."""
+"""The night's state file: one level, written whole and atomically, unreadable files named."""
 
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from huracan_core.ledger import RunLedger
+from huracan_core.ledger import CoinEntry, LedgerError, RunLedger
 from huracan_core.paths import EngineHome
 
 DAY = date(2026, 4, 20)
 
 
-def test_lifecycle_and_layout(tmp_path: Path) -> None:
+def test_written_whole_and_read_back_in_the_seeds_layout(tmp_path: Path) -> None:
     home = EngineHome(tmp_path)
     ledger = RunLedger(home, DAY)
-    ledger.ensure(["BTC-USDT", "eth/usdt"])
-    assert set(ledger.entries()) == {"BTC-USDT", "ETH-USDT"}
-    ledger.update("BTC-USDT", status="running", stage="model")
-    done = ledger.update("BTC-USDT", status="success", output_path="/x", metrics={"sharpe": 1.0})
-    assert done.started_at and done.ended_at and done.wall_minutes is not None
-    ledger.update("ETH-USDT", status="failed", error="boom", error_type="ValueError")
-    ledger.ensure(["BTC-USDT"])  # re-registering never resets a finished coin
+    assert ledger.entries() == {}
+    ledger.write(
+        {
+            "BTC-USDT": CoinEntry(status="success", stage="model", output_path="/x", metrics={"sharpe": 1.0}),
+            "eth/usdt": CoinEntry(status="failed", stage="features", error="boom", error_type="ValueError"),
+        }
+    )
     raw = json.loads(home.status(DAY).read_text())
+    assert set(raw) >= {"date", "updated_at", "coins"} and raw["date"] == DAY.isoformat()
     assert raw["coins"]["BTC-USDT"]["status"] == "success"
     assert raw["coins"]["ETH-USDT"]["error_type"] == "ValueError"
     assert home.status(DAY).name == "status.json" and home.status(DAY).parent.name == "20260420Z"
     assert ledger.counts() == {"success": 1, "failed": 1}
-    with pytest.raises(KeyError):
-        ledger.update("BTC-USDT", nonsense=1)
+    ledger.write({"BTC-USDT": CoinEntry(status="skipped", reason="too little data")})  # replaced whole
+    assert ledger.counts() == {"skipped": 1}
 
 
-def test_concurrent_updates_are_not_lost(tmp_path: Path) -> None:
-    ledger = RunLedger(EngineHome(tmp_path), DAY)
-    symbols = [f"C{i}-USDT" for i in range(40)]
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda s: ledger.update(s, status="success"), symbols))
-    assert ledger.counts() == {"success": 40}
-
-
-def test_rejects_a_file_of_another_shape(tmp_path: Path) -> None:
+@pytest.mark.parametrize("text", ["", "{not json", '{"BTC-USDT": {"status": "success"}}', '["a"]'])
+def test_an_unreadable_file_is_an_error_naming_it(tmp_path: Path, text: str) -> None:
     home = EngineHome(tmp_path)
     home.status(DAY).parent.mkdir(parents=True)
-    home.status(DAY).write_text('{"BTC-USDT": {"status": "success"}}')
-    with pytest.raises(ValueError, match="no 'coins' mapping"):
+    home.status(DAY).write_text(text)
+    with pytest.raises(LedgerError, match=str(home.status(DAY))):
         RunLedger(home, DAY).entries()

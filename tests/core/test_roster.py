@@ -11,7 +11,7 @@ from huracan_core.atomic import read_json, write_json, write_manifest
 from huracan_core.config import Settings
 from huracan_core.gates import GateCheck, GateReport
 from huracan_core.paths import EngineHome
-from huracan_core.roster import build_roster, update_champion
+from huracan_core.roster import build_roster, publish_latest, update_champion
 from huracan_core.training.artifacts import complete_models
 from huracan_core.training.trainer import TrainResult
 
@@ -77,16 +77,23 @@ def test_first_passing_model_becomes_champion(env) -> None:
     res = _model(home, "AAA-USDT", "20260420_020000Z", 2.0, PASS)
     decision = _promote(home, res, settings)
     assert decision.promoted and decision.previous_model is None
-    pointer = read_json(home.champion("AAA-USDT"))
+    pointer = read_json(home.champion_on(D1, "AAA-USDT"))
     assert pointer["model_id"] == res.model_id
     assert pointer["model_path"] == "models/AAA-USDT/20260420_020000Z"
+    # the bot's latest pointer moves only when the whole night is published, never at the decision
+    assert not home.champion("AAA-USDT").exists()
+    build_roster(home, D1, ["AAA-USDT"], {"AAA-USDT": _ok(res)}, settings)
+    assert not home.champion("AAA-USDT").exists() and not home.roster().exists()
+    assert publish_latest(home, D1)
+    assert read_json(home.champion("AAA-USDT"))["model_id"] == res.model_id
+    assert read_json(home.roster()) == read_json(home.roster_on(D1))
 
 
 def test_failing_gates_never_promote(env) -> None:
     home, settings = env
     decision = _promote(home, _model(home, "AAA-USDT", "20260420_020000Z", 3.0, FAIL), settings)
     assert not decision.promoted and "gates failed" in decision.reason
-    assert not home.champion("AAA-USDT").exists()
+    assert read_json(home.champion_on(D1, "AAA-USDT"))["model_id"] is None
 
 
 def test_challenger_must_beat_the_champion_by_the_margin(env) -> None:
@@ -97,7 +104,7 @@ def test_challenger_must_beat_the_champion_by_the_margin(env) -> None:
     assert close.previous_model == "AAA-USDT_20260419_020000Z"
     better = _promote(home, _model(home, "AAA-USDT", "20260421_020000Z", 2.5, PASS), settings)
     assert better.promoted
-    assert read_json(home.champion("AAA-USDT"))["model_id"] == "AAA-USDT_20260421_020000Z"
+    assert read_json(home.champion_on(D2, "AAA-USDT"))["model_id"] == "AAA-USDT_20260421_020000Z"
 
 
 def test_a_champion_that_no_longer_verifies_is_replaced(env) -> None:
@@ -182,12 +189,14 @@ def test_a_backfill_of_an_old_date_leaves_the_latest_pointers_untouched(env) -> 
     new = _model(home, "AAA-USDT", "20260422_020000Z", 2.0, PASS, trained_for=D2)
     assert _promote(home, new, settings).promoted
     latest_roster = build_roster(home, D2, ["AAA-USDT"], {"AAA-USDT": _ok(new)}, settings)
+    assert publish_latest(home, D2)
     pointer = read_json(home.champion("AAA-USDT"))
     # backfill D1 a day later on the wall clock: a better model, trained for the older date
     old = _model(home, "AAA-USDT", "20260423_090000Z", 9.0, PASS, trained_for=D1)
     decision = update_champion(home, old, settings, D1)
     assert decision.promoted and decision.previous_model is None  # D1 knows nothing of D2
     backfilled = build_roster(home, D1, ["AAA-USDT"], {"AAA-USDT": _ok(old)}, settings)
+    assert not publish_latest(home, D1)  # an older night moves no pointer
     assert read_json(home.champion("AAA-USDT")) == pointer
     assert read_json(home.roster()) == latest_roster == read_json(home.roster_on(D2))
     assert read_json(home.roster_on(D1)) == backfilled
@@ -248,7 +257,7 @@ def test_rerunning_a_date_after_the_next_reproduces_its_decision_and_roster(env)
         {k: e[k] for k in fields} for e in roster1["coins"]
     ]
     assert roster2["coins"][0]["model_id"] == rerun.model_id  # the rerun's model holds D1's slot
-    assert read_json(home.champion("AAA-USDT"))["model_id"] == d2.model_id
+    assert read_json(home.champion_on(D2, "AAA-USDT"))["model_id"] == d2.model_id
     assert read_json(home.roster_on(D1)) == roster2
 
 
@@ -258,8 +267,12 @@ def test_the_latest_pointer_is_removed_when_the_newest_night_has_no_champion(env
     _promote(home, a, settings)
     (a.model_dir / "metrics.json").write_text("{}")  # the champion's folder no longer verifies
     b = _model(home, "AAA-USDT", "20260421_020000Z", 0.1, FAIL)
+    build_roster(home, D1, ["AAA-USDT"], {"AAA-USDT": _ok(a)}, settings)
+    assert publish_latest(home, D1) and home.champion("AAA-USDT").exists()
     decision = _promote(home, b, settings)
     assert not decision.promoted
+    build_roster(home, D2, ["AAA-USDT"], {"AAA-USDT": _ok(b)}, settings)
+    assert publish_latest(home, D2)
     assert not home.champion("AAA-USDT").exists()
     record = read_json(home.champion_on(D2, "AAA-USDT"))
     assert (

@@ -37,7 +37,6 @@ DEAD_PG = {  # nothing listens on port 1; the outage bound is cut so the refusal
     "HURACAN_DATABASE__URL": "postgresql+psycopg://huracan:pw-s3cret-xyz@127.0.0.1:1/brain",
     "HURACAN_DATABASE__OUTAGE_WAIT_S": "1",
 }
-LEAD_PINS = "lead: huracan_dagster run must call huracan_core.run_request.check_run_request up front"
 
 
 @dataclass(frozen=True)
@@ -108,19 +107,19 @@ def _run_cases() -> list[Case]:
         c("universe-top-0", ["universe", "--date", DAY, "--top", "0"], ["--top 0"], codes=(2,)),
         c("universe-top-negative", ["universe", "--date", DAY, "--top", "-3"], ["--top -3"], codes=(2,)),
         c("universe-top-text", ["universe", "--top", "abc"], ["--top"], codes=(2,)),
-        c("run-top-0", ["run", "--date", DAY, "--top", "0"], ["--top 0"], codes=(2,), lead=LEAD_PINS, **run),
-        c("run-top-negative", ["run", "--date", DAY, "--top", "-3"], ["--top -3"], codes=(2,), lead=LEAD_PINS, **run),
+        c("run-top-0", ["run", "--date", DAY, "--top", "0"], ["--top 0"], codes=(2,), **run),
+        c("run-top-negative", ["run", "--date", DAY, "--top", "-3"], ["--top -3"], codes=(2,), **run),
         c("run-top-and-symbols", ["run", "--date", DAY, "--symbols", "ALFA-USDT", "--top", "3"], ["exclusive"], codes=(2,), **run),
         # --- symbols and pin files ---
-        c("run-symbols-empty", ["run", "--date", DAY, "--symbols", ""], ["--symbols", "names no symbol"], codes=(2,), lead=LEAD_PINS, **run),
-        c("run-symbols-commas", ["run", "--date", DAY, "--symbols", ",,,"], ["--symbols", "names no symbol"], codes=(2,), lead=LEAD_PINS, **run),
-        c("run-symbols-unknown", ["run", "--date", DAY, "--symbols", "ALFA-USDT,NOPE-USDT"], ["NOPE-USDT is not a market of the synthetic source on 2025-11-10"], codes=(2,), lead=LEAD_PINS, **run),
+        c("run-symbols-empty", ["run", "--date", DAY, "--symbols", ""], ["--symbols", "names no symbol"], codes=(2,), **run),
+        c("run-symbols-commas", ["run", "--date", DAY, "--symbols", ",,,"], ["--symbols", "names no symbol"], codes=(2,), **run),
+        c("run-symbols-unknown", ["run", "--date", DAY, "--symbols", "ALFA-USDT,NOPE-USDT"], ["NOPE-USDT is not a market of the synthetic source on 2025-11-10"], codes=(2,), **run),
         c("run-symbols-bad", ["run", "--date", DAY, "--symbols", "BTC|USDT"], ["BTC|USDT"], codes=(2,), **run),
-        c("run-file-missing", ["run", "--date", DAY, "--symbols-file", "{d}/absent.csv"], ["--symbols-file {d}/absent.csv: no such file"], codes=(2,), lead=LEAD_PINS, **run),
-        c("run-file-empty", ["run", "--date", DAY, "--symbols-file", "{d}/empty.csv"], ["--symbols-file {d}/empty.csv", "no symbol"], codes=(2,), lead=LEAD_PINS, **run),
-        c("run-file-header-only", ["run", "--date", DAY, "--symbols-file", "{d}/header.csv"], ["--symbols-file {d}/header.csv", "only a header"], codes=(2,), lead=LEAD_PINS, **run),
-        c("run-file-bom-unknown", ["run", "--date", DAY, "--symbols-file", "{d}/bom.csv"], ["NOPE-USDT is not a market"], codes=(2,), lead=LEAD_PINS, **run),
-        c("run-file-and-symbols", ["run", "--date", DAY, "--symbols", "ALFA-USDT", "--symbols-file", "{d}/bom.csv"], ["exclusive"], codes=(2,), lead=LEAD_PINS, **run),
+        c("run-file-missing", ["run", "--date", DAY, "--symbols-file", "{d}/absent.csv"], ["--symbols-file {d}/absent.csv: no such file"], codes=(2,), **run),
+        c("run-file-empty", ["run", "--date", DAY, "--symbols-file", "{d}/empty.csv"], ["--symbols-file {d}/empty.csv", "no symbol"], codes=(2,), **run),
+        c("run-file-header-only", ["run", "--date", DAY, "--symbols-file", "{d}/header.csv"], ["--symbols-file {d}/header.csv", "only a header"], codes=(2,), **run),
+        c("run-file-bom-unknown", ["run", "--date", DAY, "--symbols-file", "{d}/bom.csv"], ["NOPE-USDT is not a market"], codes=(2,), **run),
+        c("run-file-and-symbols", ["run", "--date", DAY, "--symbols", "ALFA-USDT", "--symbols-file", "{d}/bom.csv"], ["exclusive"], codes=(2,), **run),
         c("candles-symbols-empty", ["candles", "sync", "--symbols", "", "--since", DAY], ["--symbols"], codes=(2,)),
         c("candles-symbols-bad", ["candles", "sync", "--symbols", "BTC|USDT", "--since", DAY], ["BTC|USDT"], codes=(2,)),
         c("candles-symbols-unknown", ["candles", "sync", "--symbols", "NOPE-USDT", "--since", "2025-11-01", "--until", "2025-11-05"], ["NOPE-USDT"], codes=(1,)),

@@ -1,38 +1,35 @@
-"""`candles` (date × symbol): the coin's parquet cache brought up to the day's close."""
+"""`candles` (date × symbol): each coin's parquet cache brought up to the day's close, all of a date's
+coins in one run."""
 
-from dagster import AssetDep, AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetSpec, BackfillPolicy, multi_asset
 
-from huracan_core import stages
-from huracan_dagster.context import not_in_universe, plain, stage_errors, start
-from huracan_dagster.partitions import by_date, date_symbol, split_key
+from huracan_core.notify.milestones import notices
+from huracan_dagster.automation import per_coin
+from huracan_dagster.night.coins import candles_work
+from huracan_dagster.night.layer import first_day, run_layer, start_logging
+from huracan_dagster.partitions import date_symbol
 from huracan_dagster.resources import HuracanConfig
 
 
-@asset(
+@multi_asset(
+    specs=[
+        AssetSpec(
+            "candles",
+            partitions_def=date_symbol,
+            deps=["coin"],
+            group_name="market",
+            kinds={"parquet"},
+            skippable=True,
+            automation_condition=per_coin(),
+            description="Incremental, validated download: only missing bars are requested, open bars never stored.",
+        )
+    ],
     partitions_def=date_symbol,
-    deps=[AssetDep("universe", partition_mapping=by_date)],
-    group_name="market",
-    kinds={"parquet"},
+    backfill_policy=BackfillPolicy.single_run(),
+    can_subset=True,
 )
-def candles(context: AssetExecutionContext, huracan: HuracanConfig) -> MaterializeResult:
-    """Incremental, validated download: only missing bars are requested, open bars never stored."""
-    day, symbol = split_key(context.partition_key)
-    settings = start(context, huracan, day, symbol)
-    with stage_errors("candles", day, symbol):
-        if (noop := not_in_universe(settings, day, symbol)) is not None:
-            return noop
-        with stages.coin_stage(settings, day, symbol, "candles"):
-            report = stages.candles_stage(settings, day, symbol)
-    return MaterializeResult(
-        metadata={
-            "rows": report.bars_total,
-            "bars_added": report.bars_added,
-            "requests": report.requests,
-            "gaps": len(report.gaps),
-            "longest_gap_bars": report.longest_gap_bars,
-            "first": str(plain(report.first)),
-            "last": str(plain(report.last)),
-            "skipped_fresh": report.skipped_fresh,
-            "note": MetadataValue.text(report.note or ""),
-        }
-    )
+def candles(context: AssetExecutionContext, huracan: HuracanConfig):  # noqa: ANN201
+    settings = huracan.settings()
+    start_logging(context, settings, "candles")
+    with notices(settings, first_day(context.partition_keys), warn=context.log.warning) as notifier:
+        yield from run_layer(context, settings, "candles", candles_work, notifier)

@@ -1,13 +1,27 @@
-"""`universe` (daily): the coins worth studying for the day, with the reason each coin is in or out."""
+"""`universe` (daily): the coins worth studying for the day, with the reason each coin is in or out;
+`coin` (date × symbol): each selected coin of the day, on its own partition (the per-coin layers start here).
+"""
 
 from dataclasses import asdict
 from datetime import date
 
-from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetDep,
+    AssetExecutionContext,
+    AssetSpec,
+    BackfillPolicy,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
 
-from huracan_core import stages
-from huracan_dagster.context import stage_errors, start, table
-from huracan_dagster.partitions import daily
+from huracan_core.notify.milestones import notices
+from huracan_dagster.automation import per_coin
+from huracan_dagster.night.coins import coin_work
+from huracan_dagster.night.days import choose_day_universe
+from huracan_dagster.night.layer import first_day, run_layer, start_logging
+from huracan_dagster.partitions import by_date, daily, date_symbol
 from huracan_dagster.resources import HuracanConfig
 
 
@@ -18,17 +32,26 @@ class UniverseConfig(Config):
     top_n: int | None = None
 
 
-@asset(partitions_def=daily, group_name="market", kinds={"python"})
-def universe(
-    context: AssetExecutionContext, config: UniverseConfig, huracan: HuracanConfig
-) -> MaterializeResult:
-    """Filter and rank the exchange's markets at the day's close (volume, age, type, stablecoins, leverage)."""
+@multi_asset(
+    specs=[
+        AssetSpec("universe", partitions_def=daily, group_name="market", kinds={"python"}, skippable=True)
+    ],
+    partitions_def=daily,
+)
+def universe(context: AssetExecutionContext, config: UniverseConfig, huracan: HuracanConfig):  # noqa: ANN201
+    """Filter and rank the exchange's markets at the day's close (volume, age, type, stablecoins,
+    leverage). A selection equal to the day's current one starts no new night (the night stands); one that
+    would replace a finished night with fewer coins is refused unless the run is forced."""
     day = date.fromisoformat(context.partition_key)
-    settings = start(context, huracan, day)
-    with stage_errors("universe", day):
-        result = stages.universe_stage(settings, day, symbols=config.symbols, top_n=config.top_n)
+    settings = huracan.settings()
+    start_logging(context, settings, "universe")
+    chosen = choose_day_universe(context, settings, day, symbols=config.symbols, top_n=config.top_n)
+    if chosen is None:
+        return
+    result, notes = chosen
     rows = [asdict(r) for r in result.rows]
-    return MaterializeResult(
+    yield MaterializeResult(
+        asset_key="universe",
         metadata={
             "selected": len(result.selected),
             "excluded": len(result.excluded),
@@ -36,8 +59,45 @@ def universe(
             "requested": MetadataValue.json({"symbols": config.symbols, "top_n": config.top_n}),
             "source": result.source,
             "as_of": result.as_of.isoformat(),
-            "coins": table(
-                rows, ["symbol", "selected", "rank", "reason", "quote_volume_usd", "spread_bps", "age_days"]
-            ),
-        }
+            **({"replaces": MetadataValue.text(notes)} if notes else {}),
+            "coins": _coins_table(rows),
+        },
     )
+
+
+def _coins_table(rows: list[dict]) -> MetadataValue:
+    from huracan_dagster.context import table
+
+    for row in rows:
+        if isinstance(row.get("quote_volume_usd"), float):
+            row["quote_volume_usd"] = f"{row['quote_volume_usd']:,.0f} $"
+        if isinstance(row.get("spread_bps"), float):
+            row["spread_bps"] = f"{row['spread_bps']:.2f} bps"
+        if isinstance(row.get("age_days"), float):
+            row["age_days"] = f"{row['age_days']:.0f} d"
+    return table(rows, ["symbol", "selected", "rank", "reason", "quote_volume_usd", "spread_bps", "age_days"])
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(
+            "coin",
+            partitions_def=date_symbol,
+            deps=[AssetDep("universe", partition_mapping=by_date)],
+            group_name="market",
+            kinds={"python"},
+            skippable=True,
+            automation_condition=per_coin(),
+            description="A coin of the day's universe, with its rank, 24 h volume, spread and age.",
+        )
+    ],
+    partitions_def=date_symbol,
+    backfill_policy=BackfillPolicy.single_run(),
+    can_subset=True,
+)
+def coin(context: AssetExecutionContext, huracan: HuracanConfig):  # noqa: ANN201
+    """Each coin selected for the day, on its own partition; the range's other coins are not the night's."""
+    settings = huracan.settings()
+    start_logging(context, settings, "coin")
+    with notices(settings, first_day(context.partition_keys), warn=context.log.warning) as notifier:
+        yield from run_layer(context, settings, "coin", coin_work, notifier)

@@ -46,11 +46,7 @@ def run_night(settings: Settings, day: date, top_n: int = 5) -> list[str]:
     """Every stage of a night up to the roster, in this process (what the Dagster assets call)."""
     from huracan_core import stages
 
-    symbols = stages.prepare_day(settings, day, top_n=top_n)
-    for symbol in symbols:
-        stages.model_stage(settings, day, symbol)
-    stages.roster_stage(settings, day)
-    return symbols
+    return stages.plain_night(settings, day, top_n=top_n)
 
 
 @dataclass

@@ -18,11 +18,12 @@ DAY = date(2025, 10, 30)
 def test_a_night_without_any_model_is_published(home: Path) -> None:
     settings = load_settings()
     universe = stages.universe_stage(settings, DAY, top_n=3)
-    ledger = RunLedger(EngineHome(home), DAY)
-    for symbol in universe.selected:
-        ledger.update(
-            symbol, status="failed", stage="market_context", error="no candles", error_type="StageError"
-        )
+    RunLedger(EngineHome(home), DAY).write(
+        {
+            s: stages.failed_entry("market_context", "no candles", error_type="StageError")
+            for s in universe.selected
+        }
+    )
     roster = stages.roster_stage(settings, DAY)
     assert [c["trade_ok"] for c in roster["coins"]] == [False] * 3
     out = stages.publish_stage(settings, DAY)
