@@ -334,7 +334,10 @@ def decide(
             "risk": shown.risk,
             "risk_pct": shown.risk_pct,
             "stop_fraction": shown.stop_fraction,
-            "stop_price": close * (1.0 - side * shown.stop_fraction) if side else None,
+            # the new position's stop if it were filled at this close (the fill is the next open)
+            "stop_price": close * (1.0 - side * shown.stop_fraction)
+            if final in ("open", "reverse")
+            else None,
             "bound_by": shown.bound_by,
             "size_mult": mult,
         },
@@ -364,7 +367,7 @@ def decide(
 
 
 def _load(champion: Any) -> Any:
-    """The champion's model folder, sha256-verified (once per process while its manifest is unchanged)."""
+    """The champion's model folder, sha256-verified on every call (parsed once per process and manifest)."""
     from huracan_core.training.artifacts import ModelMissing, ModelRecipeMismatch, load_model_cached
 
     try:

@@ -30,6 +30,7 @@ from huracan_core.paths import EngineHome
 
 HISTORY_LIMIT = 100
 MANUAL = "manual stop (no reason given)"
+BRAIN_WAIT_S = 2.0  # the longest a switch (or its status) waits for a Brain Library that is down
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,13 @@ def set_kill_switch(home: EngineHome, on: bool, reason: str = "", by: str | None
     return state
 
 
-def record_in_brain(database_url: str, state: KillSwitchState) -> dict[str, Any]:
+def record_in_brain(
+    database_url: str, state: KillSwitchState, outage_wait_s: float = BRAIN_WAIT_S
+) -> dict[str, Any]:
     """Append `state`'s change to kill_switch_events: {"recorded": True, "event": ...} or, when the database
-    cannot take it, {"recorded": False, "error": why} (never raises: the file already holds the switch)."""
+    cannot take it, {"recorded": False, "error": why} (never raises: the file already holds the switch).
+    A brain that is down is waited for `outage_wait_s` at most: the stop is already in force, and the
+    operator who pulled it must not wait out the night's 90 s outage bound to hear so."""
     from huracan_core.brain.db import open_brain
     from huracan_core.brain.models import KillSwitchEvent
 
@@ -117,7 +122,7 @@ def record_in_brain(database_url: str, state: KillSwitchState) -> dict[str, Any]
     if absent:
         return {"recorded": False, "error": absent}
     try:
-        engine = open_brain(database_url)
+        engine = open_brain(database_url, outage_wait_s=outage_wait_s)
         try:
             with engine.begin() as conn:
                 conn.execute(KillSwitchEvent.__table__.insert(), [event])
@@ -131,8 +136,9 @@ def record_in_brain(database_url: str, state: KillSwitchState) -> dict[str, Any]
     return {"recorded": True, "event": {**event, "at": event["at"].isoformat()}}
 
 
-def brain_kill_switch(database_url: str) -> dict[str, Any]:
-    """The latest kill_switch_events row: {"latest": {...} | None, "events": n}, or {"error": why}."""
+def brain_kill_switch(database_url: str, outage_wait_s: float = BRAIN_WAIT_S) -> dict[str, Any]:
+    """The latest kill_switch_events row: {"latest": {...} | None, "events": n}, or {"error": why} (a brain
+    that is down is waited for `outage_wait_s` at most: the file is the state, this only compares)."""
     from sqlalchemy import func, select
 
     from huracan_core.brain.db import open_brain
@@ -142,7 +148,7 @@ def brain_kill_switch(database_url: str) -> dict[str, Any]:
     if absent:
         return {"error": absent}
     try:
-        engine = open_brain(database_url)
+        engine = open_brain(database_url, outage_wait_s=outage_wait_s)
         try:
             with engine.connect() as conn:
                 n = conn.execute(select(func.count()).select_from(KillSwitchEvent)).scalar_one()

@@ -79,8 +79,13 @@ def latest_closed_bar(at: datetime, bar_seconds: int) -> datetime:
     return from_ms(to_ms(at) // step * step - step)
 
 
-def _champion_from(home: EngineHome, record: dict[str, Any], pointer: Path, night: date | None) -> Champion:
+def _champion_from(
+    home: EngineHome, record: dict[str, Any], pointer: Path, night: date | str | None
+) -> Champion:
+    """The record's champion (model_path relative to the home or absolute); a malformed record names its file."""
     try:
+        if isinstance(night, str):
+            night = date.fromisoformat(night)
         path = Path(record["model_path"])
         return Champion(
             symbol=normalise_symbol(record["symbol"]),
@@ -115,10 +120,7 @@ def current_champion(settings: Settings, symbol: str, at: datetime | None = None
             raise ChampionCorrupt(f"{pointer} is unreadable: {exc}") from None
         if not isinstance(record, dict) or not record.get("model_id"):
             raise ChampionMissing(f"no champion for {symbol}: {pointer} names no model")
-        night = record.get("date")
-        return _champion_from(
-            home, {**record, "symbol": symbol}, pointer, date.fromisoformat(night) if night else None
-        )
+        return _champion_from(home, {**record, "symbol": symbol}, pointer, record.get("date") or None)
     night = at.astimezone(UTC).date() - timedelta(days=1)  # the newest night with as_of(night) <= at
     decided = _decided_nights(home, symbol, night)
     if not decided:  # no night decided this coin yet: the roster's rule replayed over its models
