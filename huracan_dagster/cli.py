@@ -69,7 +69,13 @@ def run_cmd(
         sys.stderr.write(f"market source: {exc}\n")
         raise typer.Exit(1) from None
     pinned, top = selection.pins, selection.top
-    from huracan_dagster.night.client import NightError, engine_home_lock, ensure_dagster_home, run_night
+    from huracan_dagster.night.client import (
+        NightError,
+        NightInterrupted,
+        engine_home_lock,
+        ensure_dagster_home,
+        run_night,
+    )
 
     ensure_dagster_home(settings)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -97,9 +103,30 @@ def run_cmd(
     except NightError as exc:
         err_console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None
+    except NightInterrupted as exc:
+        err_console.print(f"[red]{escape(str(exc))}[/]")
+        _exit_now(exc.exit_code)
+    except KeyboardInterrupt:  # between two runs: nothing in flight
+        err_console.print("[red]interrupted (SIGINT): the same command resumes the night[/]")
+        raise typer.Exit(130) from None
+    except SystemExit as exc:
+        if exc.code in (15, 143):  # Ray's SIGTERM handler in this process, between two runs
+            err_console.print("[red]interrupted (SIGTERM): the same command resumes the night[/]")
+            raise typer.Exit(143) from None
+        raise
     _print_report(report, force)
     if report.failed_coins or report.failed_runs:
         raise typer.Exit(1)
+
+
+def _exit_now(code: int) -> None:
+    """Leave with a signal's exit status at once: the records are written, and Ray's driver threads,
+    whose teardown after a cancelled task may abort the interpreter, must not decide the status."""
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _print_report(report: Any, force: bool) -> None:

@@ -349,11 +349,16 @@ def train_coins(
     queue: list[tuple[float, str, int]] = [(0.0, s, 0) for s in symbols]  # (not_before, symbol, attempt)
     inflight: dict[ray.ObjectRef, _Slot] = {}
     threads = max(1, int(plan.num_cpus))
+    announced: set[tuple[str, int]] = set()
 
     def fail_or_retry(slot: _Slot, error_type: str, error: str) -> None:
         outcome = outcomes[slot.symbol]
         outcome.ended.append(time.monotonic())
-        if slot.attempt < plan.retries and error_type not in NOT_RETRIED:
+        if (
+            slot.attempt < plan.retries
+            and error_type not in NOT_RETRIED
+            and not (stop is not None and stop())
+        ):
             delay = plan.backoff_s * (2**slot.attempt) * random.uniform(0.5, 1.5)
             queue.append((time.monotonic() + delay, slot.symbol, slot.attempt + 1))
             log.warning(
@@ -396,9 +401,9 @@ def train_coins(
             outcomes[symbol].attempts = attempt + 1
             outcomes[symbol].started.append(time.monotonic())
         for slot in inflight.values():
-            was = slot.started
             slot.deadline(plan)  # notes the real start once the worker stamped it
-            if was is None and slot.started is not None and on_start:
+            if slot.started is not None and on_start and (slot.symbol, slot.attempt) not in announced:
+                announced.add((slot.symbol, slot.attempt))
                 on_start(slot.symbol, slot.attempt)
         waits = [slot.deadline(plan) - now for slot in inflight.values()]
         if queue and len(inflight) < plan.cap:
@@ -411,6 +416,9 @@ def train_coins(
         for ref in ready:
             slot = inflight.pop(ref)
             _INFLIGHT.discard(ref)
+            if on_start and slot.marker.exists() and (slot.symbol, slot.attempt) not in announced:
+                announced.add((slot.symbol, slot.attempt))  # it started and ended between two looks
+                on_start(slot.symbol, slot.attempt)
             try:
                 result = ray.get(ref, timeout=60)  # ready: returns at once; the bound is for a lost object
             except Exception as exc:  # the coin failed; the others go on

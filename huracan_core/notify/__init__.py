@@ -1,4 +1,4 @@
-"""Notifications (Telegram, or a null notifier when off) and the night's services around `huracan run`."""
+"""Notifications (Telegram, or a null notifier when off) and the milestones the night's steps send."""
 
 from huracan_core.notify.telegram import (
     Notifier,

@@ -138,6 +138,7 @@ def syncing(settings: Settings, day: date) -> Iterator[NightSync | None]:
 @dataclass
 class NightEnd:
     summary: str
+    sync: NightSync | None = None
     verify: VerifyReport | None = None
     lines: list[str] = field(default_factory=list)
 
@@ -149,6 +150,7 @@ def finish_night(
     end = NightEnd(summary_text(day, entries))
     notifier.send(end.summary)
     sync, problems = night_sync(settings, day)
+    end.sync = sync
     if sync is not None:
         if sync.night_started is None:
             problems += sync.start_night()

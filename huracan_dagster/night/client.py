@@ -83,6 +83,14 @@ class NightError(Exception):
     """The night cannot go on: a day-level step failed, or another command holds the engine home."""
 
 
+class NightInterrupted(Exception):
+    """A signal stopped the night; `exit_code` is what a shell reports for it (143 SIGTERM, 130 SIGINT)."""
+
+    def __init__(self, signal_name: str, message: str) -> None:
+        super().__init__(message)
+        self.exit_code = 143 if signal_name == "SIGTERM" else 130
+
+
 @dataclass
 class LayerRun:
     assets: tuple[str, ...]
@@ -284,6 +292,12 @@ def run_night(
         with progress.following(layer_tags[LAYER_TAG], max(len(coins), 1)):
             outcome = execute(instance, assets, tags=layer_tags, run_config=config)
         report.runs.append(LayerRun(assets, label, outcome, coins))
+        if outcome.interrupted:
+            raise NightInterrupted(
+                outcome.interrupted,
+                f"{label}: interrupted by {outcome.interrupted} (run {outcome.run_id[:8]} failed, its coins "
+                "marked interrupted); the same command resumes the night",
+            )
         return outcome
 
     if force or gen is None or (explicit and not _same_selection(gen, requested)):
@@ -310,7 +324,7 @@ def run_night(
         if plan_coins(instance, settings, "model", day, coins, force=force).todo or force
         else None
     )
-    progress.total = len(report.runs) + len(coins) * 3 + 4
+    progress.total = len(report.runs) + len(coins) * 4 + 3  # coin, candles, features, model; 3 day runs
     order = symbol_order(instance)
     changed = False
     for assets, per_coin in LAYERS[1:]:

@@ -34,8 +34,9 @@ MODULE = "huracan_dagster.definitions"
 LOCATION = "huracan"  # workspace.yaml's location_name and pyproject's [tool.dagster] code_location_name
 REPOSITORY = "__repository__"
 ASSET_JOB = "__ASSET_JOB"
-# the terminal shows the night's progress bar and table; each run's full event log is in the instance
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# the terminal shows the night's progress bar, its table and one line per failure; each run's full event
+# log (step failures with their stack traces) is in the instance, the engine's own log in logs/
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def _origin() -> RemoteJobOrigin:
@@ -51,6 +52,7 @@ class RunOutcome:
     run_id: str
     success: bool
     error: str | None
+    interrupted: str | None = None  # "SIGTERM" / "SIGINT" when a signal stopped the run
 
 
 def _error_of(instance: DagsterInstance, run: DagsterRun) -> str | None:
@@ -95,4 +97,24 @@ def execute(
     )
     result = execute_run(job.get_subset(asset_selection=selection), run, instance, raise_on_error=False)
     ended = instance.get_run_by_id(run.run_id) or run
-    return RunOutcome(run.run_id, result.success, None if result.success else _error_of(instance, ended))
+    if result.success:
+        return RunOutcome(run.run_id, True, None)
+    error = _error_of(instance, ended)
+    return RunOutcome(run.run_id, False, error, _signal_in(instance, run.run_id))
+
+
+def _signal_in(instance: DagsterInstance, run_id: str) -> str | None:
+    """The signal that stopped a run: SIGTERM arrives in a Ray driver as SystemExit(15) (Ray's handler),
+    Ctrl-C as KeyboardInterrupt or Dagster's interrupt."""
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None or not event.is_step_failure or not event.step_failure_data:
+            continue
+        error = event.step_failure_data.error
+        while error is not None:
+            if error.cls_name == "SystemExit" and error.message.strip().endswith(("15", "143")):
+                return "SIGTERM"
+            if error.cls_name in ("KeyboardInterrupt", "DagsterExecutionInterruptedError"):
+                return "SIGINT"
+            error = error.cause
+    return None

@@ -17,6 +17,8 @@ carries `huracan/force=true`). So a re-execution of a failed run redoes the fail
 from __future__ import annotations
 
 import os
+import signal
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ from dagster import (
     AssetKey,
     AssetMaterialization,
     AssetObservation,
+    DagsterExecutionInterruptedError,
     DagsterInstance,
     Failure,
 )
@@ -50,6 +53,8 @@ from huracan_dagster.night.state import (
     write_status,
 )
 from huracan_dagster.partitions import coin_key, split_key
+
+STATUS_EVERY_S = 2.0  # at most this often the night's status.json is rebuilt while a layer runs
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,61 @@ def _say(context: AssetExecutionContext, plan: DayPlan, asset: str) -> None:
     context.log.info(f"{plan.day}: {asset} for {len(plan.todo)} coin(s)")
 
 
+INTERRUPTED = "Interrupted"
+
+
+def interruption(exc: BaseException) -> str:
+    """What stopped a step, in words (`SystemExit(15)` is Ray's handler of SIGTERM in a driver)."""
+    if isinstance(exc, SystemExit) and exc.code in (signal.SIGTERM, 128 + signal.SIGTERM):
+        return "interrupted: the process received SIGTERM"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted: the process received SIGINT (Ctrl-C)"
+    if isinstance(exc, SystemExit):
+        return f"interrupted: the process is exiting ({exc.code})"
+    return "interrupted: the run was terminated"
+
+
+@dataclass
+class _Tally:
+    failed: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=lambda: {"done": 0, "skipped": 0, "failed": 0})
+
+
+def _report(
+    context: AssetExecutionContext,
+    asset: str,
+    day: date,
+    symbol: str,
+    result: CoinResult,
+    tally: _Tally,
+    notifier: Notifier,
+) -> Iterator[AssetMaterialization | AssetObservation | AssetCheckEvaluation]:
+    """One coin's events on its own partition."""
+    key = AssetKey(asset)
+    pk = str(coin_key(day, symbol))
+    tally.counts[result.status] += 1
+    if result.status == "done":
+        yield AssetMaterialization(asset_key=key, partition=pk, metadata=result.metadata)
+        for check in result.checks:
+            yield AssetCheckEvaluation(
+                asset_key=key,
+                check_name=check.name,
+                passed=check.passed,
+                partition=pk,
+                metadata=check.metadata,
+                description=check.description,
+                severity=check.severity,
+            )
+        return
+    meta = {STATUS_KEY: result.status, "stage": asset, **result.metadata}
+    if result.status == "failed":
+        meta.update(error=result.error or "", error_type=result.error_type or "")
+        tally.failed[pk] = f"{result.error_type}: {result.error}"
+        notifier.send(failed_text(symbol, asset, result.error))
+        context.log.error(f"{asset} failed for {symbol} on {day}: {result.error_type}: {result.error}")
+    yield AssetObservation(asset_key=key, partition=pk, metadata=meta)
+
+
 def run_layer(
     context: AssetExecutionContext,
     settings: Settings,
@@ -215,51 +275,51 @@ def run_layer(
     *,
     on_plan: Callable[[DayPlan], None] | None = None,
 ) -> Iterator[AssetMaterialization | AssetObservation | AssetCheckEvaluation]:
-    """The per-coin step: plan each date, run its coins, report each one on its partition, rebuild the
-    night's status.json from the records, and fail at the end if any coin failed (naming each)."""
-    key = AssetKey(asset)
-    failed: dict[str, str] = {}
-    counts = {"done": 0, "skipped": 0, "failed": 0}
+    """The per-coin step: plan each date, run its coins, report each one on its partition, keep the
+    night's status.json rebuilt from the records as it goes, and fail at the end if any coin failed
+    (naming each). Stopped from outside (Ctrl-C, SIGTERM, a cancel in the UI), every coin it had not
+    finished is reported failed as interrupted before the step ends."""
+    tally = _Tally()
     for day, coins in by_date(context.partition_keys).items():
         plan = plan_day(context, settings, asset, day, coins)
         _say(context, plan, asset)
         if on_plan is not None:
             on_plan(plan)
         bind_context(date=day.isoformat())
-        for symbol, result in work(settings, day, plan.todo):
-            pk = str(coin_key(day, symbol))
-            counts[result.status] += 1
-            if result.status == "done":
-                yield AssetMaterialization(asset_key=key, partition=pk, metadata=result.metadata)
-                for check in result.checks:
-                    yield AssetCheckEvaluation(
-                        asset_key=key,
-                        check_name=check.name,
-                        passed=check.passed,
-                        partition=pk,
-                        metadata=check.metadata,
-                        description=check.description,
-                        severity=check.severity,
+        write_status(context.instance, settings, day)  # this run's coins show as running
+        written = time.monotonic()
+        reported: set[str] = set()
+        try:
+            for symbol, result in work(settings, day, plan.todo):
+                reported.add(symbol)
+                yield from _report(context, asset, day, symbol, result, tally, notifier)
+                if time.monotonic() - written > STATUS_EVERY_S:  # status.json follows the night
+                    write_status(context.instance, settings, day)
+                    written = time.monotonic()
+        except (KeyboardInterrupt, SystemExit, DagsterExecutionInterruptedError) as exc:
+            why = interruption(exc)
+            for symbol in plan.todo:
+                if symbol not in reported:
+                    yield from _report(
+                        context, asset, day, symbol, CoinResult.failed(why, INTERRUPTED), tally, notifier
                     )
-                continue
-            meta = {STATUS_KEY: result.status, "stage": asset, **result.metadata}
-            if result.status == "failed":
-                meta.update(error=result.error or "", error_type=result.error_type or "")
-                failed[pk] = f"{result.error_type}: {result.error}"
-                notifier.send(failed_text(symbol, asset, result.error))
-                context.log.error(
-                    f"{asset} failed for {symbol} on {day}: {result.error_type}: {result.error}"
-                )
-            yield AssetObservation(asset_key=key, partition=pk, metadata=meta)
+            write_status(context.instance, settings, day)
+            raise
         write_status(context.instance, settings, day)
+    counts = tally.counts
     context.log.info(
         f"{asset}: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed"
     )
-    if failed:
-        listed = "; ".join(f"{k.split('|')[1]} ({v[:200]})" for k, v in list(failed.items())[:10])
-        more = f" and {len(failed) - 10} more" if len(failed) > 10 else ""
+    if tally.failed:
+        items = list(tally.failed.items())
+        listed = "; ".join(f"{k.split('|')[1]} ({v[:200]})" for k, v in items[:10])
+        more = f" and {len(items) - 10} more" if len(items) > 10 else ""
         raise Failure(
-            description=f"{asset} failed for {len(failed)} coin(s): {listed}{more}",
-            metadata={"coins_failed": len(failed), "coins_done": counts["done"], "failed": sorted(failed)},
+            description=f"{asset} failed for {len(items)} coin(s): {listed}{more}",
+            metadata={
+                "coins_failed": len(items),
+                "coins_done": counts["done"],
+                "failed": sorted(tally.failed),
+            },
             allow_retries=False,
         )

@@ -75,13 +75,15 @@ class Dagster:
         assert result["__typename"] == "LaunchBackfillSuccess", result
         return result["backfillId"]
 
-    def launch_run(self, job: str, run_config: dict, tags: dict[str, str]) -> str:
-        """Submit a run to the instance's queue, as the scheduler does with a schedule's run request."""
+    def launch_run(self, assets: list[str], run_config: dict, tags: dict[str, str]) -> str:
+        """Submit a run of `assets` to the instance's queue, as the UI's Materialize button and the
+        scheduler do (the implicit asset job with an asset selection)."""
         params = {
             "selector": {
                 "repositoryLocationName": "huracan",
                 "repositoryName": "__repository__",
-                "jobName": job,
+                "jobName": "__ASSET_JOB",
+                "assetSelection": [{"path": [a]} for a in assets],
             },
             "runConfigData": run_config,
             "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
@@ -201,7 +203,7 @@ def running_dagster(dagster_home: Path, env: dict[str, str], logs: Path) -> Iter
 @pytest.fixture
 def dagster_dev(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dagster]:
     """`dagster-webserver` + `dagster-daemon` on the instance `huracan run` would create (what `dagster dev` runs)."""
-    from huracan_dagster.runner import LOCAL_INSTANCE_YAML
+    from huracan_dagster.night.client import LOCAL_INSTANCE_YAML
 
     dagster_home = tmp_path / "dh"
     dagster_home.mkdir()

@@ -1,4 +1,4 @@
-"""One full-graph materialisation for one date with 3 synthetic coins, then a rerun that does nothing."""
+"""`huracan run`'s client: one date with 3 synthetic coins (a run per layer), then a rerun that does nothing."""
 
 from __future__ import annotations
 
@@ -36,11 +36,21 @@ def fast_training(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_full_graph_for_three_coins(instance: DagsterInstance, home: Path, fast_training: None) -> None:
-    from huracan_dagster.runner import run_day
+    from huracan_dagster.night.client import run_night
 
     settings = load_settings()
-    report = run_day(settings, DAY, top_n=3)
+    report = run_night(settings, DAY, top_n=3)
     assert len(report.coins) == 3
+    assert [r.assets for r in report.runs] == [
+        ("universe",),
+        ("coin",),
+        ("candles",),
+        ("market_context",),
+        ("features",),
+        ("shared_encoder",),
+        ("model",),
+        ("roster", "exports"),
+    ]
     assert all(e.status in ("success", "skipped") for e in report.coins.values()), report.coins
     for asset in ("universe", "market_context", "shared_encoder", "roster", "exports"):
         assert instance.get_materialized_partitions(AssetKey(asset)) == {DAY.isoformat()}, asset
@@ -50,8 +60,7 @@ def test_full_graph_for_three_coins(instance: DagsterInstance, home: Path, fast_
     # a coin that trains and misses a gate is a green run; its failed checks belong to its own partition
     from dagster import DagsterEventType
 
-    model_steps = [s for s in report.steps if s.step == "model"]
-    assert len(model_steps) == 3 and all(s.success for s in model_steps), model_steps
+    assert all(r.outcome.success for r in report.runs), [r.outcome.error for r in report.runs]
     evaluations = [
         e.dagster_event.event_specific_data
         for r in instance.get_run_records()
@@ -86,7 +95,7 @@ def test_full_graph_for_three_coins(instance: DagsterInstance, home: Path, fast_
     # the same date again: nothing re-run, no candle requested, no model retrained
     models_before = {p for p in (home / "models").rglob("model.bin")}
     runs_before = len(instance.get_run_records())
-    again = run_day(settings, DAY, top_n=3)
-    assert again.skipped_complete and not again.steps
+    again = run_night(settings, DAY, top_n=3)
+    assert again.nothing_done
     assert len(instance.get_run_records()) == runs_before
     assert {p for p in (home / "models").rglob("model.bin")} == models_before

@@ -31,21 +31,20 @@ def pg_instance(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 def test_production_instance_on_postgres_records_materialisations(pg_instance: DagsterInstance) -> None:
     from dagster_postgres import PostgresRunStorage
 
-    from huracan_dagster.defs.pipeline.plan import TAG_DATE, TAG_STEP, StepRequest, latest_generation
-    from huracan_dagster.runner import execute
+    from datetime import date
+
+    from huracan_dagster.night.launch import execute
+    from huracan_dagster.night.state import generation
 
     assert isinstance(pg_instance.run_storage, PostgresRunStorage)
     assert pg_instance.run_monitoring_enabled
-    step = StepRequest(
-        "universe",
-        "universe_job",
-        "2026-04-20",
-        None,
-        "",
-        {TAG_DATE: "2026-04-20", TAG_STEP: "universe:2026-04-20"},
+    outcome = execute(
+        pg_instance,
+        ("universe",),
+        tags={"dagster/partition": "2026-04-20"},
+        run_config={"ops": {"universe": {"config": {"symbols": None, "top_n": 4}}}},
     )
-    outcome = execute(pg_instance, step, {"ops": {"universe": {"config": {"symbols": None, "top_n": 4}}}})
     assert outcome.success, outcome.error
     assert pg_instance.get_materialized_partitions(AssetKey("universe")) == {"2026-04-20"}
-    gen = latest_generation(pg_instance, __import__("datetime").date(2026, 4, 20))
+    gen = generation(pg_instance, date(2026, 4, 20))
     assert gen is not None and len(gen.symbols) == 4

@@ -13,11 +13,10 @@ from tests.dagster.conftest import Dagster
 
 def test_webserver_and_daemon_run_a_job(dagster_dev: Dagster, home: Path) -> None:
     client = DagsterGraphQLClient("127.0.0.1", port_number=dagster_dev.port)
-    run_id = client.submit_job_execution(
-        "universe_job",
-        repository_location_name="huracan",
-        tags={"dagster/partition": "2026-04-20"},
-        run_config={"ops": {"universe": {"config": {"symbols": None, "top_n": 3}}}},
+    run_id = dagster_dev.launch_run(
+        ["universe"],
+        {"ops": {"universe": {"config": {"symbols": None, "top_n": 3}}}},
+        {"dagster/partition": "2026-04-20"},
     )
     status = None
     deadline = time.monotonic() + 180

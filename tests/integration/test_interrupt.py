@@ -1,5 +1,5 @@
-"""SIGTERM of `huracan run` mid-training: exits non-zero within seconds, the training coin is failed
-("interrupted") in the ledger and its Dagster run is failed, and its Ray task stops."""
+"""SIGTERM of `huracan run` mid-training: exits 143 within seconds, the coins of the model run are failed
+("interrupted") on their partitions and in status.json, the run is failed, and its Ray task stops."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def stop_head(home: Path) -> Iterator[None]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "coin-pool"])
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-at-a-time", "two-on-ray"])
 def test_sigterm_mid_training(
     home: Path, tmp_path: Path, stop_head: None, workers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -107,7 +107,9 @@ def test_sigterm_mid_training(
 
     from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-    from huracan_dagster.defs.pipeline.plan import IN_FLIGHT, TAG_DATE
+    from huracan_dagster.night.state import IN_FLIGHT
+
+    TAG_DATE = "huracan/date"
 
     monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
     instance = DagsterInstance.get()
@@ -115,9 +117,8 @@ def test_sigterm_mid_training(
         assert not instance.get_run_records(
             RunsFilter(tags={TAG_DATE: date.fromisoformat(DAY).isoformat()}, statuses=list(IN_FLIGHT))
         ), "a run was left in flight"
-        model_runs = instance.get_run_records(
-            RunsFilter(tags={"dagster/partition/symbol": victim}, job_name="model_job")
-        )
+        runs = instance.get_run_records(RunsFilter(tags={TAG_DATE: DAY}))
+        model_runs = [r for r in runs if {k.to_user_string() for k in r.dagster_run.asset_selection} == {"model"}]
         assert model_runs and model_runs[0].dagster_run.status == DagsterRunStatus.FAILURE
     finally:
         instance.dispose()

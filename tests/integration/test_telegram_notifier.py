@@ -9,10 +9,7 @@ from pathlib import Path
 import pytest
 
 from huracan_core.config import Settings, TelegramSettings
-from huracan_core.ledger import RunLedger
 from huracan_core.notify import NullNotifier, TelegramNotifier, build_notifier
-from huracan_core.notify.night import Milestones
-from huracan_core.paths import EngineHome
 from tests.support.fake_telegram import FakeTelegram
 
 
@@ -96,34 +93,36 @@ def test_off_without_token(tmp_path: Path) -> None:
     assert isinstance(build_notifier(Settings(home=tmp_path)), NullNotifier)
 
 
-def test_milestones_follow_the_ledger(tmp_path: Path) -> None:
-    day = date(2026, 11, 20)
-    home = EngineHome(tmp_path)
-    ledger = RunLedger(home, day)
-    ledger.ensure(["A-USDT", "B-USDT", "C-USDT"])
-    sink = NullNotifier()
-    milestones = Milestones(sink, home, day)
-    ledger.update("A-USDT", status="running", stage="model")
-    milestones.poll()
-    ledger.update(
-        "A-USDT", status="success", metrics={"sharpe": 1.234, "hit_rate": 0.56, "gates_passed": True}
-    )
-    ledger.update("B-USDT", status="running", stage="model")
-    ledger.update(
-        "B-USDT", status="success", metrics={"sharpe": -0.5, "hit_rate": 0.4, "gates_passed": False}
-    )
-    ledger.update("C-USDT", status="failed", stage="features", error="no candles for C-USDT")
-    milestones.poll()
-    milestones.poll()  # nothing twice
-    assert sink.sent == [
-        "Training A-USDT (1/3)",
-        "Model trained: A-USDT Sharpe 1.23, win rate 0.56 (passed the gates)",
-        "Training B-USDT (2/3)",
-        "Model trained: B-USDT Sharpe -0.50, win rate 0.40 (failed the gates)",
-        "FAILED: C-USDT at features: no candles for C-USDT",
-    ]
-    assert milestones.summary() == "Huracan 2026-11-20: 3 models, 1 passed, 1 failed"
-    # a rerun of the same date: outcomes already in the ledger are not announced again
-    again = NullNotifier()
-    Milestones(again, home, day).poll()
-    assert again.sent == []
+def test_a_night_carried_by_automation_sends_its_milestones(
+    fake: FakeTelegram, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The milestones come from the night's own steps, whoever launched them: here Dagster's automation
+    (the steps the daemon runs), with no `huracan run` process around the night."""
+    from dagster import instance_for_test
+
+    from huracan_dagster.night.launch import execute
+    from tests.dagster.driver import Driver
+
+    for key, value in {
+        **fake.env(),
+        "HURACAN_UNIVERSE__TOP_N": "3",
+        "HURACAN_TRAINING__N_TRIALS": "2",
+        "HURACAN_TRAINING__NUM_BOOST_ROUND": "40",
+    }.items():
+        monkeypatch.setenv(key, value)
+    day = date(2025, 11, 3)
+    with instance_for_test() as instance:
+        automation = Driver(instance)
+        assert execute(instance, ("universe",), tags={"dagster/partition": day.isoformat()}).success
+        launched = automation.drive()
+    assert launched and launched[-1].assets == ("roster", "exports")
+    texts = fake.texts()
+    assert texts[0].startswith(f"Huracan {day} started: synthetic market, 1d bars")
+    trained = [t for t in texts if t.startswith(("Model trained: ", "Model skipped: "))]
+    assert len(trained) == 3 and sum(t.startswith("Training ") for t in texts) == 3
+    for text in trained:
+        coin = text.split()[2].rstrip(":")
+        announce = next(t for t in texts if t.startswith(f"Training {coin} ("))
+        assert texts.index(announce) < texts.index(text), texts
+    assert texts[-1].startswith(f"Huracan {day}: 3 models, ")
+    assert all(fake.TOKEN not in t for t in texts)
