@@ -13,9 +13,9 @@ from huracan_core import stages
 from huracan_core.atomic import read_json, sha256_file
 from huracan_core.config import Settings, load_settings
 from huracan_core.exports import export_day
-from huracan_core.roster import publish_latest
 from huracan_core.ledger import RunLedger
 from huracan_core.paths import EngineHome
+from huracan_core.roster import publish_latest
 from huracan_core.training.artifacts import model_training_date
 
 D1, D2 = date(2026, 11, 19), date(2026, 11, 20)

@@ -29,9 +29,9 @@ def pg_instance(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_production_instance_on_postgres_records_materialisations(pg_instance: DagsterInstance) -> None:
-    from dagster_postgres import PostgresRunStorage
-
     from datetime import date
+
+    from dagster_postgres import PostgresRunStorage
 
     from huracan_dagster.night.launch import execute
     from huracan_dagster.night.state import generation
