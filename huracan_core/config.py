@@ -66,7 +66,9 @@ class MarketSettings(_Section):
     source: Literal["synthetic", "replay", "ccxt"] = "synthetic"
     exchange_id: str = "binance"
     quote: str = "USDT"
-    account_currency: str | None = None  # PnL currency of the trade records; None: the quote currency
+    # money of the trade records and exports (e.g. GBP, converted at the market source's point-in-time
+    # <CCY>/<quote> rate, huracan_core.market.fx); None: the quote currency
+    account_currency: str | None = None
     timeframe: str = "1d"
     lookback_days: int = Field(150, ge=10, le=5000)
     synthetic_seed: int = 7
@@ -82,6 +84,17 @@ class MarketSettings(_Section):
     @classmethod
     def _absolute_replay_dir(cls, v: Path | None) -> Path | None:
         return v.expanduser().resolve() if v is not None else None
+
+    @field_validator("account_currency")
+    @classmethod
+    def _currency_code(cls, v: str | None) -> str | None:
+        """A currency code such as GBP (upper-cased); it names export columns (`net_profit_gbp`)."""
+        if v is None or not v.strip():
+            return None
+        code = v.strip().upper()
+        if not (2 <= len(code) <= 10 and code.isascii() and code.isalnum()):
+            raise ValueError(f"{v!r} is not a currency code such as 'GBP' (2-10 letters or digits)")
+        return code
 
     @field_validator("timeframe")
     @classmethod

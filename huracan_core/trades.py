@@ -11,17 +11,19 @@ trade's total cost is exactly `gross_bps - net_bps`; it is split into fees, spre
 proportion to their nominal bps (2 × fee, entry + exit half-spreads, entry + exit slippage, funding × bars),
 so the four parts always add up to the cost the account paid (see `_leg_spread_slippage` for the split).
 
-Money: the OOS account starts with `costs.trade_size_usd` of the account currency and compounds (all-in),
-so `net_pnl = capital × (equity_after - equity_before)` and the trades' net PnL sums to the account's
-net change (`capital × net_pnl_pct / 100` of metrics.json).
+Money: the OOS account starts with `costs.trade_size_usd` of the quote currency and compounds (all-in),
+so `net_pnl = capital × (equity_after - equity_before)` and, in the quote, the trades' net PnL sums to the
+account's net change (`capital × net_pnl_pct / 100` of metrics.json). With `market.account_currency` set to
+another currency (the seed's GBP) each record's `size` and `net_pnl` are converted at the point-in-time rate
+(`huracan_core.market.fx`) known at entry and at exit respectively, and `currency` names it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -29,6 +31,9 @@ import polars as pl
 from huracan_core.atomic import read_json
 from huracan_core.config import Settings
 from huracan_core.symbols import normalise_symbol
+
+if TYPE_CHECKING:
+    from huracan_core.market.fx import RateSeries
 
 REGIME_COLUMNS = {
     "regime_trend": "trend",
@@ -84,20 +89,56 @@ class TradeRecord:
 TRADE_FIELDS = tuple(f.name for f in fields(TradeRecord))
 
 
-def account_currency(settings: Settings) -> str:
-    """The currency PnL is reported in: `market.account_currency`, default the quote currency.
+def quote_currency(settings: Settings) -> str:
+    """The currency every price and every simulated PnL is measured in: the market's quote (USDT)."""
+    return settings.market.quote.upper()
 
-    PnL is measured on quote-currency prices; another account currency would need a conversion rate the
-    engine does not have, so it is refused by name rather than silently mislabelled.
-    """
-    quote = settings.market.quote.upper()
+
+def account_currency(settings: Settings) -> str:
+    """The currency the trade records' money is reported in: `market.account_currency`, default the quote.
+
+    Another currency than the quote (the seed's GBP) is converted with the market source's point-in-time
+    rate series (`huracan_core.market.fx`): see `to_account_currency`."""
     wanted = getattr(settings.market, "account_currency", None)
-    if wanted and wanted.upper() != quote:
-        raise ValueError(
-            f"market.account_currency={wanted!r}: PnL is measured in the quote currency {quote} "
-            "and no conversion rate is available; leave it unset or set it to the quote"
+    return wanted.upper() if wanted else quote_currency(settings)
+
+
+def account_rates_for(settings: Settings, as_of: datetime) -> RateSeries | None:
+    """The rates converting quote money into the account currency as known at `as_of`; None when the
+    account is kept in the quote (nothing to convert)."""
+    currency = account_currency(settings)
+    if currency == quote_currency(settings):
+        return None
+    from huracan_core.market.fx import account_rates
+
+    return account_rates(settings, currency, as_of)
+
+
+def to_account_currency(records: list[TradeRecord], rates: RateSeries | None) -> list[TradeRecord]:
+    """Records in the quote currency, with their money in the account currency of `rates`: the notional
+    (`size`) at the rate known at entry, the net PnL at the rate known at exit (when it was realised).
+    Records already in the account currency are kept as they are; any other currency is refused by name."""
+    if rates is None:
+        return records
+    out = []
+    for t in records:
+        if t.currency == rates.currency:
+            out.append(t)
+            continue
+        if t.currency != rates.quote:
+            raise ValueError(
+                f"trade {t.trade_id} of {t.symbol} is in {t.currency}, neither the quote {rates.quote} "
+                f"nor the account currency {rates.currency}"
+            )
+        out.append(
+            replace(
+                t,
+                size=rates.to_account(t.size, t.entry_time),
+                net_pnl=rates.to_account(t.net_pnl, t.exit_time),
+                currency=rates.currency,
+            )
         )
-    return quote
+    return out
 
 
 def _regime(row: dict[str, Any]) -> str | None:
@@ -162,8 +203,12 @@ def model_trades(model_dir: Path, settings: Settings, source: str = "oos_backtes
     return load_model_trades(model_dir, settings, source).records
 
 
-def load_model_trades(model_dir: Path, settings: Settings, source: str = "oos_backtest") -> ModelTrades:
-    """`model_trades` with the OOS price grid, equity path and per-bar regimes it was simulated on."""
+def load_model_trades(
+    model_dir: Path, settings: Settings, source: str = "oos_backtest", rates: RateSeries | None = None
+) -> ModelTrades:
+    """`model_trades` with the OOS price grid, equity path and per-bar regimes it was simulated on. The
+    money of each record is in the account currency: converted with `rates` (default: the market source's
+    rates as known at the end of the model's training date) when that is not the quote."""
     from huracan_core.training.evaluate import oos_trade_details
 
     model_dir = Path(model_dir)
@@ -179,7 +224,7 @@ def load_model_trades(model_dir: Path, settings: Settings, source: str = "oos_ba
     fee = float(costs.get("fee_bps", 0.0))
     spread = float(costs.get("spread_bps", 0.0))
     capital = float(costs.get("trade_size_usd", settings.costs.trade_size_usd))
-    currency = account_currency(settings)
+    currency = quote_currency(settings)
     symbol = normalise_symbol(meta["symbol"])
 
     bt, detail, prices, grid_ts = oos_trade_details(oos, market_type, funding_per_bar)
@@ -243,6 +288,12 @@ def load_model_trades(model_dir: Path, settings: Settings, source: str = "oos_ba
                 features={c: _finite(row.get(c)) for c in inputs},
             )
         )
+    if account_currency(settings) != currency:
+        if rates is None:
+            from huracan_core.dates import as_of_for
+
+            rates = account_rates_for(settings, as_of_for(date.fromisoformat(meta["training_date"])))
+        records = to_account_currency(records, rates)
     return ModelTrades(
         records=records,
         prices=prices,

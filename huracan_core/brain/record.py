@@ -29,12 +29,21 @@ from huracan_core.atomic import read_json, write_json
 from huracan_core.brain import models as m
 from huracan_core.brain.db import open_brain
 from huracan_core.config import Settings
+from huracan_core.dates import as_of_for
 from huracan_core.features import default_recipe
 from huracan_core.ledger import RunLedger
 from huracan_core.logs import get_logger
+from huracan_core.market.base import MarketDataError
+from huracan_core.market.fx import RateSeries
 from huracan_core.paths import EngineHome, day_tag
 from huracan_core.symbols import normalise_symbol
-from huracan_core.trades import ModelTrades, TradeRecord, load_model_trades
+from huracan_core.trades import (
+    ModelTrades,
+    TradeRecord,
+    account_rates_for,
+    load_model_trades,
+    to_account_currency,
+)
 from huracan_core.training.learning import (
     importance_changes,
     loss_causes,
@@ -115,9 +124,16 @@ def _model_dir(home: EngineHome, path: str | None) -> Path | None:
 
 
 def coin_night(
-    settings: Settings, home: EngineHome, day: date, symbol: str, entry: Any, champion_id: str | None
+    settings: Settings,
+    home: EngineHome,
+    day: date,
+    symbol: str,
+    entry: Any,
+    champion_id: str | None,
+    rates: RateSeries | None = None,
 ) -> CoinNight:
-    """Compute every coin-keyed row of the night for one coin (no database access)."""
+    """Compute every coin-keyed row of the night for one coin (no database access); money in the account
+    currency (`rates`: the night's point-in-time rates when that is not the quote)."""
     symbol = normalise_symbol(symbol)
     night = CoinNight(symbol)
     model_dir = (
@@ -150,7 +166,9 @@ def coin_night(
         meta = read_json(model_dir / "metadata.json")
         metrics = read_json(model_dir / "metrics.json")
         config = read_json(model_dir / "config.json")
-        mt = load_model_trades(model_dir, settings)
+        mt = load_model_trades(model_dir, settings, rates=rates)
+    except MarketDataError as exc:
+        raise BrainRecordError(f"{symbol} {day}: cannot convert the trades' money: {exc}") from exc
     except (OSError, ValueError, KeyError) as exc:
         raise BrainRecordError(f"{symbol} {day}: cannot read model folder {model_dir}: {exc}") from exc
     if len(mt.records) != int(metrics["trades"]):
@@ -368,10 +386,20 @@ def record_night(
     entries = RunLedger(home, day).entries()
     roster = day_roster(home, day) or {}
     champions = {c["symbol"]: c.get("model_id") for c in roster.get("coins", [])}
-    nights = [coin_night(settings, home, day, s, entries.get(s), champions.get(s)) for s in universe.selected]
+    try:
+        rates = account_rates_for(settings, as_of_for(day))
+    except MarketDataError as exc:
+        raise BrainRecordError(f"{day}: {exc}") from exc
+    nights = [
+        coin_night(settings, home, day, s, entries.get(s), champions.get(s), rates) for s in universe.selected
+    ]
     patterns = mine_patterns({n.symbol: n.trades for n in nights if n.trades})
     portfolio_rows = []
-    for t in portfolio_trades or []:
+    try:
+        portfolio_trades = to_account_currency(list(portfolio_trades or []), rates)
+    except (MarketDataError, ValueError) as exc:
+        raise BrainRecordError(f"{day}: cannot convert the portfolio trades' money: {exc}") from exc
+    for t in portfolio_trades:
         if t.source != m.PORTFOLIO_SOURCE:
             raise BrainRecordError(
                 f"{day}: trade {t.trade_id} of {t.symbol} handed in as a portfolio trade "

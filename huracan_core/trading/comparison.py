@@ -220,13 +220,14 @@ def compare_night(settings: Settings, day: date) -> dict[str, Any]:
 def night_comparison(settings: Settings, day: date) -> NightComparison:
     """compare_night's table (written to runs/{D}Z/trading_comparison.json) and the portfolio consensus
     account's closed positions as TradeRecords (source "portfolio", money in `costs.trade_size_usd` of the
-    account currency, each coin's trades under tonight's model id), for the Brain Library."""
+    quote currency, each coin's trades under tonight's model id), for the Brain Library (which converts them
+    to `market.account_currency` as it records them)."""
     from pathlib import Path
 
     from huracan_core.atomic import read_json
     from huracan_core.ledger import RunLedger
     from huracan_core.stages import cost_inputs_for, engine_home, load_features, load_universe
-    from huracan_core.trades import account_currency
+    from huracan_core.trades import quote_currency
     from huracan_core.trading.killswitch import read_kill_switch
     from huracan_core.trading.records import portfolio_records
 
@@ -262,7 +263,7 @@ def night_comparison(settings: Settings, day: date) -> NightComparison:
             run.plans,
             models=models,
             training_date=day.isoformat(),
-            currency=account_currency(settings),
+            currency=quote_currency(settings),  # converted to the account currency as recorded
             capital=settings.costs.trade_size_usd,
         )
         if run is not None

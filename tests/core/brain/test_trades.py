@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -73,13 +74,39 @@ def test_every_field_is_filled_and_costs_add_up(night: Night) -> None:
     json.dumps(mt.records[0].to_row(), default=str)  # serialisable as-is
 
 
-def test_another_account_currency_is_refused_by_name(night: Night) -> None:
+def test_an_account_in_gbp_converts_each_trade_at_the_rate_known_then(night: Night) -> None:
+    """GBP (the seed's account): notional at the rate known at entry, net PnL at the rate known at exit,
+    both from the synthetic market's GBP-USDT bars; bps, prices and counts stay as simulated."""
+    from huracan_core.market.fx import synthetic_rates
+
+    d = _traded(night)[0]
+    usdt = model_trades(d, night.settings())
     settings = night.settings()
-    settings.market.account_currency = "EUR"
-    with pytest.raises(ValueError, match="market.account_currency"):
-        model_trades(_traded(night)[0], settings)
+    settings.market.account_currency = "gbp"
+    gbp = model_trades(d, settings)
+    bars = synthetic_rates(
+        settings.market.synthetic_seed, "GBP", "USDT", "1h", datetime(2026, 4, 21, tzinfo=UTC)
+    )
+    closes = dict(zip(bars.close_ms.tolist(), bars.rate.tolist(), strict=True))
+    assert len(gbp) == len(usdt) >= 3
+    used = set()
+    for q, g in zip(usdt, gbp, strict=True):
+        assert g.currency == "GBP" and q.currency == "USDT"
+        assert (g.net_bps, g.gross_bps, g.entry_price, g.trade_id) == (
+            q.net_bps,
+            q.gross_bps,
+            q.entry_price,
+            q.trade_id,
+        )
+        # the fills are bar open times, so the rate known at a fill is the close of the bar just before it
+        at_exit = closes[int(q.exit_time.timestamp() * 1000)]
+        at_entry = closes[int(q.entry_time.timestamp() * 1000)]
+        assert g.net_pnl == pytest.approx(q.net_pnl / at_exit, rel=1e-12)
+        assert g.size == pytest.approx(q.size / at_entry, rel=1e-12)
+        used.add(at_exit)
+    assert len(used) > 1  # a moving rate, not one factor
     settings.market.account_currency = "usdt"
-    assert model_trades(_traded(night)[0], settings)[0].currency == "USDT"
+    assert model_trades(d, settings)[0].currency == "USDT"
 
 
 def test_equity_path_ends_at_the_metrics_net_pnl(night: Night) -> None:
