@@ -1,5 +1,6 @@
 """The day's hand-off to the trading bot and to humans: engine_summary.json plus copies of the
-day's status.json and roster in `exports/YYYY-MM-DD/`. Secrets are never part of any export.
+day's status.json and roster in `exports/YYYY-MM-DD/`, and the seed's dated Brain Library files
+(huracan_core.brain.exports). Secrets are never part of any export.
 """
 
 from __future__ import annotations
@@ -50,10 +51,14 @@ def engine_summary(home: EngineHome, day: date) -> dict[str, Any]:
     }
 
 
-def export_day(home: EngineHome, day: date, engine: Any = None) -> dict[str, Any]:
+def export_day(
+    home: EngineHome, day: date, engine: Any = None, currency: str | None = None
+) -> dict[str, Any]:
     """Write engine_summary.json and the day's export folder; returns what was written. With the Brain
-    Library's `engine`, also its exports of the night (huracan_core.brain.exports); the folder's index
-    `performance_summary.json` (rows, bytes, sha256 of every file) is written last."""
+    Library's `engine`, also its exports of the night (huracan_core.brain.exports) with the money columns
+    named for `currency` (the account currency, `trades.account_currency(settings)`; default: the one the
+    night's trades were recorded in); the folder's index `performance_summary.json` (rows, bytes, sha256 of
+    every file) is written last."""
     summary = engine_summary(home, day)
     write_json(home.summary(day), summary)
     out = home.exports_dir(day)
@@ -68,7 +73,7 @@ def export_day(home: EngineHome, day: date, engine: Any = None) -> dict[str, Any
     if engine is not None:
         from huracan_core.brain.exports import write_brain_exports
 
-        brain_rows = write_brain_exports(engine, home, day, out)
+        brain_rows = write_brain_exports(engine, home, day, out, currency)
     from huracan_core.brain.exports import write_index
 
     index = write_index(out, day, brain_rows)

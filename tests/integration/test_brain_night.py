@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from huracan_core.atomic import read_json, sha256_file
 from huracan_core.brain import models as m
 from huracan_core.brain.db import make_engine, open_brain
-from huracan_core.brain.exports import BRAIN_EXPORTS, INDEX
+from huracan_core.brain.exports import INDEX, SEED_EXPORTS, seed_file_names
 from huracan_core.brain.record import record_night, row_counts
 from huracan_core.stages import publish_stage
 from tests.core.brain.conftest import DAY, Night, night_settings, postgres_database, run_night
@@ -96,12 +96,8 @@ def test_exports_are_the_databases_rows(night: Night, tmp_path: Path) -> None:
     out = publish_stage(night.settings(url), DAY)
     folder = night.home.exports_dir(DAY)
     names = {p.name for p in folder.iterdir()}
-    for name in BRAIN_EXPORTS:
-        if "{symbol}" in name:
-            assert {name.format(symbol=s) for s in night.symbols} <= names
-        else:
-            assert name in names, name
-    assert INDEX in names and len(BRAIN_EXPORTS) + 1 == 17 + 1  # 17 seed names (+ the second backtest format)
+    assert set(seed_file_names(DAY, night.symbols)) <= names
+    assert INDEX in names and len(SEED_EXPORTS) == 17 + 1  # 17 seed names, + the second backtest format
     index = read_json(folder / INDEX)
     assert {f["file"] for f in index["files"]} == names - {INDEX}
     for f in index["files"]:
@@ -111,27 +107,33 @@ def test_exports_are_the_databases_rows(night: Night, tmp_path: Path) -> None:
         )
     rows = {f["file"]: f["rows"] for f in index["files"]}
     counts = out["brain"]["rows"]
-    csv = {n: pl.read_csv(folder / n, infer_schema_length=0) for n in names if n.endswith(".csv")}
+    d = DAY.isoformat()
+    csv = {
+        n.removesuffix(f"_{d}.csv"): pl.read_csv(folder / n, infer_schema_length=0)
+        for n in names
+        if n.endswith(f"_{d}.csv")
+    }
     for name, frame in csv.items():
-        assert rows[name] == frame.height, name
-    assert csv["trade_history.csv"].height == csv["all_trades_complete.csv"].height == counts["trade_memory"]
-    assert csv["observability_trades.csv"].height == counts["trade_memory"]
-    assert csv["pattern_performance.csv"].height == counts["pattern_library"]
-    assert csv["post_exit_tracking.csv"].height == counts["post_exit_tracking"]
-    assert csv["regime_analysis.csv"].height == counts["regimes"]
-    assert (
-        csv["model_evolution.csv"].height
-        == csv["observability_model_deltas.csv"].height
-        == counts["model_evolution"]
+        assert rows[f"{name}_{d}.csv"] == frame.height, name
+    assert csv["trade_history"].height == csv["all_trades_complete"].height == counts["trade_memory"]
+    assert csv["observability_trades"].height == counts["trade_memory"]
+    assert csv["pattern_performance"].height == counts["pattern_library"]
+    assert csv["post_exit_tracking"].height == counts["post_exit_tracking"]
+    assert set(csv["regime_analysis"]["market_regime"]) == set(
+        r for (r,) in _query(url, select(m.Regime.regime).where(m.Regime.date == DAY))
     )
-    assert csv["model_performance.csv"].height == counts["model_performance"]
-    assert csv["observability_models.csv"].height == counts["models"]
     assert (
-        csv["backtest_results.csv"].height
+        csv["model_evolution"].height == csv["observability_model_deltas"].height == counts["model_evolution"]
+    )
+    assert csv["model_performance"].height == counts["model_performance"]
+    assert csv["observability_models"].height == counts["models"]
+    assert (
+        csv["backtest_results"].height
         == counts["models"]
-        == len(read_json(folder / "backtest_results.json"))
+        == len(read_json(folder / f"backtest_results_{d}.json"))
     )
-    assert csv["win_loss_analysis.csv"].height == counts["win_analysis"] + counts["loss_analysis"]
+    win_loss = read_json(folder / f"win_loss_analysis_{d}.json")
+    assert len(win_loss["wins"]) + len(win_loss["losses"]) == counts["win_analysis"] + counts["loss_analysis"]
     engine = make_engine(url)
     with engine.connect() as conn:
         net = conn.execute(select(func.sum(m.TradeMemory.net_bps))).scalar_one()
@@ -142,26 +144,36 @@ def test_exports_are_the_databases_rows(night: Night, tmp_path: Path) -> None:
         ).one()
         survived = conn.execute(select(func.count()).where(m.PatternLibrary.survived)).scalar_one()
     engine.dispose()
-    assert csv["pattern_library.csv"].height == survived
-    assert csv["trade_history.csv"]["net_bps"].cast(pl.Float64).sum() == pytest.approx(net, rel=1e-9)
-    metrics = read_json(folder / "comprehensive_metrics.json")
+    assert csv["pattern_library"].height == survived
+    assert csv["trade_history"]["net_profit_bps"].cast(pl.Float64).sum() == pytest.approx(net, rel=1e-9)
+    assert "net_profit_usdt" in csv["trade_history"].columns  # the default account: the quote
+    metrics = read_json(folder / f"comprehensive_metrics_{d}.json")
     assert metrics["trades"] == model_trades and metrics["net_pnl_bps"] == pytest.approx(model_net, rel=1e-9)
     assert sum(s["trades"] for s in metrics["by_source"].values()) == counts["trade_memory"]
     assert metrics["by_source"]["portfolio"]["trades"] == out["brain"]["portfolio_trades"] > 0
     assert (
-        set(csv["trade_history.csv"]["source"])
-        == set(csv["observability_trades.csv"]["source"])
+        set(csv["trade_history"]["source"])
+        == set(csv["observability_trades"]["source"])
         == {
             m.MODEL_SOURCE,
             m.PORTFOLIO_SOURCE,
         }
     )
-    learning = read_json(folder / "learning_snapshot.json")
+    learning = read_json(folder / f"learning_snapshot_{d}.json")
     assert learning == read_json(night.home.learning_dir() / f"{DAY:%Y%m%d}Z" / "learning_snapshot.json")
     assert sum(c["trades"] for c in learning["coins"].values()) == model_trades
     for s in night.symbols:
-        art = read_json(folder / f"artifact_{s}_metadata.json")
+        art = read_json(folder / f"artifact_{s}_metadata_{d}.json")
         assert art["files"]["model.bin"] == sha256_file(Path(art["model"]["path"]) / "model.bin")
+
+
+def _query(url: str, stmt):  # type: ignore[no-untyped-def]
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(stmt).all()
+    finally:
+        engine.dispose()
 
 
 def test_model_evolution_compares_with_the_previous_night(night: Night, tmp_path: Path) -> None:

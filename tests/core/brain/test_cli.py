@@ -55,7 +55,7 @@ def test_export_and_report_commands(cli_env: Path, night: Night) -> None:
     res = runner.invoke(app, ["export", "--date", DAY.isoformat()])
     assert res.exit_code == 0, res.output
     folder = night.home.exports_dir(DAY)
-    assert "trade_history.csv" in res.stdout and str(folder) in res.stdout
+    assert f"trade_history_{DAY.isoformat()}.csv" in res.stdout and str(folder) in res.stdout
     assert (folder / "performance_summary.json").is_file()
     engine = create_engine(f"sqlite:///{cli_env}")
     with engine.connect() as conn:  # the re-recorded night keeps the portfolio simulator's trades

@@ -29,5 +29,6 @@ def test_a_night_without_any_model_is_published(home: Path) -> None:
     out = stages.publish_stage(settings, DAY)
     assert out["summary"]["failed"] == 3
     index = read_json(home / "exports" / DAY.isoformat() / "performance_summary.json")
-    assert {f["file"] for f in index["files"]} >= {"trade_history.csv", "roster.json", "engine_summary.json"}
-    assert all(f["rows"] == 0 for f in index["files"] if f["file"] == "trade_history.csv")
+    history = f"trade_history_{DAY.isoformat()}.csv"
+    assert {f["file"] for f in index["files"]} >= {history, "roster.json", "engine_summary.json"}
+    assert all(f["rows"] == 0 for f in index["files"] if f["file"] == history)

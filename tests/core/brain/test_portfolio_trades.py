@@ -99,6 +99,6 @@ def test_publish_stage_records_the_comparisons_portfolio_trades(night: Night, tm
         ).scalar_one()
     engine.dispose()
     assert stored == n
-    metrics = read_json(night.home.exports_dir(DAY) / "comprehensive_metrics.json")
+    metrics = read_json(night.home.exports_dir(DAY) / f"comprehensive_metrics_{DAY.isoformat()}.json")
     assert metrics["by_source"]["portfolio"]["trades"] == n
     assert metrics["trades"] == metrics["by_source"]["oos_backtest"]["trades"]
