@@ -4,11 +4,17 @@ Why: partials (features.parquet, split_indices.json, training_log.json) are writ
 crashed run leaves evidence; `sha256.txt` is written LAST over every file, so a folder without a verifying
 manifest is incomplete and is never loaded, promoted or listed as a model. `load_model` verifies the
 hashes before it reads a byte of the model and names the file at fault.
+
+`models/{SYMBOL}/metadata.json` (the seed's place) describes the coin's current model, the newest complete
+one by (training date, version), in the seed's fields: `model_id` (a UUID), `version`, `total_return`,
+`lookback_days`, `train_test_split`, ... plus `engine_model_id` and the version folder it tells of. It is
+rewritten when a newer model completes, never by a backfill of an older date.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -18,7 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from huracan_core.atomic import MANIFEST, IntegrityError, read_json, sha256_bytes, verify_manifest
+from huracan_core.atomic import MANIFEST, IntegrityError, read_json, sha256_bytes, verify_manifest, write_json
 from huracan_core.paths import EngineHome, stamp
 from huracan_core.training import models
 from huracan_core.training.encoder import META as ENC_META
@@ -105,6 +111,92 @@ def complete_models(
         if is_complete(p):
             dated.append((day or date.min, p.name, p))
     return [p for _, _, p in sorted(dated)]
+
+
+MODEL_UUID_NAMESPACE = uuid.UUID("5f0c3d2e-8a61-4c1e-9a57-6b7e2f0d4c11")  # the engine's own namespace
+CURRENT_METADATA = "metadata.json"
+
+
+def model_uuid(model_id: str) -> str:
+    """The model's UUID (the seed's `model_id`): a UUID5 of the engine's model id, so it is the same
+    wherever it is computed and needs no registry."""
+    return str(uuid.uuid5(MODEL_UUID_NAMESPACE, model_id))
+
+
+def current_metadata_path(home: EngineHome, symbol: str) -> Path:
+    """`models/{SYMBOL}/metadata.json`: the coin's current model, in the seed's fields."""
+    return home.model_root(symbol) / CURRENT_METADATA
+
+
+def current_metadata(model_dir: Path, lookback_days: int, timeframe: str) -> dict[str, Any]:
+    """The seed's metadata of one complete model folder (its metadata, metrics, config and split files)."""
+    model_dir = Path(model_dir)
+    meta = read_json(model_dir / "metadata.json")
+    metrics = read_json(model_dir / "metrics.json")
+    config = read_json(model_dir / "config.json")
+    split = read_json(model_dir / "split_indices.json")
+    rows = int(split.get("rows") or meta.get("n_samples") or 0)
+    folds = split.get("folds") or []
+    first_test = min((int(f["test_start"]) for f in folds), default=rows)
+    pct = metrics.get("net_pnl_pct")
+    params = config.get("final_params", {})
+    return {
+        # the seed's fields
+        "model_id": meta.get("uuid") or model_uuid(meta["model_id"]),
+        "symbol": meta["symbol"],
+        "version": meta["version"],
+        "created_at": meta.get("created_at"),
+        "training_date": meta["training_date"],
+        "model_type": config.get("model_type"),
+        "lookback_days": lookback_days,
+        "timeframe": timeframe,
+        # rows before the first out-of-sample bar: the first fold trains on them, the rest is tested
+        # walk-forward (each later fold also trains on what came before it)
+        "train_test_split": round(first_test / rows, 6) if rows else None,
+        "total_return": float(pct) / 100.0 if isinstance(pct, int | float) else None,
+        "sharpe_ratio": metrics.get("sharpe"),
+        "win_rate": metrics.get("hit_rate"),
+        "max_drawdown": metrics.get("max_drawdown_pct") / 100.0
+        if isinstance(metrics.get("max_drawdown_pct"), int | float)
+        else None,
+        "total_trades": metrics.get("trades"),
+        "hyperparameters": params,
+        "features": config.get("input_columns", []),
+        "feature_count": len(config.get("input_columns", [])),
+        "gates_passed": bool(meta.get("gates_passed")),
+        # the engine's
+        "engine_model_id": meta["model_id"],
+        "model_path": str(model_dir),
+        "model_sha256": meta.get("model_sha256"),
+        "recipe_hash": meta.get("recipe_hash"),
+        "n_samples": rows,
+        "oos_start": metrics.get("oos_start"),
+        "oos_end": metrics.get("oos_end"),
+        "folds": len(folds),
+        "net_pnl_bps": metrics.get("net_pnl_bps"),
+        "evaluation": metrics.get("evaluation"),
+    }
+
+
+def write_current_metadata(
+    home: EngineHome, model_dir: Path, lookback_days: int, timeframe: str
+) -> Path | None:
+    """Point `models/{SYMBOL}/metadata.json` at `model_dir` if it is the coin's newest complete model by
+    (training date, version); None (nothing written) when a newer one is already named there."""
+    payload = current_metadata(model_dir, lookback_days, timeframe)
+    path = current_metadata_path(home, payload["symbol"])
+    if path.is_file():
+        try:
+            held = read_json(path)
+            newer = (str(held["training_date"]), str(held["version"])) > (
+                payload["training_date"],
+                payload["version"],
+            )
+        except (OSError, ValueError, KeyError):
+            newer = False  # an unreadable pointer is replaced by a sound one
+        if newer:
+            return None
+    return write_json(path, payload)
 
 
 def recipe_payload(recipe: Any) -> dict[str, Any]:

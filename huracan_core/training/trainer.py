@@ -38,8 +38,10 @@ from huracan_core.training.artifacts import (
     LoadedModel,
     complete_models,
     load_model,
+    model_uuid,
     new_model_dir,
     recipe_payload,
+    write_current_metadata,
 )
 from huracan_core.training.dataset import LeakError, Prepared, check_no_leak, cost_report, oos_table, prepare
 from huracan_core.training.encoder import resolve_encoder
@@ -380,6 +382,7 @@ def train_coin(
         model_dir / "metadata.json",
         {
             "model_id": model_id,
+            "uuid": model_uuid(model_id),
             "symbol": symbol,
             "version": version,
             "training_date": training_date.isoformat(),
@@ -410,6 +413,8 @@ def train_coin(
         },
     )
     write_manifest(model_dir, files)  # LAST: only now is the folder a model
+    # the coin's current model in the seed's place and fields (a backfill of an older date leaves it)
+    write_current_metadata(home, model_dir, settings.market.lookback_days, settings.market.timeframe)
     write_learning_snapshot(
         home, symbol, training_date, model_id, importance, previous[-1] if previous else None, metrics
     )

@@ -74,7 +74,7 @@ def test_kill_9_mid_training_then_resume(home: Path, tmp_path: Path) -> None:
     # failed on its way out; either way it is not complete
     assert before[victim]["status"] in ("running", "failed"), before[victim]
     # whatever the killed coin left behind is not a model: no verifying sha256.txt
-    for folder in (home / "models" / victim).glob("*"):
+    for folder in (p for p in (home / "models" / victim).glob("*") if p.is_dir()):  # not metadata.json
         with pytest.raises(IntegrityError):
             verify_manifest(folder)
 
@@ -85,7 +85,7 @@ def test_kill_9_mid_training_then_resume(home: Path, tmp_path: Path) -> None:
     assert after[victim]["status"] in ("success", "skipped")
     for symbol, path in completed.items():
         assert after[symbol]["output_path"] == path, f"{symbol} was retrained"
-        assert len(list((home / "models" / symbol).glob("*"))) == 1
+        assert len([p for p in (home / "models" / symbol).glob("*") if p.is_dir()]) == 1
     if after[victim]["status"] == "success":
         verify_manifest(Path(after[victim]["output_path"]))
     roster = json.loads((home / "champions" / "roster.json").read_text())

@@ -65,7 +65,7 @@ def test_a_missing_or_corrupt_champion_is_one_line_exit_1_or_2(world: World) -> 
     assert "champions/BTC-USDT.json" in one_line(missing.stderr)
     bad_at = huracan(world, "decide", "--symbol", COIN, "--at", "yesterday")
     assert bad_at.returncode == 2 and "--at 'yesterday'" in one_line(bad_at.stderr)
-    model_bin = next((world.settings.home / "models" / COIN).iterdir()) / "model.bin"
+    model_bin = next(p for p in (world.settings.home / "models" / COIN).iterdir() if p.is_dir()) / "model.bin"
     original = model_bin.read_bytes()
     try:
         model_bin.write_bytes(original + b"\0")
