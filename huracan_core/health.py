@@ -9,11 +9,14 @@ Checks (each with a bounded timeout, each returning healthy / unhealthy / not_ap
 - `storage`: a write / read / delete probe of a small file under `{app_folder}/_health/` on the remote;
 - `disk`: free space where the engine home lives;
 - `ray`: a TCP connect to the configured Ray address (none: the night starts its own local Ray);
+- `telegram` (with `telegram.enabled`): the Bot API's `getMe` through python-telegram-bot, the client the
+  night's notifier uses, at `telegram.api_url` (a wrong token answers 401 and is named as such);
 - extra checks handed in by the caller (the Dagster daemon heartbeat lives in huracan_dagster: this
   package never imports Dagster).
 
 Writes the seed's `monitoring/health_check_YYYYMMDD.json` (the full report), `monitoring/system_status.json`
-(one status per component) and `monitoring/performance_metrics.json` (the latencies and disk numbers).
+(one status per component), `monitoring/performance_metrics.json` (the latencies and disk numbers) and the
+seed's monitoring JSON (`huracan_core.monitoring`: component, error_rate, data_gaps, model_load_time_ms).
 Error texts are scrubbed of every configured secret (a database URL may hold a password).
 """
 
@@ -300,6 +303,45 @@ def check_ray(settings: Settings, address: str | None = None) -> CheckResult:
     return _timed("ray", probe, ())
 
 
+def check_telegram(settings: Settings, secrets: Iterable[str] = ()) -> CheckResult:
+    """`getMe` against the configured Bot API, through the same client (python-telegram-bot) as the night."""
+    tg = settings.telegram
+    if not tg.enabled:
+        return CheckResult("telegram", "not_applicable", "telegram.enabled is false: no messages are sent")
+    token = tg.token.get_secret_value() if tg.token else ""  # Settings require it when enabled
+
+    def probe() -> tuple[str, dict[str, Any]]:
+        import asyncio
+
+        from telegram import Bot
+        from telegram.error import InvalidToken
+        from telegram.request import HTTPXRequest
+
+        timeout = min(TIMEOUT_S, tg.timeout_s)
+        request = HTTPXRequest(
+            connection_pool_size=1,
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            pool_timeout=timeout,
+        )
+        kwargs = {"base_url": tg.api_url} if tg.api_url else {}
+        bot = Bot(token, request=request, **kwargs)
+
+        async def get_me() -> Any:
+            async with bot:  # initialize() itself calls getMe
+                return bot.bot
+
+        try:
+            me = asyncio.run(asyncio.wait_for(get_me(), timeout * 2 + 1))
+        except InvalidToken as exc:
+            raise RuntimeError(f"the Bot API refused telegram.token (getMe: {exc})") from None
+        where = urlsplit(tg.api_url).netloc if tg.api_url else "api.telegram.org"
+        return f"bot @{me.username} (id {me.id}) answered getMe at {where}", {"bot_id": me.id}
+
+    return _timed("telegram", probe, secrets)
+
+
 def run_health(
     settings: Settings, extra: Iterable[Callable[[], CheckResult]] = (), *, ray_address: str | None = None
 ) -> HealthReport:
@@ -312,13 +354,18 @@ def run_health(
         check_storage(settings, secrets),
         check_disk(settings),
         check_ray(settings, ray_address),
+        check_telegram(settings, secrets),
     ]
     checks += [fn() for fn in extra]
     return HealthReport(datetime.now(UTC).isoformat(timespec="seconds"), checks)
 
 
 def write_health(settings: Settings, report: HealthReport) -> list[Path]:
-    """The seed's three monitoring files, written atomically under `monitoring/`."""
+    """The seed's monitoring files, written atomically under `monitoring/`: the three of the report and
+    the monitoring JSON (`huracan_core.monitoring`)."""
+    from huracan_core.monitoring import health_monitoring, write_monitoring
+    from huracan_core.paths import EngineHome
+
     folder = Path(settings.home) / "monitoring"
     stamp = datetime.fromisoformat(report.checked_at)
     status = {
@@ -336,4 +383,7 @@ def write_health(settings: Settings, report: HealthReport) -> list[Path]:
         atomic.write_json(folder / f"health_check_{stamp:%Y%m%d}.json", report.to_json()),
         atomic.write_json(folder / "system_status.json", status),
         atomic.write_json(folder / "performance_metrics.json", perf),
+        *write_monitoring(
+            EngineHome(Path(settings.home)), health_monitoring(settings, report.checks, report.checked_at)
+        ),
     ]
