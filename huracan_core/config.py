@@ -144,6 +144,18 @@ class GateSettings(_Section):
     champion_margin: float = Field(0.1, ge=0)  # a challenger must beat the champion's OOS metric by this much
 
 
+class ForwardSettings(_Section):
+    """The forward record's demotion rule (huracan_core/forward.py): a champion whose trading since its
+    hand-out breaks it leaves the roster (trade_ok false, the reason says why) and the next night judges
+    a challenger as if the coin had no champion. Drawdown applies from the first bar; the net-loss rule
+    only once `min_trades` forward trades have closed, so a few unlucky trades never demote a model."""
+
+    demote: bool = True  # false: the record is kept and reported, nobody is taken off the roster
+    max_drawdown_pct: float = Field(20.0, gt=0, le=100)  # forward drawdown beyond this demotes (as the gate)
+    min_trades: int = Field(20, ge=1)  # closed forward trades before the net-loss rule applies
+    min_net_bps: float = 0.0  # net bps (summed over forward trades, after costs) below this demotes
+
+
 class TrainingSettings(_Section):
     mode: Literal["sequential", "parallel", "hybrid"] = "hybrid"
     workers: int | None = Field(None, ge=1, le=256)
@@ -344,6 +356,7 @@ class Settings(BaseSettings):
     universe: UniverseSettings = UniverseSettings()
     costs: CostSettings = CostSettings()
     gates: GateSettings = GateSettings()
+    forward: ForwardSettings = ForwardSettings()
     training: TrainingSettings = TrainingSettings()
     storage: StorageSettings = StorageSettings()
     telegram: TelegramSettings = TelegramSettings()

@@ -20,6 +20,12 @@ failed, too little data, gates missed, no champion) as clearly as which ones are
 first, then by a composite of liquidity (ADV, higher better), total round-trip cost (lower better) and
 recent out-of-sample net edge (last 7 days, higher better): the mean of the three percentile ranks.
 The roster of D (`champions/{YYYYMMDD}Z/roster.json`) uses D's champions only.
+
+Why a forward record in the roster: a champion is judged on history; the roster of D also says how it has
+traded since a night handed it out (`forward_*`, from D's forward record, huracan_core/forward.py) and takes
+it off (trade_ok false, "demoted: forward ... since ...") when that breaks `settings.forward`'s rule. From
+the next night on, the promotion rule treats a demoted champion as gone: a challenger is judged as a first
+champion, and the demoted model is never listed as tradeable again.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import numpy as np
 
 from huracan_core.atomic import file_lock, read_json, write_json
 from huracan_core.config import Settings
+from huracan_core.forward import ForwardRecord, demoted_before, records_on, roster_fields
 from huracan_core.paths import EngineHome, parse_day_tag
 from huracan_core.symbols import normalise_symbol
 from huracan_core.training.artifacts import complete_models, is_complete, model_training_date
@@ -200,7 +207,20 @@ def champion_before(
             if pointer is None
             else why
         )
+    demoted = _demoted(home, symbol, champion, day)
+    if demoted is not None:
+        return None, demoted
     return champion, None
+
+
+def _demoted(home: EngineHome, symbol: str, champion: dict[str, Any], day: date) -> str | None:
+    """Why `champion` is no champion on night `day`: a roster of an earlier night demoted it (forward.py)."""
+    since = date.fromisoformat(str(champion["training_date"]))
+    hit = demoted_before(home, symbol, str(champion["model_id"]), since, day)
+    if hit is None:
+        return None
+    night, reason = hit
+    return f"champion {champion['model_id']} was demoted on {night.isoformat()} ({reason})"
 
 
 def champion_on(
@@ -304,7 +324,12 @@ def _pct_rank(values: list[float], higher_better: bool) -> list[float]:
 
 
 def _entry(
-    home: EngineHome, symbol: str, outcome: dict[str, Any] | None, day: date, settings: Settings
+    home: EngineHome,
+    symbol: str,
+    outcome: dict[str, Any] | None,
+    day: date,
+    settings: Settings,
+    forward: dict[tuple[str, str], ForwardRecord] | None = None,
 ) -> dict[str, Any]:
     status = (outcome or {}).get("status", "missing")
     error = (outcome or {}).get("error")
@@ -329,6 +354,14 @@ def _entry(
         reasons.append(f"today's model failed gates: {today_metrics.get('gates', {}).get('summary', '')}")
     if pointer is None:
         reasons.append(why_none or "no champion")
+    model_id = pointer.get("model_id") if pointer else None
+    forward_fields, record = roster_fields(forward, symbol, model_id, day)
+    if record is not None and record.demoted:
+        reasons.append(str(record.reason))
+    elif pointer is not None and (earlier := _demoted(home, symbol, pointer, day)) is not None:
+        # decided before the demoting roster was written: never tradeable again
+        forward_fields |= {"forward_demoted": True, "forward_reason": f"demoted: {earlier}"}
+        reasons.append(f"demoted: {earlier}")
     from huracan_core.trading.killswitch import read_kill_switch  # the operator's stop overrides every model
 
     kill = read_kill_switch(home)
@@ -349,6 +382,7 @@ def _entry(
         "adv_usd": inputs.get("adv_usd"),
         "last_7d_net_bps": recent.get("last_7d_net_bps"),
         "oos_sharpe": (champ_metrics or {}).get("sharpe"),
+        **forward_fields,
         "trade_ok": not reasons,
         "reason": "; ".join(reasons) if reasons else None,
     }
@@ -358,10 +392,12 @@ def build_roster(
     home: EngineHome, day: date, symbols: list[str], outcomes: dict[str, dict], settings: Settings
 ) -> dict[str, Any]:
     """Write night `day`'s roster (`champions/{YYYYMMDD}Z/roster.json`) for exactly `symbols` (the day's coins),
-    from the champions in force on `day` only. `champions/roster.json` moves when the night is published."""
+    from the champions in force on `day` only, with the night's forward record (`forward_stage` first).
+    `champions/roster.json` moves when the night is published."""
     norm_outcomes = {normalise_symbol(k): v for k, v in outcomes.items()}
     wanted = list(dict.fromkeys(normalise_symbol(s) for s in symbols))
-    entries = [_entry(home, s, norm_outcomes.get(s), day, settings) for s in wanted]
+    forward = records_on(home, day)  # None: forward_stage did not run for the night (forward_* are null)
+    entries = [_entry(home, s, norm_outcomes.get(s), day, settings, forward) for s in wanted]
 
     def num(e: dict[str, Any], key: str) -> float:
         v = e.get(key)

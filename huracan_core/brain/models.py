@@ -287,6 +287,30 @@ class BotDecision(Base):
     __table_args__ = (Index("ix_decisions_symbol_bar_time", "symbol", "bar_time"),)
 
 
+class ForwardRecordRow(Base):
+    """Each champion's forward record (migration 0005, huracan_core/forward.py): night `date` scored the
+    champion `model_id` of `symbol`, handed out on `handed_out_on`, on its bars since then up to the
+    night's close (`scored_through`), after costs; `demoted` when that took it off the roster (`reason`).
+    Rows of a night are replaced as a whole when the night is recorded again."""
+
+    __tablename__ = "forward_records"
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    handed_out_on: Mapped[date] = mapped_column(Date)
+    scored_through: Mapped[datetime] = mapped_column(DateTime)
+    days_live: Mapped[int] = mapped_column(Integer)
+    bars: Mapped[int] = mapped_column(Integer)
+    trades: Mapped[int] = mapped_column(Integer)
+    net_bps: Mapped[float] = mapped_column(Float)
+    gross_bps: Mapped[float] = mapped_column(Float)
+    max_drawdown_pct: Mapped[float] = mapped_column(Float)
+    hit_rate: Mapped[float | None] = mapped_column(Float)
+    demoted: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_forward_records_model", "model_id"),)
+
+
 COIN_TABLES = (
     ModelPerformance,
     DailyMetric,
@@ -301,3 +325,6 @@ COIN_TABLES = (
 DAY_TABLES = (UniverseSelection, PatternLibrary)
 ALL_TABLES_ORM = (UniverseSelection, Feature, *COIN_TABLES, PatternLibrary)  # the night's tables
 CONTROL_TABLES = (KillSwitchEvent, BotDecision)  # operator controls and live decisions, not tied to a night
+# champions scored after their hand-out; a night may hold none (no earlier champion), so apart from the
+# night's tables that every recorded night fills
+FORWARD_TABLES = (ForwardRecordRow,)

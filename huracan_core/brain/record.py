@@ -369,6 +369,50 @@ def _insert_features(conn: Connection, rows: pl.DataFrame | None) -> None:
         cursor.close()
 
 
+def forward_rows(home: EngineHome, day: date) -> list[dict[str, Any]] | None:
+    """Night `day`'s forward record (runs/{D}Z/forward_record.json) as `forward_records` rows; None when the
+    night has no forward record (its stored rows, if any, are then left as they are)."""
+    from huracan_core.forward import ForwardError, load_forward
+
+    try:
+        payload = load_forward(home, day)
+    except ForwardError as exc:
+        raise BrainRecordError(f"{day}: {exc}") from exc
+    if payload is None:
+        return None
+    columns = {c.name for c in m.ForwardRecordRow.__table__.columns}
+    rows = []
+    for record in payload["records"]:
+        row = {k: v for k, v in record.to_json().items() if k in columns}
+        rows.append(
+            {
+                **_clean(row),
+                "date": day,
+                "handed_out_on": record.handed_out_on,
+                "scored_through": _naive(record.scored_through),
+            }
+        )
+    return rows
+
+
+def replace_forward_rows(conn: Connection, day: date, rows: list[dict[str, Any]] | None) -> int:
+    """Replace night `day`'s `forward_records` with `rows` inside the caller's transaction (None: keep)."""
+    if rows is None:
+        return 0
+    conn.execute(delete(m.ForwardRecordRow).where(m.ForwardRecordRow.date == day))
+    if rows:
+        conn.execute(insert(m.ForwardRecordRow.__table__), rows)
+    return len(rows)
+
+
+def record_forward(settings: Settings, day: date, engine: Engine | None = None) -> int:
+    """Record night `day`'s forward record alone, in one transaction (record_night does it with the night)."""
+    rows = forward_rows(EngineHome(Path(settings.home)), day)
+    engine = engine or open_brain(settings)
+    with engine.begin() as conn:
+        return replace_forward_rows(conn, day, rows)
+
+
 def record_night(
     settings: Settings,
     day: date,
@@ -407,6 +451,7 @@ def record_night(
             )
         portfolio_rows.append(trade_memory_row(t, day))
     columns = list(default_recipe(settings.market.timeframe).model_columns)
+    forward = forward_rows(home, day)
     engine = engine or open_brain(settings)
     with engine.begin() as conn:
         # the night's (date, symbol) keys are replaced; a coin of an earlier recording of this date that is
@@ -453,6 +498,7 @@ def record_night(
             conn.execute(insert(m.UniverseSelection.__table__), universe_rows)
         if patterns:
             conn.execute(insert(m.PatternLibrary.__table__), [{"date": day, **_clean(p)} for p in patterns])
+        forward_recorded = replace_forward_rows(conn, day, forward)
     counts = row_counts(engine, day)
     snapshot = write_brain_snapshot(home, day, nights, patterns)
     log.info(
@@ -464,6 +510,7 @@ def record_night(
         "snapshot": str(snapshot),
         "coins": [n.symbol for n in nights],
         "portfolio_trades": len(portfolio_rows),
+        "forward_records": forward_recorded,
     }
 
 

@@ -5,7 +5,8 @@
 * `performance_analysis.csv`: the same numbers, one row per coin;
 * `model_comparison.html`: one self-contained page (plotly's JavaScript inlined, nothing from a CDN) with each
   coin's OOS after-cost equity curve against buy-and-hold and its drawdown, the cost share per coin, the gate
-  outcomes and the roster.
+  outcomes, the roster and the forward record (how earlier nights' champions traded since their hand-out,
+  after costs, and which were demoted; huracan_core/forward.py).
 
 Curves come from the model folders with the very backtest that produced metrics.json
 (`huracan_core.trades.load_model_trades`); trade counts from the brain, so the page agrees with both.
@@ -146,12 +147,84 @@ def _comparison_table(comparison: dict[str, Any], day: date) -> str:
     return table.to_html(full_html=False, include_plotlyjs=False, div_id="comparison")
 
 
+def forward_section(home: EngineHome, day: date) -> dict[str, Any]:
+    """The report's forward record: every champion night `day` scored since its hand-out, with totals."""
+    from huracan_core.forward import ForwardError, load_forward
+
+    try:
+        payload = load_forward(home, day)
+    except ForwardError as exc:  # the report still comes out, saying why the section is missing
+        return {"available": False, "why": str(exc)}
+    if payload is None:
+        return {"available": False, "why": "no forward record for this night (forward_stage did not run)"}
+    return {
+        "available": True,
+        "scored_through": payload.get("scored_through"),
+        "rule": payload.get("rule"),
+        "scoring": payload.get("scoring"),
+        "summary": payload.get("summary"),
+        "records": [r.to_json() for r in payload["records"]],
+    }
+
+
+def _forward_table(forward: dict[str, Any], day: date) -> str:
+    import plotly.graph_objects as go
+
+    records = forward.get("records") or []
+
+    def num(v: Any, fmt: str) -> str:
+        value = _num(v)
+        return "" if value is None else format(value, fmt)
+
+    table = go.Figure(
+        go.Table(
+            header={
+                "values": [
+                    "coin",
+                    "champion",
+                    "handed out",
+                    "days live",
+                    "trades",
+                    "net bps",
+                    "max drawdown %",
+                    "hit rate",
+                    "demoted",
+                    "reason",
+                ]
+            },
+            cells={
+                "values": [
+                    [r["symbol"] for r in records],
+                    [r["model_id"] for r in records],
+                    [r["handed_out_on"] for r in records],
+                    [r["days_live"] for r in records],
+                    [r["trades"] for r in records],
+                    [num(r["net_bps"], ".1f") for r in records],
+                    [num(r["max_drawdown_pct"], ".2f") for r in records],
+                    [num(r["hit_rate"], ".0%") for r in records],
+                    ["yes" if r["demoted"] else "no" for r in records],
+                    [r["reason"] or "" for r in records],
+                ]
+            },
+        )
+    )
+    summary = forward.get("summary") or {}
+    table.update_layout(
+        title=f"Forward record, {day.isoformat()}: earlier nights' champions since their hand-out, after costs "
+        f"({summary.get('champions', 0)} champions, {summary.get('trades', 0)} trades, "
+        f"{summary.get('demoted', 0)} demoted)",
+        height=220 + 40 * max(1, len(records)),
+    )
+    return table.to_html(full_html=False, include_plotlyjs=False, div_id="forward")
+
+
 def _html(
     settings: Settings,
     day: date,
     rows: list[dict[str, Any]],
     roster: dict[str, Any] | None,
     comparison: dict[str, Any] | None = None,
+    forward: dict[str, Any] | None = None,
 ) -> str:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -262,6 +335,8 @@ def _html(
     parts.append(table.to_html(full_html=False, include_plotlyjs=False, div_id="roster"))
     if comparison and comparison.get("coins"):
         parts.append(_comparison_table(comparison, day))
+    if forward and forward.get("available"):
+        parts.append(_forward_table(forward, day))
     body = "\n".join(f"<section>{p}</section>" for p in parts)
     return (
         f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Huracan model comparison '
@@ -291,6 +366,7 @@ def write_reports(
         "n_trade_ok": sum(bool(r["trade_ok"]) for r in rows),
         "roster": roster,
         "trading_comparison": comparison,
+        "forward_record": forward_section(home, day),
     }
     paths = [write_json(out / "training_report.json", report)]
     flat = [
@@ -300,5 +376,6 @@ def write_reports(
     buf = io.BytesIO()
     (pl.DataFrame(flat, infer_schema_length=None) if flat else pl.DataFrame({"symbol": []})).write_csv(buf)
     paths.append(write_bytes(out / "performance_analysis.csv", buf.getvalue()))
-    paths.append(write_text(out / "model_comparison.html", _html(settings, day, rows, roster, comparison)))
+    page = _html(settings, day, rows, roster, comparison, report["forward_record"])
+    paths.append(write_text(out / "model_comparison.html", page))
     return {"files": [str(p) for p in paths], "coins": len(rows)}
