@@ -125,6 +125,25 @@ def _table(lines: list[dict[str, Any]]) -> str:
     return "\n".join([head, *rows])
 
 
+def _handout_table(lines: list[dict[str, Any]]) -> str:
+    """Each hand-out's latest record over the run: how every champion did for as long as it was scored."""
+    last: dict[tuple[str, str], dict[str, Any]] = {}
+    for line in lines:
+        for r in line["records"]:
+            last[(r["symbol"], r["model_id"])] = {**r, "night": line["night"]}
+    head = (
+        "| coin | handed out | last scored | days live | trades | net bps | max dd % | hit rate | demoted |\n"
+        "|---|---|---|---|---|---|---|---|---|"
+    )
+    rows = [
+        f"| {r['symbol']} | {r['handed_out_on']} | {r['night']} | {r['days_live']} | {r['trades']} | "
+        f"{r['net_bps']:+.0f} | {r['max_drawdown_pct']:.2f} | "
+        f"{'' if r['hit_rate'] is None else format(r['hit_rate'], '.0%')} | {'yes' if r['demoted'] else 'no'} |"
+        for r in sorted(last.values(), key=lambda r: (r["handed_out_on"], r["symbol"]))
+    ]
+    return "\n".join([head, *rows])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -133,11 +152,22 @@ def main() -> None:
     parser.add_argument("--nights", type=int, default=30)
     parser.add_argument("--gates", choices=("default", "relaxed"), default="relaxed")
     parser.add_argument("--coins", default=None, help="comma-separated coins (default: the universe's)")
-    parser.add_argument("--home", type=Path, required=True, help="a fresh engine home (never the repo's)")
+    parser.add_argument("--home", type=Path, default=None, help="a fresh engine home (never the repo's)")
     parser.add_argument(
         "--out", type=Path, default=None, help="JSON of every night (default: HOME/forward_benchmark.json)"
     )
+    parser.add_argument(
+        "--summarise", type=Path, default=None, help="print the tables of a finished run's JSON"
+    )
     args = parser.parse_args()
+    if args.summarise is not None:
+        done = read_json(args.summarise)
+        print(f"gates {done['gates']}; {len(done['nights'])} nights in {done['seconds'] / 60:.1f} min")
+        print(_table(done["nights"]))
+        print(_handout_table(done["nights"]))
+        return
+    if args.home is None:
+        parser.error("--home is required (a fresh engine home, never the repo's)")
     os.environ.setdefault("HURACAN_MARKET__SOURCE", "replay")
     os.environ.setdefault("HURACAN_MARKET__TIMEFRAME", "1h")
     os.environ.setdefault("HURACAN_MARKET__REPLAY_DIR", str(REPLAY))
@@ -180,6 +210,7 @@ def main() -> None:
         },
     )
     print(_table(lines))
+    print(_handout_table(lines))
     print(f"{args.nights} nights in {total / 60:.1f} min; every night's records in {out}")
 
 

@@ -223,7 +223,7 @@ def _replace(record: ForwardRecord, **changes: Any) -> ForwardRecord:
     return ForwardRecord(**{**asdict(record), **changes})
 
 
-def _model_cost_settings(settings: Settings, config: dict[str, Any]) -> Settings:
+def _model_cost_settings(settings: Settings, config: dict[str, Any], model_dir: Path) -> Settings:
     """The settings the model was judged with for costs: its config.json cost settings and label horizon
     (so a rerun of D with other cost settings gives the same record); today's where the model has none."""
     from pydantic import ValidationError
@@ -237,7 +237,7 @@ def _model_cost_settings(settings: Settings, config: dict[str, Any]) -> Settings
     try:
         costs = CostSettings.model_validate(stored)
     except ValidationError as exc:
-        raise ForwardError(f"config.json cost settings do not validate: {exc}") from None
+        raise ForwardError(f"{model_dir / 'config.json'}: its cost settings do not validate: {exc}") from None
     return eff.model_copy(update={"costs": costs})
 
 
@@ -306,7 +306,7 @@ def forward_table(settings: Settings, handout: HandOut, day: date) -> ForwardTab
     except Exception as exc:
         raise ForwardError(f"{what}: no features up to {close.isoformat()}: {exc}") from None
     frame = live.frame
-    eff = _model_cost_settings(settings, model.config)
+    eff = _model_cost_settings(settings, model.config, model_dir)
     vol_window = int(model.config.get("options", {}).get("vol_window", settings.training.vol_window))
     inputs = _cost_inputs(model_dir)
     costs = bar_costs(frame, eff, inputs, bar_seconds, vol_window)

@@ -238,3 +238,16 @@ def test_recording_the_night_records_its_forward_rows(world: World, tmp_path: Pa
         assert brain_rows(engine, NIGHT) == [row]
     finally:
         engine.dispose()
+
+
+def test_a_champion_that_cannot_be_scored_is_named_and_the_night_goes_on(
+    world: World, tmp_path: Path
+) -> None:
+    w = clone(world, tmp_path)
+    model_dir = w.home.root / entry(w, HANDED_OUT)["model_path"]
+    (model_dir / "costs.json").write_text("{}")  # no longer matches its sha256.txt
+    summary = forward_stage(w.settings, NIGHT)
+    (rec,) = records(w)
+    assert rec.reason is not None and rec.reason.startswith(f"not scored: {COIN} champion {rec.model_id}")
+    assert "costs.json" in rec.reason and (rec.trades, rec.demoted) == (0, False)
+    assert (summary["champions"], summary["scored"]) == (1, 0)
