@@ -1,4 +1,4 @@
-"""How much of a night is orchestration: `huracan run` (Dagster runs, process pool, Ray tasks) against
+"""How much of a night is orchestration: `huracan run` (a Dagster run per layer, Ray tasks) against
 the same stage functions called in a plain Python loop (the peer: no Dagster, no Ray), same coins,
 same settings, fresh engine homes, measured in one run.
 
@@ -10,7 +10,7 @@ same settings, fresh engine homes, measured in one run.
 Printed per night: wall; the fit-time floor (the per-coin LightGBM search + fits, summed from each
 model's `training_log.json`, divided by the cores: no orchestrator can beat it); the ratio of the wall
 to that floor; the orchestration share against the plain loop; and the peak RSS of the whole night
-(the `huracan run` process, its coin workers, and the Ray head with its workers, summed every 0.5 s).
+(the `huracan run` process and the Ray head with its workers, summed every 0.5 s).
 """
 
 from __future__ import annotations
@@ -65,11 +65,9 @@ def plain_loop(day: date, coins: int) -> tuple[float, dict[str, float]]:
 def _kind(proc: psutil.Process, root: int) -> str:
     """Which part of the night a process is, for the CPU table."""
     if proc.pid == root:
-        return "huracan run (planner, day-level steps)"
+        return "huracan run (every layer's run, in this process)"
     cmd = " ".join(proc.cmdline())
     name = proc.name()
-    if "multiprocessing" in cmd:
-        return "coin workers (per-coin Dagster runs, Ray drivers)"
     if ("default_worker.py" in cmd or name.startswith("ray::")) and "Agent" not in name:
         return "Ray workers (training tasks)"
     return "Ray head and its services"
@@ -132,7 +130,7 @@ class PeakRss:
 
 
 def phases(dagster_home: Path, busy: list[tuple[float, float]]) -> list[tuple[str, int, float, float, float]]:
-    """(job, runs, start, span, mean machine CPU busy) per Dagster job of the night, from its run records
+    """(assets, runs, start, span, mean machine CPU busy) per layer of the night, from its run records
     and the sampler: where the wall goes and which stretches leave cores idle."""
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     from dagster import DagsterInstance
@@ -141,7 +139,10 @@ def phases(dagster_home: Path, busy: list[tuple[float, float]]) -> list[tuple[st
     with DagsterInstance.get() as instance:
         for record in instance.get_run_records():
             if record.start_time is not None and record.end_time is not None:
-                spans.setdefault(record.dagster_run.job_name, []).append((record.start_time, record.end_time))
+                assets = "+".join(sorted(k.to_user_string() for k in record.dagster_run.asset_selection or ()))
+                spans.setdefault(assets or record.dagster_run.job_name, []).append(
+                    (record.start_time, record.end_time)
+                )
     if not spans:
         return []
     t0 = min(start for runs in spans.values() for start, _ in runs)
@@ -229,7 +230,7 @@ def main() -> None:
     print(f"huracan run (Dagster + process pool + Ray), cold process : {cli_wall:7.1f} s")
     print(f"    models written {models}; fit-time floor (sum of train_seconds / {cores} cores) {floor:.1f} s")
     print(f"    wall / fit-time floor: {cli_wall / floor if floor else float('nan'):.2f}x")
-    print(f"    peak RSS (run, coin workers, Ray head and workers): {rss.peak / 2**30:.2f} GiB")
+    print(f"    peak RSS (run, Ray head and workers): {rss.peak / 2**30:.2f} GiB")
     cpu = rss.cpu_by_kind()
     print(
         f"    CPU of the night's processes: {sum(cpu.values()):.0f} s (wall x cores = {cli_wall * cores:.0f} s)"

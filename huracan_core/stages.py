@@ -358,20 +358,33 @@ def publish_stage(settings: Settings, day: date) -> dict[str, Any]:
     from huracan_core.brain.record import record_night
     from huracan_core.exports import export_day
     from huracan_core.reports import write_reports
+    from huracan_core.trades import account_currency
 
     bind_context(date=day.isoformat(), stage="exports", symbol=None)
     engine = open_brain(settings)
     try:
         comparison, portfolio_trades = trading_comparison(settings, day)
         brain = record_night(settings, day, engine, portfolio_trades)
-        out = export_day(engine_home(settings), day, engine)
+        out = export_day(engine_home(settings), day, engine, currency=account_currency(settings))
         reports = write_reports(settings, day, engine, comparison)
     finally:
         engine.dispose()
     from huracan_core.roster import publish_latest
 
     moved = publish_latest(engine_home(settings), day)  # only now: the night is recorded and exported
+    monitor_night(settings, day, "end")
     return {**out, "brain": brain, "reports": reports, "trading": comparison, "latest_moved": moved}
+
+
+def monitor_night(settings: Settings, day: date, phase: str) -> None:
+    """The seed's monitoring record at the night's start and end (`huracan_core.monitoring`); a problem
+    writing it is logged, never a failed night."""
+    from huracan_core.monitoring import night_monitoring
+
+    try:
+        night_monitoring(settings, day, phase)  # type: ignore[arg-type]
+    except Exception as exc:  # noqa: BLE001 - monitoring must never take the night down
+        log.error("monitoring record not written", phase=phase, error=str(exc)[:300])
 
 
 def trading_comparison(settings: Settings, day: date) -> tuple[dict[str, Any], list[Any]]:

@@ -103,6 +103,7 @@ def export_cmd(
     from huracan_core.brain.db import open_brain
     from huracan_core.brain.record import BrainRecordError, record_night
     from huracan_core.exports import export_day
+    from huracan_core.trades import account_currency
     from huracan_core.paths import EngineHome
     from huracan_core.stages import trading_comparison
 
@@ -114,7 +115,7 @@ def export_cmd(
         # the portfolio simulator's trades go in with the night, as in publish_stage (else a re-export drops them)
         _, portfolio_trades = trading_comparison(settings, the_day)
         record_night(settings, the_day, engine, portfolio_trades)
-        out = export_day(EngineHome(settings.home), the_day, engine)
+        out = export_day(EngineHome(settings.home), the_day, engine, currency=account_currency(settings))
     except BrainRecordError as exc:
         raise _fail(f"export {the_day}: {exc}") from None
     finally:

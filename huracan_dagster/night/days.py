@@ -64,6 +64,7 @@ def choose_day_universe(
     new = [s for s in universe.selected if s not in known]  # in rank order: the day's coins stay together
     if new:
         context.instance.add_dynamic_partitions(symbols_partitions.name, new)
+    stages.monitor_night(settings, day, "start")
     with notices(settings, day, warn=context.log.warning) as notifier:
         for problem in start_night(settings, day, notifier):
             context.log.warning(f"remote storage: {problem}")

@@ -148,7 +148,9 @@ def pg_database() -> Iterator[dict[str, str]]:
 
 
 @contextmanager
-def running_dagster(dagster_home: Path, env: dict[str, str], logs: Path) -> Iterator[Dagster]:
+def running_dagster(
+    dagster_home: Path, env: dict[str, str], logs: Path, *, daemon: bool = True
+) -> Iterator[Dagster]:
     """`dagster-webserver` + `dagster-daemon` (what `dagster dev` runs) from the repository root with
     `-w workspace.yaml`, on the instance of `dagster_home` and with `env`. Each runs in its own process
     group, killed at the end: their code servers and run processes go with them."""
@@ -164,15 +166,18 @@ def running_dagster(dagster_home: Path, env: dict[str, str], logs: Path) -> Iter
             stderr=subprocess.STDOUT,
             start_new_session=True,
         ),
-        subprocess.Popen(
-            [str(bin_dir / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-            cwd=REPO,
-            env=env,
-            stdout=daemon_log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        ),
     ]
+    if daemon:
+        procs.append(
+            subprocess.Popen(
+                [str(bin_dir / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+                cwd=REPO,
+                env=env,
+                stdout=daemon_log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
