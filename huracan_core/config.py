@@ -43,7 +43,7 @@ class _Section(BaseModel):
 class ScheduleSettings(_Section):
     cron: str = "0 2 * * *"
     timezone: str = "UTC"
-    first_date: date = date(2020, 1, 1)
+    first_date: date = date(2025, 1, 1)  # the history kept: per-coin partitions = coins seen x days since
 
     @field_validator("cron")
     @classmethod

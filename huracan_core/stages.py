@@ -8,7 +8,7 @@ return value is a small summary for metadata and logs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,21 +28,23 @@ from huracan_core.features import (
 from huracan_core.ledger import CoinEntry, RunLedger, now_iso
 from huracan_core.logs import bind_context, get_logger
 from huracan_core.market.factory import build_source
-from huracan_core.paths import EngineHome
+from huracan_core.night_inputs import (  # the readers of a night's files (re-exported for callers)
+    BTC,
+    ETH,
+    StageError,
+    candle_window,
+    cost_inputs_for,
+    engine_home,
+    load_candles,
+    load_features,
+    load_universe,
+    market_context_path,
+)
 from huracan_core.storage import build_storage
 from huracan_core.symbols import normalise_symbol
 from huracan_core.universe import Universe, select_universe
 
 log = get_logger("stages")
-BTC, ETH = "BTC-USDT", "ETH-USDT"
-
-
-class StageError(Exception):
-    """A stage cannot run for a stated reason (missing upstream output, bad data)."""
-
-
-def engine_home(settings: Settings) -> EngineHome:
-    return EngineHome(Path(settings.home))
 
 
 def choose_universe(
@@ -69,28 +71,6 @@ def universe_stage(
     return universe
 
 
-def load_universe(settings: Settings, day: date) -> Universe:
-    path = engine_home(settings).universe(day)
-    if not path.is_file():
-        raise StageError(
-            f"no universe stored for {day} at {path}: materialise `universe` for that date first"
-        )
-    return Universe.load(path)
-
-
-def warmup_bars() -> int:
-    """Bars the feature recipe needs before its first complete row (fetched on top of the lookback)."""
-    return max(spec.warmup for spec in default_recipe().features)
-
-
-def candle_window(settings: Settings, day: date) -> tuple[Any, Any]:
-    """[since, until) of the candles a day needs: lookback days of usable rows plus the feature warm-up."""
-    until = as_of_for(day)
-    bar = timedelta(seconds=settings.market.timeframe_seconds)
-    since = until - timedelta(days=settings.market.lookback_days) - bar * warmup_bars()
-    return since, until
-
-
 def candles_stage(settings: Settings, day: date, symbol: str) -> SyncReport:
     """Bring the coin's cache up to the day's close, fetching only missing bars."""
     symbol = normalise_symbol(symbol)
@@ -103,16 +83,6 @@ def candles_stage(settings: Settings, day: date, symbol: str) -> SyncReport:
     )
     log.info("candles synced", bars_added=report.bars_added, requests=report.requests, bars=report.bars_total)
     return report
-
-
-def load_candles(settings: Settings, day: date, symbol: str) -> pl.DataFrame:
-    since, until = candle_window(settings, day)
-    store = CandleStore(engine_home(settings), build_storage(settings.storage))
-    return store.load(normalise_symbol(symbol), settings.market.timeframe, since, until)
-
-
-def market_context_path(settings: Settings, day: date) -> Path:
-    return engine_home(settings).market_context(day)
 
 
 def market_context_stage(settings: Settings, day: date, symbols: list[str]) -> dict[str, Any]:
@@ -175,13 +145,6 @@ def features_stage(settings: Settings, day: date, symbol: str) -> dict[str, Any]
     }
 
 
-def load_features(settings: Settings, day: date, symbol: str) -> pl.DataFrame:
-    path = engine_home(settings).features(day, symbol)
-    if not path.is_file():
-        raise StageError(f"no features for {symbol} on {day} at {path}: materialise `features` first")
-    return pl.read_parquet(path)
-
-
 def prepare_day(
     settings: Settings, day: date, *, top_n: int | None = None, symbols: list[str] | None = None
 ) -> list[str]:
@@ -229,26 +192,6 @@ def encoder_stage(settings: Settings, day: date, symbols: list[str]) -> dict[str
         "shared encoder", mode=info.mode, components=info.n_components, rows=info.rows, reason=info.reason
     )
     return dict(vars(info))
-
-
-def cost_inputs_for(settings: Settings, day: date, symbol: str) -> Any:
-    """Per-coin fees, market type and LIVE quote (the day's universe row: spread from the order book /
-    ticker, 24 h volume). The live quote prices only live trading (costs.json "live"); the trainer prices
-    every historical bar from its own candles (costs.point_in_time_inputs), never from this row."""
-    from huracan_core.costs import CostInputs
-
-    row = load_universe(settings, day).row(symbol)
-    quoted = row.spread_bps is not None
-    return CostInputs(
-        spread_bps=row.spread_bps if quoted else settings.costs.default_spread_bps,
-        maker_fee_bps=settings.costs.maker_fee_bps,
-        taker_fee_bps=settings.costs.taker_fee_bps,
-        adv_usd=row.quote_volume_usd or 0.0,
-        market_type=row.market_type,
-        spread_source="quoted (order book / ticker at the as-of time)"
-        if quoted
-        else "default_spread_bps (the source has no order book)",
-    )
 
 
 @dataclass

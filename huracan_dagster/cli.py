@@ -22,7 +22,7 @@ from huracan_core.cli import (
 # `huracan health`: its module registers the command on import, which happens only when it runs
 lazy_command(
     "health",
-    "huracan_dagster.defs.health.command",
+    "huracan_dagster.health_command",
     None,
     "Check the Brain Library, exchange, remote storage, disk, Ray and the Dagster daemon; exit 1 if unhealthy.",
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from huracan_core.candles.frame import CANDLE_COLUMNS
-from huracan_core.features import (
+from huracan_core.features import (  # submodules, not the package API
     cross_asset,
     derived,
     momentum,

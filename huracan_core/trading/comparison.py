@@ -226,7 +226,7 @@ def night_comparison(settings: Settings, day: date) -> NightComparison:
 
     from huracan_core.atomic import read_json
     from huracan_core.ledger import RunLedger
-    from huracan_core.stages import cost_inputs_for, engine_home, load_features, load_universe
+    from huracan_core.night_inputs import cost_inputs_for, engine_home, load_features, load_universe
     from huracan_core.trades import quote_currency
     from huracan_core.trading.killswitch import read_kill_switch
     from huracan_core.trading.records import portfolio_records

@@ -389,7 +389,7 @@ def coin_plan(
     `frame`, with the champion as its model engine (live.model_vote_table), and the champion's prediction
     at the last bar. The equality test builds the simulator's side with this very function on the whole
     recorded stretch; decide calls it on the stretch cut at `at`."""
-    from huracan_core.stages import cost_inputs_for
+    from huracan_core.night_inputs import cost_inputs_for
 
     eff = effective_settings(settings, model.config)
     bar_seconds = settings.market.timeframe_seconds

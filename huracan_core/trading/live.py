@@ -154,7 +154,7 @@ def _decided_nights(home: EngineHome, symbol: str, up_to: date) -> list[date]:
 
 def candle_window_start(settings: Settings, training_date: date) -> datetime:
     """The first bar the champion's training night read (stages.candle_window of that date)."""
-    from huracan_core.stages import candle_window
+    from huracan_core.night_inputs import candle_window
 
     return candle_window(settings, training_date)[0]
 

@@ -31,7 +31,7 @@ def test_a_date_before_the_first_partition_names_schedule_first_date(home: Path,
     table, exit 0), never naming schedule.first_date."""
     result = CliRunner().invoke(app, [command, "--date", "1990-01-01"])
     assert result.exit_code == 2, result.output
-    assert "--date 1990-01-01 is before schedule.first_date 2020-01-01" in result.output
+    assert "--date 1990-01-01 is before schedule.first_date 2025-01-01" in result.output
     assert "HURACAN_SCHEDULE__FIRST_DATE" in result.output
 
 

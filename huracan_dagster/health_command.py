@@ -62,13 +62,49 @@ def daemon_heartbeat(settings: Settings) -> CheckResult:
     return CheckResult("dagster_daemon", "healthy", detail, latency, {"heartbeat_age_s": round(age, 1)})
 
 
+def partition_count(settings: Settings) -> CheckResult:
+    """Per-coin partitions (coins ever seen x days since `schedule.first_date`) against Dagster's advice
+    of at most 100,000 per asset: beyond it the UI's partition pages and backfill launches slow down."""
+    from datetime import date
+
+    home = os.environ.get("DAGSTER_HOME") or str(Path(settings.home) / "dagster")
+    if not (Path(home) / "dagster.yaml").is_file() and not os.environ.get("DAGSTER_HOME"):
+        return CheckResult("dagster_partitions", "not_applicable", f"no Dagster instance at {home}")
+    from dagster import DagsterInstance
+
+    from huracan_dagster.partitions import RECOMMENDED_MAX_PARTITIONS
+
+    os.environ.setdefault("DAGSTER_HOME", home)
+    try:
+        with DagsterInstance.get() as instance:
+            coins = len(instance.get_dynamic_partitions("symbols"))
+    except Exception as exc:  # noqa: BLE001 - the answer is "unhealthy", with the reason
+        return CheckResult(
+            "dagster_partitions", "unhealthy", f"cannot read the Dagster instance: {exc}"[:300]
+        )
+    days = (date.today() - settings.schedule.first_date).days + 1
+    count = coins * days
+    detail = (
+        f"{coins} coins x {days} days since schedule.first_date {settings.schedule.first_date} = "
+        f"{count:,} per-coin partitions (Dagster advises at most {RECOMMENDED_MAX_PARTITIONS:,})"
+    )
+    if count > RECOMMENDED_MAX_PARTITIONS:
+        return CheckResult(
+            "dagster_partitions",
+            "unhealthy",
+            detail + ": move schedule.first_date (HURACAN_SCHEDULE__FIRST_DATE) forward",
+            metrics={"partitions": count},
+        )
+    return CheckResult("dagster_partitions", "healthy", detail, metrics={"partitions": count})
+
+
 @app.command("health")
 def health_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Check the Brain Library, exchange, remote storage, disk, Ray and the Dagster daemon; exit 1 if unhealthy."""
     settings = settings_or_exit()
-    report = run_health(settings, [lambda: daemon_heartbeat(settings)])
+    report = run_health(settings, [lambda: daemon_heartbeat(settings), lambda: partition_count(settings)])
     written = write_health(settings, report)
     if as_json:
         sys.stdout.write(
