@@ -82,7 +82,9 @@ def run_cmd(
 
     try:
         with (
-            engine_home_lock(settings, the_day, wait, lambda text: err_console.print(text)),
+            engine_home_lock(
+                settings, the_day, wait, lambda text: err_console.print(escape(text), soft_wrap=True)
+            ),
             Progress(
                 TextColumn("[bold]{task.description:<28}"),
                 BarColumn(),
@@ -101,10 +103,10 @@ def run_cmd(
                 settings, the_day, symbols=pinned, top_n=top, force=force, on_progress=on_progress
             )
     except NightError as exc:
-        err_console.print(f"[red]{escape(str(exc))}[/]")
+        err_console.print(f"[red]{escape(str(exc))}[/]", soft_wrap=True)
         raise typer.Exit(1) from None
     except NightInterrupted as exc:
-        err_console.print(f"[red]{escape(str(exc))}[/]")
+        err_console.print(f"[red]{escape(str(exc))}[/]", soft_wrap=True)
         _exit_now(exc.exit_code)
     except KeyboardInterrupt:  # between two runs: nothing in flight
         err_console.print("[red]interrupted (SIGINT): the same command resumes the night[/]")
@@ -156,20 +158,24 @@ def _print_report(report: Any, force: bool) -> None:
     wide = Console(width=max(console.width, 160)) if not console.is_terminal else console
     wide.print(table)
     if report.replaced:
-        console.print(report.replaced)
+        console.print(report.replaced, soft_wrap=True)
     if report.nothing_done:
-        console.print("every step of this date was already complete: nothing re-run (use --force to redo)")
+        console.print(
+            "every step of this date was already complete: nothing re-run (use --force to redo)",
+            soft_wrap=True,
+        )
     else:
         redone = [
             f"{layer} ({len(c)} coin{'s' if len(c) != 1 else ''})" if c else layer
             for layer, c in report.reran.items()
         ]
-        console.print(f"ran {len(report.runs)} Dagster run(s): {', '.join(redone)}")
+        console.print(f"ran {len(report.runs)} Dagster run(s): {', '.join(redone)}", soft_wrap=True)
     if report.roster_path:
-        console.print(f"roster: {report.roster_path}")
+        console.print(f"roster: {report.roster_path}", soft_wrap=True)
     for run in report.failed_runs:
         err_console.print(
-            f"[red]{escape(run.label)} failed (run {run.outcome.run_id[:8]}): {escape(run.outcome.error or 'no error recorded')}[/]"
+            f"[red]{escape(run.label)} failed (run {run.outcome.run_id[:8]}): {escape(run.outcome.error or 'no error recorded')}[/]",
+            soft_wrap=True,
         )
 
 

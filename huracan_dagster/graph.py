@@ -13,7 +13,6 @@ ASSETS = [universe, coin, candles, market_context, features, shared_encoder, mod
 # the night's steps in order: (asset keys of one run, per coin?)
 LAYERS: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("universe",), False),
-    (("coin",), True),
     (("candles",), True),
     (("market_context",), False),
     (("features",), True),

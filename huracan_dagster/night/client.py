@@ -324,7 +324,7 @@ def run_night(
         if plan_coins(instance, settings, "model", day, coins, force=force).todo or force
         else None
     )
-    progress.total = len(report.runs) + len(coins) * 4 + 3  # coin, candles, features, model; 3 day runs
+    progress.total = len(report.runs) + len(coins) * 3 + 3  # candles, features, model; 3 day runs
     order = symbol_order(instance)
     changed = False
     for assets, per_coin in LAYERS[1:]:

@@ -1,6 +1,6 @@
 """What each per-coin layer does for a date's coins: the work functions `run_layer` hands them to.
 
-`coin`, `candles` and `features` run their coins in a thread pool (downloads and polars release the GIL);
+`candles` and `features` run their coins in a thread pool (downloads and polars release the GIL);
 `model` trains them as Ray tasks (`huracan_core.execution.ray_training`: GPU-aware cap, real timeouts,
 retries) and reports each coin the moment its task ends.
 """
@@ -26,28 +26,6 @@ from huracan_dagster.night.layer import Check, CoinResult, threaded
 GATE_CHECKS = ("sharpe", "hit_rate", "net_pnl_bps", "max_drawdown_pct", "trades", "deflated_sharpe")
 METRICS = ("sharpe", "hit_rate", "net_pnl_bps", "max_drawdown_pct", "trades", "deflated_sharpe")
 JOIN_BOUND_S = 30.0
-
-
-def coin_work(settings: Settings, day: date, symbols: list[str]) -> Iterator[tuple[str, CoinResult]]:
-    """Each selected coin, with the numbers it was selected on."""
-    universe = stages.load_universe(settings, day)
-    for symbol in symbols:
-        row = universe.row(symbol)
-        yield (
-            symbol,
-            CoinResult(
-                "done",
-                readable(
-                    {
-                        "rank": row.rank,
-                        "quote_volume_usd": num(row.quote_volume_usd),
-                        "spread_bps": num(row.spread_bps),
-                        "age_days": num(row.age_days, 3),
-                        "market_type": row.market_type,
-                    }
-                ),
-            ),
-        )
 
 
 def _candles(settings: Settings, day: date, symbol: str) -> CoinResult:

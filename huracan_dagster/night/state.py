@@ -32,7 +32,8 @@ from huracan_core.paths import EngineHome
 from huracan_dagster.partitions import RANGE_END_TAG, RANGE_START_TAG, coin_key, split_key, symbols
 
 UNIVERSE = "universe"
-COIN_LAYERS = ("coin", "candles", "features", "model")  # per-coin assets, in graph order
+COIN_LAYERS = ("coin", "candles", "features", "model")  # per-coin assets, in graph order (`coin`: the
+# universe step's record of each selected coin)
 UPSTREAM = {"candles": "coin", "features": "candles", "model": "features"}
 TAG_FORCE = "huracan/force"  # a run with this tag "true" redoes coins and days that are already complete
 TAG_TRIGGER = "huracan/trigger"  # who launched a run: cli, schedule (automation and the UI add their own)

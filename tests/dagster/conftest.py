@@ -156,6 +156,9 @@ def running_dagster(
     group, killed at the end: their code servers and run processes go with them."""
     bin_dir = Path(sys.executable).parent
     port = _free_port()
+    # create the instance's SQLite tables once, before the webserver, the daemon and their code servers
+    # start together: each would otherwise create them at the same moment (a second alembic head)
+    DagsterInstance.from_config(str(dagster_home)).dispose()
     web_log, daemon_log = (logs / "web.log").open("w"), (logs / "daemon.log").open("w")
     procs = [
         subprocess.Popen(

@@ -13,7 +13,7 @@ from huracan_dagster.night.launch import RunOutcome, execute
 from huracan_dagster.night.state import symbol_order
 from huracan_dagster.partitions import block_tags, ranges, split_key
 
-PER_COIN = ("coin", "candles", "features", "model")
+PER_COIN = ("candles", "features", "model")
 DAILY = ("market_context", "shared_encoder", "roster", "exports")
 
 

@@ -71,7 +71,6 @@ def test_automation_carries_an_old_day_from_its_universe_to_exports_one_run_per_
     launched = automation.drive()
     layers = [run.assets for run in launched]
     assert layers == [
-        ("coin",),
         ("candles",),
         ("market_context",),
         ("features",),

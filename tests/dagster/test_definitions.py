@@ -76,7 +76,7 @@ def test_per_coin_assets_run_a_dates_coins_in_one_run() -> None:
     from huracan_dagster.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    for name in ("coin", "candles", "features", "model"):
+    for name in ("candles", "features", "model"):
         node = graph.get(AssetKey(name))
         assert node.backfill_policy is not None and node.backfill_policy.max_partitions_per_run is None, name
         assert node.automation_condition is not None, name

@@ -43,7 +43,6 @@ def test_full_graph_for_three_coins(instance: DagsterInstance, home: Path, fast_
     assert len(report.coins) == 3
     assert [r.assets for r in report.runs] == [
         ("universe",),
-        ("coin",),
         ("candles",),
         ("market_context",),
         ("features",),

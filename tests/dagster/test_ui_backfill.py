@@ -218,7 +218,6 @@ def test_reexecute_of_a_run_with_one_failed_coin_trains_that_coin_only(
     with DagsterInstance.get() as instance:
         for assets in (
             ("universe",),
-            ("coin",),
             ("candles",),
             ("market_context",),
             ("features",),

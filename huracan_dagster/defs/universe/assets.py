@@ -1,6 +1,7 @@
-"""`universe` (daily): the coins worth studying for the day, with the reason each coin is in or out;
-`coin` (date × symbol): each selected coin of the day, on its own partition (the per-coin layers start here).
-"""
+"""`universe` (daily): the coins worth studying for the day, with the reason each coin is in or out; and
+`coin` (date × symbol): each selected coin of the day on its own partition, materialised by the universe
+step itself (so the per-coin layers are requested for exactly the day's coins, and a coin outside the
+day's universe has no partition of the day anywhere)."""
 
 from dataclasses import asdict
 from datetime import date
@@ -8,21 +9,30 @@ from datetime import date
 from dagster import (
     AssetDep,
     AssetExecutionContext,
+    AssetKey,
+    AssetMaterialization,
     AssetSpec,
-    BackfillPolicy,
     Config,
     MaterializeResult,
     MetadataValue,
     multi_asset,
 )
 
-from huracan_core.notify.milestones import notices
-from huracan_dagster.automation import per_coin
-from huracan_dagster.night.coins import coin_work
+from huracan_dagster.context import num, readable, table
 from huracan_dagster.night.days import choose_day_universe
-from huracan_dagster.night.layer import first_day, run_layer, start_logging
-from huracan_dagster.partitions import by_date, daily, date_symbol
+from huracan_dagster.night.layer import start_logging
+from huracan_dagster.partitions import by_date, coin_key, daily, date_symbol
 from huracan_dagster.resources import HuracanConfig
+
+coin = AssetSpec(
+    "coin",
+    partitions_def=date_symbol,
+    deps=[AssetDep("universe", partition_mapping=by_date)],
+    group_name="market",
+    kinds={"python"},
+    description="A coin of the day's universe, with its rank, 24 h volume, spread and age; materialised "
+    "by the `universe` step for each selected coin (Materialize `universe` to redo it).",
+)
 
 
 class UniverseConfig(Config):
@@ -63,11 +73,24 @@ def universe(context: AssetExecutionContext, config: UniverseConfig, huracan: Hu
             "coins": _coins_table(rows),
         },
     )
+    for symbol in result.selected:  # after the universe: a coin's partition is a fact of this generation
+        row = result.row(symbol)
+        yield AssetMaterialization(
+            asset_key=AssetKey("coin"),
+            partition=str(coin_key(day, symbol)),
+            metadata=readable(
+                {
+                    "rank": row.rank,
+                    "quote_volume_usd": num(row.quote_volume_usd),
+                    "spread_bps": num(row.spread_bps),
+                    "age_days": num(row.age_days, 3),
+                    "market_type": row.market_type,
+                }
+            ),
+        )
 
 
 def _coins_table(rows: list[dict]) -> MetadataValue:
-    from huracan_dagster.context import table
-
     for row in rows:
         if isinstance(row.get("quote_volume_usd"), float):
             row["quote_volume_usd"] = f"{row['quote_volume_usd']:,.0f} $"
@@ -76,28 +99,3 @@ def _coins_table(rows: list[dict]) -> MetadataValue:
         if isinstance(row.get("age_days"), float):
             row["age_days"] = f"{row['age_days']:.0f} d"
     return table(rows, ["symbol", "selected", "rank", "reason", "quote_volume_usd", "spread_bps", "age_days"])
-
-
-@multi_asset(
-    specs=[
-        AssetSpec(
-            "coin",
-            partitions_def=date_symbol,
-            deps=[AssetDep("universe", partition_mapping=by_date)],
-            group_name="market",
-            kinds={"python"},
-            skippable=True,
-            automation_condition=per_coin(),
-            description="A coin of the day's universe, with its rank, 24 h volume, spread and age.",
-        )
-    ],
-    partitions_def=date_symbol,
-    backfill_policy=BackfillPolicy.single_run(),
-    can_subset=True,
-)
-def coin(context: AssetExecutionContext, huracan: HuracanConfig):  # noqa: ANN201
-    """Each coin selected for the day, on its own partition; the range's other coins are not the night's."""
-    settings = huracan.settings()
-    start_logging(context, settings, "coin")
-    with notices(settings, first_day(context.partition_keys), warn=context.log.warning) as notifier:
-        yield from run_layer(context, settings, "coin", coin_work, notifier)
