@@ -47,6 +47,7 @@ from huracan_core.training.artifacts import complete_models, is_complete, model_
 from huracan_core.training.trainer import TrainResult
 
 DEFAULT_CHAMPION_METRIC = "sharpe"
+DEMOTED = " was demoted on "  # in the reason of a coin whose champion the forward record took off
 DEFAULT_CHAMPION_MARGIN = 0.1
 STATUSES = ("success", "failed", "skipped")
 HEADLINE = (
@@ -220,7 +221,7 @@ def _demoted(home: EngineHome, symbol: str, champion: dict[str, Any], day: date)
     if hit is None:
         return None
     night, reason = hit
-    return f"champion {champion['model_id']} was demoted on {night.isoformat()} ({reason})"
+    return f"champion {champion['model_id']}{DEMOTED}{night.isoformat()} ({reason})"
 
 
 def champion_on(
@@ -294,6 +295,8 @@ def update_champion(home: EngineHome, result: TrainResult, settings: Settings, d
             if promoted:
                 metric, _ = _margin(settings)
                 champion = _champion_fields(home, Path(result.model_dir), result.metrics, metric, day)
+        if not promoted and prior is None and why_none and DEMOTED in why_none:
+            reason = f"{reason}; no champion: {why_none}"  # the coin lost its champion to the forward record
         record = {
             "symbol": symbol,
             "date": day.isoformat(),

@@ -58,7 +58,11 @@ def test_a_drawdown_beyond_the_limit_takes_the_champion_off_the_roster(world: Wo
     assert f"champion {rec.model_id} was demoted on {NIGHT.isoformat()}" in why
     assert handouts_before(w.home, NEXT) == []
     stages.prepare_day(settings, NEXT, symbols=["BTC-USDT", "ETH-USDT", COIN])
-    outcome = stages.model_stage(settings, NEXT, COIN)
+    strict = w.with_settings(gates={"min_trades": 10**6})  # a challenger that fails its gates: no champion
+    failed = stages.model_stage(strict, NEXT, COIN)
+    assert not failed.promoted and failed.decision.startswith("gates failed")
+    assert f"no champion: champion {rec.model_id} was demoted on {NIGHT.isoformat()}" in failed.decision
+    outcome = stages.model_stage(settings, NEXT, COIN)  # the night again, with a challenger that passes
     assert outcome.promoted and outcome.decision.startswith("first champion (champion ")
     RunLedger(w.home, NEXT).write({COIN: outcome.entry()})
     forward_stage(settings, NEXT)
