@@ -68,7 +68,8 @@ def run_night(settings: Any, day: date, symbols: list[str] | None = None) -> dic
     from huracan_core.brain.db import open_brain
     from huracan_core.brain.forward_export import write_forward_export
     from huracan_core.brain.record import record_forward
-    from huracan_core.forward import forward_stage, load_forward
+    from huracan_core.forward import forward_stage
+    from huracan_core.forward_records import load_forward
     from huracan_core.gates import evaluate_gates
     from huracan_core.roster import publish_latest
 

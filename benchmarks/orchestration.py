@@ -139,7 +139,9 @@ def phases(dagster_home: Path, busy: list[tuple[float, float]]) -> list[tuple[st
     with DagsterInstance.get() as instance:
         for record in instance.get_run_records():
             if record.start_time is not None and record.end_time is not None:
-                assets = "+".join(sorted(k.to_user_string() for k in record.dagster_run.asset_selection or ()))
+                assets = "+".join(
+                    sorted(k.to_user_string() for k in record.dagster_run.asset_selection or ())
+                )
                 spans.setdefault(assets or record.dagster_run.job_name, []).append(
                     (record.start_time, record.end_time)
                 )

@@ -73,6 +73,8 @@ class MarketSettings(_Section):
     lookback_days: int = Field(150, ge=10, le=5000)
     synthetic_seed: int = 7
     synthetic_coins: int = Field(30, ge=3, le=200)
+    # extra synthetic coins with a planted, cost-beating AR(1) signal (PLANTED1-USDT, ...; market/synthetic.py)
+    synthetic_planted: int = Field(2, ge=0, le=20)
     replay_dir: Path | None = None
     api_url: str | None = None
     request_timeout_s: float = Field(10.0, gt=0)

@@ -74,6 +74,9 @@ def export_day(
         from huracan_core.brain.exports import write_brain_exports
 
         brain_rows = write_brain_exports(engine, home, day, out, currency)
+        from huracan_core.brain.forward_export import write_forward_export
+
+        brain_rows = {**brain_rows, **write_forward_export(engine, day, out)}
     from huracan_core.brain.exports import write_index
 
     index = write_index(out, day, brain_rows)

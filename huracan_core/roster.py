@@ -40,7 +40,7 @@ import numpy as np
 
 from huracan_core.atomic import file_lock, read_json, write_json
 from huracan_core.config import Settings
-from huracan_core.forward import ForwardRecord, demoted_before, records_on, roster_fields
+from huracan_core.forward_records import ForwardRecord, demoted_before, records_on, roster_fields
 from huracan_core.paths import EngineHome, parse_day_tag
 from huracan_core.symbols import normalise_symbol
 from huracan_core.training.artifacts import complete_models, is_complete, model_training_date
@@ -445,7 +445,6 @@ def publish_latest(home: EngineHome, day: date) -> bool:
             symbol = coin["symbol"]
             path = home.champion_on(day, symbol)
             record = read_json(path) if path.is_file() else None
-            _publish_latest(
-                home, f"{symbol}.json", day, record if record and record.get("model_id") else None
-            )
+            live = record if record and record.get("model_id") and not coin.get("forward_demoted") else None
+            _publish_latest(home, f"{symbol}.json", day, live)  # a demoted champion is no pointer
     return True

@@ -348,9 +348,13 @@ def trading_comparison(settings: Settings, day: date) -> tuple[dict[str, Any], l
 
 def roster_stage(settings: Settings, day: date) -> dict[str, Any]:
     """The day's roster: exactly the coins of that day's universe, each ranked or marked missing with why
-    (outcomes from the night's status.json, which the orchestrator writes from its records first)."""
+    (outcomes from the night's status.json, which the orchestrator writes from its records first), after
+    scoring the champions earlier nights handed out on the bars since (the forward record, which may
+    demote one)."""
+    from huracan_core.forward import forward_stage
     from huracan_core.roster import build_roster
 
+    forward_stage(settings, day)
     universe = load_universe(settings, day)
     entries = RunLedger(engine_home(settings), day).entries()
     outcomes = {}

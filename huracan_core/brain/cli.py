@@ -103,9 +103,9 @@ def export_cmd(
     from huracan_core.brain.db import open_brain
     from huracan_core.brain.record import BrainRecordError, record_night
     from huracan_core.exports import export_day
-    from huracan_core.trades import account_currency
     from huracan_core.paths import EngineHome
     from huracan_core.stages import trading_comparison
+    from huracan_core.trades import account_currency
 
     try:
         engine = open_brain(settings)

@@ -1,4 +1,4 @@
-"""The Brain Library's export of a night's forward record: `forward_record.csv` in `exports/YYYY-MM-DD/`.
+"""The Brain Library's export of a night's forward record: `forward_record_{date}.csv` in `exports/YYYY-MM-DD/`.
 
 Why read back from the database: like every Brain Library export, the file is exactly what the brain holds
 for that date (the rows record_night wrote from runs/{D}Z/forward_record.json), never recomputed. One row
@@ -19,7 +19,12 @@ from sqlalchemy import Engine, select
 from huracan_core.atomic import write_bytes
 from huracan_core.brain import models as m
 
-FORWARD_EXPORT = "forward_record.csv"
+
+def forward_export_name(day: date) -> str:
+    """Dated like every export of the night, so a copy out of its folder keeps its date."""
+    return f"forward_record_{day.isoformat()}.csv"
+
+
 FORWARD_COLUMNS = tuple(c.name for c in m.ForwardRecordRow.__table__.columns)
 
 
@@ -42,7 +47,7 @@ def forward_export_rows(engine: Engine, day: date) -> list[dict[str, Any]]:
 
 
 def write_forward_export(engine: Engine, day: date, out: Path) -> dict[str, int]:
-    """Write `forward_record.csv` (a header only when the night scored no champion) into `out`;
+    """Write `forward_record_{date}.csv` (a header only when the night scored no champion) into `out`;
     returns {file name: rows} as brain.exports.write_brain_exports does."""
     rows = forward_export_rows(engine, day)
     schema = {
@@ -56,5 +61,5 @@ def write_forward_export(engine: Engine, day: date, out: Path) -> dict[str, int]
     )
     buf = io.BytesIO()
     frame.write_csv(buf)
-    write_bytes(out / FORWARD_EXPORT, buf.getvalue())
-    return {FORWARD_EXPORT: frame.height}
+    write_bytes(out / forward_export_name(day), buf.getvalue())
+    return {forward_export_name(day): frame.height}

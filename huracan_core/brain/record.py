@@ -372,7 +372,7 @@ def _insert_features(conn: Connection, rows: pl.DataFrame | None) -> None:
 def forward_rows(home: EngineHome, day: date) -> list[dict[str, Any]] | None:
     """Night `day`'s forward record (runs/{D}Z/forward_record.json) as `forward_records` rows; None when the
     night has no forward record (its stored rows, if any, are then left as they are)."""
-    from huracan_core.forward import ForwardError, load_forward
+    from huracan_core.forward_records import ForwardError, load_forward
 
     try:
         payload = load_forward(home, day)

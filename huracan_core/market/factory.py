@@ -19,6 +19,7 @@ def build_source(settings: Settings, as_of: datetime) -> MarketSource:
             n_coins=market.synthetic_coins,
             quote=market.quote,
             timeframe=market.timeframe,
+            planted=market.synthetic_planted,
         )
     if market.source == "replay":
         from huracan_core.market.replay import ReplayMarket

@@ -7,6 +7,15 @@ listing/delisting process: `synthetic_coins` slots, each hosting a major that li
 churning alt that delists and is replaced by a new listing (so young and delisted coins exist on
 any date). Everything is a pure function of (seed, coin, bar index): a later as-of time only adds
 bars, so the candle cache stays consistent from one night to the next.
+
+Planted coins (`market.synthetic_planted`, named PLANTED1-USDT, PLANTED2-USDT, ...) are majors whose log
+return per bar follows an AR(1), r_t = φ r_{t-1} + (drift + β market_t + idiosyncratic_t), with φ = 0.3:
+the next bar's return is predictable from the last one by φ r_t, which the point-in-time features carry
+(ret_1, log_ret_1), and on hourly bars its size (~25 bps) clears the round trip and the safety margin on
+many bars. They exist so the quickstart's synthetic night shows the whole path from a night to a champion
+and a decision; every other coin has no edge at all (a factor model of fat-tailed random walks), and the
+gates must keep rejecting those. The roster and the report label every coin of this market synthetic and
+say which carry the planted signal (`synthetic_label`).
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from huracan_core.candles.frame import TIMESTAMP, closed_only, empty_candles, to_ms
-from huracan_core.config import TIMEFRAMES
+from huracan_core.config import TIMEFRAMES, MarketSettings
 from huracan_core.market.base import MarketDataError, MarketInfo, Ticker
 from huracan_core.symbols import normalise_symbol
 
@@ -55,11 +64,32 @@ _NAMES = [
     "ZULU",
 ]
 _MARKET_STREAM = 1_000_003
+PLANTED_PHI = 0.3  # AR(1) coefficient of a planted coin's log return per bar
+PLANTED_PREFIX = "PLANTED"
+_PLANTED_SLOT0 = 100_000  # planted coins' random streams, apart from every regular slot's
 
 
 def slot_name(slot: int) -> str:
     base = _NAMES[slot % len(_NAMES)]
     return base if slot < len(_NAMES) else f"{base}{slot // len(_NAMES) + 1}"
+
+
+def planted_symbol(k: int) -> str:
+    """The k-th planted coin's symbol (k from 0): PLANTED1-USDT, PLANTED2-USDT, ..."""
+    return f"{PLANTED_PREFIX}{k + 1}-USDT"
+
+
+def synthetic_label(market: MarketSettings, symbol: str) -> dict[str, object] | None:
+    """What a roster entry and the report say about a coin of the synthetic market (None on a real market):
+    every such coin is synthetic, and the planted ones say which signal they carry, so no reader takes a
+    synthetic champion for a real one."""
+    if market.source != "synthetic":
+        return None
+    planted = normalise_symbol(symbol) in {planted_symbol(k) for k in range(market.synthetic_planted)}
+    return {
+        "planted_signal": planted,
+        "signal": f"AR(1) of the log return per bar, phi {PLANTED_PHI:g}" if planted else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -75,14 +105,16 @@ class SyntheticCoin:
     base_quote_volume: float
     start_price: float
     drift_daily: float
+    phi: float = 0.0  # planted AR(1) coefficient of the log return per bar; 0: no edge (a random walk)
 
 
 def _rng(*keys: int) -> np.random.Generator:
     return np.random.default_rng([abs(int(k)) for k in keys])
 
 
-def build_coins(seed: int, n_slots: int, until: datetime) -> list[SyntheticCoin]:
-    """Every coin that listed before `until`, slot by slot (deterministic, prefix-stable)."""
+def build_coins(seed: int, n_slots: int, until: datetime, planted: int = 0) -> list[SyntheticCoin]:
+    """Every coin that listed before `until`, slot by slot (deterministic, prefix-stable), then the
+    `planted` coins (their own random streams: changing `n_slots` never changes them, nor they the rest)."""
     coins: list[SyntheticCoin] = []
     for slot in range(n_slots):
         params = _rng(seed, 17, slot)
@@ -118,6 +150,27 @@ def build_coins(seed: int, n_slots: int, until: datetime) -> list[SyntheticCoin]
                 break
             listed = delisted + timedelta(days=float(gen_rng.uniform(3, 40)))
             generation += 1
+    for k in range(planted):
+        rng = _rng(seed, 17, _PLANTED_SLOT0 + k)
+        listed = GENESIS + timedelta(days=float(rng.uniform(0, 200)))
+        if listed >= until:
+            continue
+        coins.append(
+            SyntheticCoin(
+                symbol=planted_symbol(k),
+                slot=_PLANTED_SLOT0 + k,
+                generation=0,
+                listed_at=listed.replace(hour=0, minute=0, second=0, microsecond=0),
+                delisted_at=None,
+                beta=float(rng.uniform(0.8, 1.2)),
+                idio_vol_daily=float(rng.uniform(0.015, 0.025)),
+                tail_df=float(rng.uniform(4.0, 6.0)),
+                base_quote_volume=float(10 ** rng.uniform(8.3, 8.7)),  # a major's: in any top 20
+                start_price=float(10 ** rng.uniform(-1, 3)),
+                drift_daily=float(rng.normal(0.0, 0.0005)),
+                phi=PLANTED_PHI,
+            )
+        )
     return coins
 
 
@@ -172,6 +225,12 @@ def coin_bars(seed: int, coin: SyntheticCoin, tf_seconds: int, until: datetime) 
     sl = slice(offset, offset + len(idx))
     drift = coin.drift_daily * tf_seconds / 86400
     log_ret = drift + coin.beta * market[sl] + idio[sl]
+    if coin.phi:
+        # the planted signal, recursive from the listing bar (where every frame of the coin starts), so a
+        # later as-of time still only adds bars
+        from scipy.signal import lfilter
+
+        log_ret = lfilter([1.0], [1.0, -coin.phi], log_ret)
     log_close = math.log(coin.start_price) + np.cumsum(log_ret)
     close = np.exp(log_close)
     open_ = np.exp(np.concatenate([[math.log(coin.start_price)], log_close[:-1]]))
@@ -194,7 +253,13 @@ class SyntheticMarket:
     name = "synthetic"
 
     def __init__(
-        self, as_of: datetime, seed: int = 7, n_coins: int = 30, quote: str = "USDT", timeframe: str = "1d"
+        self,
+        as_of: datetime,
+        seed: int = 7,
+        n_coins: int = 30,
+        quote: str = "USDT",
+        timeframe: str = "1d",
+        planted: int = 0,
     ) -> None:
         if timeframe not in TIMEFRAMES:
             raise MarketDataError(f"timeframe {timeframe!r} is not one of {', '.join(TIMEFRAMES)}")
@@ -204,7 +269,7 @@ class SyntheticMarket:
         self.seed = seed
         self.n_coins = n_coins
         self.timeframe = timeframe
-        self._coins = {c.symbol: c for c in build_coins(seed, n_coins, as_of)}
+        self._coins = {c.symbol: c for c in build_coins(seed, n_coins, as_of, planted)}
 
     @property
     def request_count(self) -> int:

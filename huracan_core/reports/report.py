@@ -149,7 +149,7 @@ def _comparison_table(comparison: dict[str, Any], day: date) -> str:
 
 def forward_section(home: EngineHome, day: date) -> dict[str, Any]:
     """The report's forward record: every champion night `day` scored since its hand-out, with totals."""
-    from huracan_core.forward import ForwardError, load_forward
+    from huracan_core.forward_records import ForwardError, load_forward
 
     try:
         payload = load_forward(home, day)

@@ -111,7 +111,8 @@ class NightReport:
 
     @property
     def nothing_done(self) -> bool:
-        return not self.runs
+        """No step redone (a universe run that found the same selection changed nothing)."""
+        return not self.reran
 
     @property
     def failed_coins(self) -> list[str]:
@@ -196,6 +197,10 @@ def fail_orphans(instance: DagsterInstance, day: date) -> list[str]:
 
 
 def _same_selection(gen: Generation, requested: dict) -> bool:
+    """The request selects the night that stands: the same coins pinned (in any order), or the same
+    request as the one that selected it."""
+    if requested["symbols"] and set(requested["symbols"]) == set(gen.symbols):
+        return True
     old = gen.requested or {}
     pins = sorted(old.get("symbols") or []) or None
     return (

@@ -142,7 +142,8 @@ def test_roster_lists_exactly_the_days_coins_with_reasons(env) -> None:
     }
     day_coins = ["GOOD-USDT", "CHEAP-USDT", "GATED-USDT", "BOOM-USDT", "TINY-USDT", "GHOST-USDT"]
     roster = build_roster(home, DAY, day_coins, outcomes, settings)
-    assert read_json(home.roster()) == read_json(home.roster_on(DAY)) == roster
+    assert read_json(home.roster_on(DAY)) == roster
+    assert not home.roster().exists()  # the latest roster moves when the night is published
     by = {c["symbol"]: c for c in roster["coins"]}
     assert set(by) == set(day_coins)
     assert [c["rank"] for c in roster["coins"]] == list(range(1, 7))

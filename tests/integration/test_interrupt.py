@@ -118,7 +118,9 @@ def test_sigterm_mid_training(
             RunsFilter(tags={TAG_DATE: date.fromisoformat(DAY).isoformat()}, statuses=list(IN_FLIGHT))
         ), "a run was left in flight"
         runs = instance.get_run_records(RunsFilter(tags={TAG_DATE: DAY}))
-        model_runs = [r for r in runs if {k.to_user_string() for k in r.dagster_run.asset_selection} == {"model"}]
+        model_runs = [
+            r for r in runs if {k.to_user_string() for k in r.dagster_run.asset_selection} == {"model"}
+        ]
         assert model_runs and model_runs[0].dagster_run.status == DagsterRunStatus.FAILURE
     finally:
         instance.dispose()

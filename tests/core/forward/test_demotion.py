@@ -50,6 +50,10 @@ def test_a_drawdown_beyond_the_limit_takes_the_champion_off_the_roster(world: Wo
     finally:
         engine.dispose()
     assert row["demoted"] is True and row["reason"] == demoted.reason
+    # the bot's latest pointer: the night is published without the demoted champion
+    from huracan_core.roster import publish_latest
+
+    assert publish_latest(w.home, NIGHT) and not w.home.champion(COIN).exists()
 
     # the next night: the demoted champion is no champion, its record ended, a challenger is a first champion
     settings = w.settings

@@ -15,15 +15,15 @@ import pytest
 
 from huracan_core.atomic import read_json
 from huracan_core.brain.db import open_brain
-from huracan_core.brain.forward_export import FORWARD_EXPORT, write_forward_export
+from huracan_core.brain.forward_export import forward_export_name, write_forward_export
 from huracan_core.brain.record import record_forward
 from huracan_core.dates import as_of_for
 from huracan_core.forward import (
-    forward_path,
     forward_stage,
     forward_table,
     handouts_before,
 )
+from huracan_core.forward_records import forward_path
 from huracan_core.training.artifacts import load_model
 from tests.core.forward.world import (
     COIN,
@@ -192,16 +192,20 @@ def test_the_export_is_the_brains_rows(world: World, tmp_path: Path) -> None:
         record_forward(w.settings, NIGHT, engine)
         (row,) = brain_rows(engine, NIGHT)
         out = tmp_path / "exports"
-        assert write_forward_export(engine, NIGHT, out) == {FORWARD_EXPORT: 1}
-        assert write_forward_export(engine, HANDED_OUT, out / "empty") == {FORWARD_EXPORT: 0}
+        assert write_forward_export(engine, NIGHT, out) == {forward_export_name(NIGHT): 1}
+        assert write_forward_export(engine, HANDED_OUT, out / "empty") == {forward_export_name(HANDED_OUT): 0}
     finally:
         engine.dispose()
-    with open(out / FORWARD_EXPORT) as fh:
+    with open(out / forward_export_name(NIGHT)) as fh:
         (line,) = list(csv.DictReader(fh))
     assert line["symbol"] == COIN and line["model_id"] == row["model_id"]
     assert int(line["trades"]) == row["trades"] and float(line["net_bps"]) == row["net_bps"]
     assert line["handed_out_on"] == HANDED_OUT.isoformat() and line["demoted"] == "false"
-    assert (out / "empty" / FORWARD_EXPORT).read_text().startswith("date,symbol,model_id,handed_out_on")
+    assert (
+        (out / "empty" / forward_export_name(HANDED_OUT))
+        .read_text()
+        .startswith("date,symbol,model_id,handed_out_on")
+    )
 
 
 def test_the_report_shows_the_forward_record(world: World, tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ import pytest
 
 from huracan_core.atomic import write_json
 from huracan_core.config import ConfigError, ForwardSettings, load_settings
-from huracan_core.forward import ForwardError, ForwardRecord, HandOut, demotion_reason, handouts_before
+from huracan_core.forward import demotion_reason, handouts_before
+from huracan_core.forward_records import ForwardError, ForwardRecord, HandOut
 from huracan_core.paths import EngineHome
 
 D0 = date(2025, 5, 1)

@@ -16,7 +16,7 @@ from typing import Any
 
 from huracan_core.atomic import read_json
 from huracan_core.config import Settings
-from huracan_core.forward import ForwardRecord, load_forward
+from huracan_core.forward_records import ForwardRecord, load_forward
 from huracan_core.paths import EngineHome
 
 COIN = "AVAX-USDT"
