@@ -26,7 +26,7 @@ from dagster import (
 )
 
 from huracan_core.config import Settings
-from huracan_core.ledger import CoinEntry, RunLedger
+from huracan_core.ledger import CoinEntry, LedgerError, RunLedger
 from huracan_core.outputs import outputs_problem
 from huracan_core.paths import EngineHome
 from huracan_dagster.partitions import RANGE_END_TAG, RANGE_START_TAG, coin_key, split_key, symbols
@@ -259,5 +259,11 @@ def write_status(instance: DagsterInstance, settings: Settings, day: date) -> di
     entries = coin_outcomes(instance, day)
     if entries is None:
         return {}
-    RunLedger(EngineHome(settings.home), day).write(entries)
+    ledger = RunLedger(EngineHome(settings.home), day)
+    try:
+        unchanged = ledger.entries() == entries
+    except LedgerError:  # unreadable: rebuilt below
+        unchanged = False
+    if not unchanged:  # a night that did not change keeps its file byte for byte
+        ledger.write(entries)
     return entries
