@@ -116,9 +116,30 @@ def run_cmd(
             err_console.print("[red]interrupted (SIGTERM): the same command resumes the night[/]")
             raise typer.Exit(143) from None
         raise
+    except Exception as exc:  # noqa: BLE001 - e.g. the Dagster instance's database went away: one line
+        trace = _keep_trace(settings)
+        first = (str(exc).strip().splitlines() or [""])[0][:500]
+        err_console.print(
+            f"[red]huracan run stopped: {type(exc).__name__}: {escape(first)} (stack trace in "
+            f"{escape(str(trace))}); the same command resumes the night[/]",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
     _print_report(report, force)
     if report.failed_coins or report.failed_runs:
         raise typer.Exit(1)
+
+
+def _keep_trace(settings: Any) -> Path:
+    """Append the current exception's stack trace to logs/cli_errors.log: on screen goes one line."""
+    import traceback
+    from datetime import UTC, datetime
+
+    path = Path(settings.home) / "logs" / "cli_errors.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fh.write(f"--- {datetime.now(UTC).isoformat()} huracan run\n{traceback.format_exc()}\n")
+    return path
 
 
 def _exit_now(code: int) -> None:
