@@ -81,7 +81,7 @@ def candle_gaps(
 ) -> ComponentRecord:
     """Missing bars in the candle cache of `symbols` over [as_of - lookback, as_of)."""
     from huracan_core.candles.gaps import find_gaps
-    from huracan_core.config import TIMEFRAMES
+    from huracan_core.timeframes import TIMEFRAMES
 
     start = as_of - timedelta(days=lookback_days)
     by_symbol: dict[str, int] = {}

@@ -15,9 +15,9 @@ import typer
 
 from huracan_core.atomic import write_parquet
 from huracan_core.candles.reader import CandleFileError, one_line, read_candle_file
-from huracan_core.config import TIMEFRAMES
 from huracan_core.features.build import CrossAssetInputs, build_features
 from huracan_core.features.defaults import default_recipe
+from huracan_core.timeframes import TIMEFRAMES
 
 features_app = typer.Typer(
     help="Feature library: compute the feature recipe on candle files.", no_args_is_help=True

@@ -51,7 +51,9 @@ def test_training_report_and_csv_match_the_models(night: Night, published: dict)
     html = (folder / "model_comparison.html").read_text()
     assert not re.search(r"<script[^>]*\bsrc=", html)  # self-contained: plotly.js is inlined, no CDN
     assert "plotly.js v" in html or "plotly.js" in html[:200000]
-    assert html.count("Plotly.newPlot") == 5  # equity/drawdown, costs, gates, roster, trading comparison
+    # equity/drawdown, costs, gates, roster, trading comparison, and the forward record (the night scored it)
+    assert report["forward_record"]["available"], report["forward_record"]
+    assert html.count("Plotly.newPlot") == 6 and 'id="forward"' in html
     # the night's models under the live bot's rules, next to model-only and buy-and-hold (issue H)
     comparison = report["trading_comparison"]
     assert sorted(c["symbol"] for c in comparison["coins"]) == sorted(night.symbols)
@@ -77,7 +79,7 @@ def test_model_comparison_renders_in_headless_chromium(night: Night, published: 
     page = (reports_dir(night.home, DAY) / "model_comparison.html").as_uri()
     common = [exe, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=15000"]
     dom = subprocess.run([*common, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
-    assert dom.count('class="plot-container plotly"') == 5, dom[:500]  # every figure's JS ran
+    assert dom.count('class="plot-container plotly"') == 6, dom[:500]  # every figure's JS ran, forward incl.
     scatter = len(re.findall(r'class="trace scatter', dom))
     assert scatter >= 3 * len(night.symbols)  # equity, buy-and-hold and drawdown per coin
     assert len(re.findall(r'class="point"', dom)) >= 3 * len(night.symbols)  # the cost bars
