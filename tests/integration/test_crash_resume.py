@@ -39,6 +39,7 @@ def _run(env: dict, **kw) -> subprocess.Popen:  # type: ignore[no-untyped-def]
     )
 
 
+@pytest.mark.slow  # about a minute or more on 2 cores: `pytest -m slow`
 def test_kill_9_mid_training_then_resume(home: Path, tmp_path: Path) -> None:
     env = {
         **os.environ,

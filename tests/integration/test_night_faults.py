@@ -142,6 +142,7 @@ def test_bad_commands_leave_a_finished_night_byte_identical(finished: Path) -> N
     print("\n".join(f"{n:40s} exit {c}  {m}" for n, c, m in table))
 
 
+@pytest.mark.slow  # about a minute or more on 2 cores: `pytest -m slow`
 def test_a_model_that_no_longer_verifies_is_retrained_not_trusted(night: Path) -> None:
     """A flipped byte in one coin's model.bin and a deleted sha256.txt in another's: the rerun (no
     --force) retrains exactly those two, keeps the third, and republishes the night."""

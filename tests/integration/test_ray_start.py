@@ -180,6 +180,7 @@ def joined(home: Path, stop_head: None, monkeypatch: pytest.MonkeyPatch) -> Iter
         AuthenticationTokenLoader.instance().reset_cache()
 
 
+@pytest.mark.slow  # about a minute or more on 2 cores: `pytest -m slow`
 def test_worker_that_cannot_start_fails_the_coin_within_the_start_timeout(home: Path, joined: None) -> None:
     s = load_settings()
     missing = str(home / "no-such-venv" / "bin" / "python3")

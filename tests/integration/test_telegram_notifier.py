@@ -119,7 +119,7 @@ def test_a_night_carried_by_automation_sends_its_milestones(
     texts = fake.texts()
     assert texts[0].startswith(f"Huracan {day} started: synthetic market, 1d bars")
     trained = [t for t in texts if t.startswith(("Model trained: ", "Model skipped: "))]
-    assert len(trained) == 3 and sum(t.startswith("Training ") for t in texts) == 3
+    assert len(trained) == 3 and sum(t.startswith("Training ") for t in texts) == 3, texts
     for text in trained:
         coin = text.split()[2].rstrip(":")
         announce = next(t for t in texts if t.startswith(f"Training {coin} ("))
