@@ -8,7 +8,10 @@ Why this accounting: it is the one a real account follows (and the one vectorbt'
 * Long: the position is worth N × P_t / P_a. Exiting at P_b pays f_b on the proceeds: E' = N P_b/P_a (1 - f_b).
 * Short: the collateral N plus the short's PnL, N × (2 - P_t / P_a); covering at P_b pays f_b on the
   bought-back notional N P_b / P_a. A short that loses everything is floored at (almost) zero: liquidated.
-* Perpetual funding is charged per bar held, as a fraction of the account value.
+* Perpetual funding is charged per bar held, as a fraction of the account value, by side: `funding_long[i]`
+  is what a long held into bar i pays over (grid i-1, grid i], `funding_short[i]` what a short pays. With
+  recorded rates a short pays the negative of the long (a positive rate: the long pays, the short receives);
+  with the configured constant (`costs.funding_bps_per_8h`, a cost assumption) both sides pay it.
 
 Inputs are on the execution grid: `prices[i]` is the fill price of bar i (the next bar's OPEN after the
 decision, see labels.py) and `target[i]` the position held from i to i+1. `value[i]` is the account after
@@ -45,8 +48,33 @@ class BacktestResult:
         return int(len(self.trade_entry))
 
 
+def funding_grid(
+    n: int,
+    funding_per_bar: float = 0.0,
+    funding_long: np.ndarray | None = None,
+    funding_short: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(long, short) funding paid per grid bar: the arrays when given, else the constant for both sides."""
+    if (funding_long is None) != (funding_short is None):
+        raise ValueError("funding_long and funding_short must be given together")
+    if funding_long is None or funding_short is None:
+        return np.full(n, float(funding_per_bar)), np.full(n, float(funding_per_bar))
+    fl = np.asarray(funding_long, dtype=float)
+    fs = np.asarray(funding_short, dtype=float)
+    if fl.shape != (n,) or fs.shape != (n,):
+        raise ValueError(
+            f"funding arrays must have one value per grid bar ({n}), got {fl.shape} and {fs.shape}"
+        )
+    if not (np.all(np.isfinite(fl)) and np.all(np.isfinite(fs))):
+        raise ValueError("funding arrays must be finite (0 where nothing settles)")
+    return fl, fs
+
+
 def _log_factors(
-    prices: np.ndarray, target: np.ndarray, leg_cost: np.ndarray, funding_per_bar: float
+    prices: np.ndarray,
+    target: np.ndarray,
+    leg_cost: np.ndarray,
+    funding: tuple[np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-bar log growth split into (mark-to-market + funding, exit leg, entry leg)."""
     n = len(prices)
@@ -68,8 +96,9 @@ def _log_factors(
     s_now = np.maximum(2.0 - prices[short_held] / p_entry_prev[short_held], _FLOOR)
     s_before = np.maximum(2.0 - p_prev[short_held] / p_entry_prev[short_held], _FLOOR)
     mark[short_held] = np.log(s_now / s_before)
-    if funding_per_bar:
-        mark[prev != 0] += np.log1p(-funding_per_bar)
+    fl, fs = funding
+    mark[long_held] += np.log1p(-fl[long_held])
+    mark[short_held] += np.log1p(-fs[short_held])
 
     exit_log = np.zeros(n)
     long_exit = exit_ & (prev > 0)
@@ -85,10 +114,10 @@ def _log_factors(
 
 
 def _path(
-    prices: np.ndarray, target: np.ndarray, leg_cost: np.ndarray, funding_per_bar: float
+    prices: np.ndarray, target: np.ndarray, leg_cost: np.ndarray, funding: tuple[np.ndarray, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Log account value after each bar, and between the exit and entry legs of each bar (in cash)."""
-    mark, exit_log, entry_log = _log_factors(prices, target, leg_cost, funding_per_bar)
+    mark, exit_log, entry_log = _log_factors(prices, target, leg_cost, funding)
     log_value = np.cumsum(mark + exit_log + entry_log)
     before = np.concatenate([[0.0], log_value[:-1]])
     return log_value, before + mark + exit_log
@@ -100,8 +129,14 @@ def run_backtest(
     leg_cost: float | np.ndarray,
     funding_per_bar: float = 0.0,
     close_at_end: bool = True,
+    *,
+    funding_long: np.ndarray | None = None,
+    funding_short: np.ndarray | None = None,
 ) -> BacktestResult:
     """Backtest `target` (−1, 0, +1 per bar) filled at `prices` with `leg_cost` (fraction) per leg.
+
+    Funding: `funding_long` / `funding_short` (one value per grid bar, see the module doc) or, without them,
+    the constant `funding_per_bar` paid by either side.
 
     With `close_at_end` the last bar's target is forced flat, so every trade is a closed round trip
     (what an out-of-sample evaluation must report: no open PnL counted as realised).
@@ -125,8 +160,10 @@ def run_backtest(
     if np.any(~np.isfinite(cost)) or np.any(cost < 0):
         raise ValueError("leg costs must be finite and >= 0")
 
-    log_value, in_cash = _path(prices, target, cost, funding_per_bar)
-    g_log_value, g_in_cash = _path(prices, target, np.zeros_like(cost), 0.0)
+    funding = funding_grid(len(prices), funding_per_bar, funding_long, funding_short)
+    zero = np.zeros(len(prices))
+    log_value, in_cash = _path(prices, target, cost, funding)
+    g_log_value, g_in_cash = _path(prices, target, np.zeros_like(cost), (zero, zero))
 
     value = np.exp(log_value)
     returns = np.expm1(np.diff(np.concatenate([[0.0], log_value])))
@@ -183,7 +220,7 @@ class TradeDetail:
     entry_leg_cost: np.ndarray
     exit_leg_cost: np.ndarray
     bars_held: np.ndarray
-    funding_fraction: np.ndarray
+    funding_fraction: np.ndarray  # of the position's value paid in funding (negative: received)
 
     @property
     def net_return(self) -> np.ndarray:
@@ -191,18 +228,33 @@ class TradeDetail:
 
 
 def trade_details(
-    bt: BacktestResult, prices: np.ndarray, leg_cost: float | np.ndarray, funding_per_bar: float = 0.0
+    bt: BacktestResult,
+    prices: np.ndarray,
+    leg_cost: float | np.ndarray,
+    funding_per_bar: float = 0.0,
+    *,
+    funding_long: np.ndarray | None = None,
+    funding_short: np.ndarray | None = None,
 ) -> TradeDetail:
     """Re-trace `bt`'s account path (same `_path` as `run_backtest`) and report each trade's accounting."""
     prices = np.asarray(prices, dtype=float)
     cost = np.broadcast_to(np.asarray(leg_cost, dtype=float), prices.shape)
-    _, in_cash = _path(prices, bt.position, cost, funding_per_bar)
+    fl, fs = funding_grid(len(prices), funding_per_bar, funding_long, funding_short)
+    _, in_cash = _path(prices, bt.position, cost, (fl, fs))
     bars = (bt.trade_exit - bt.trade_entry).astype(int)
+    # funding settled while each trade was held: bars entry+1 .. exit, by its side (compounded)
+    funding = np.array(
+        [
+            1.0 - np.prod(1.0 - (fl if side > 0 else fs)[i + 1 : j + 1])
+            for i, j, side in zip(bt.trade_entry, bt.trade_exit, bt.trade_side, strict=True)
+        ],
+        dtype=float,
+    )
     return TradeDetail(
         equity_before=np.exp(in_cash[bt.trade_entry]),
         equity_after=np.exp(in_cash[bt.trade_exit]),
         entry_leg_cost=cost[bt.trade_entry].copy(),
         exit_leg_cost=cost[bt.trade_exit].copy(),
         bars_held=bars,
-        funding_fraction=1.0 - (1.0 - funding_per_bar) ** bars,
+        funding_fraction=funding,
     )

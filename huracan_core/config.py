@@ -29,7 +29,8 @@ from huracan_core.cron import check_cron
 from huracan_core.timeframes import TIMEFRAMES
 
 DEFAULT_CONFIG = Path("config/settings.yaml")
-PROFILE_FILES = {"production": "production.yaml"}
+# overlays beside settings.yaml: `production` (ccxt, PostgreSQL, remote), `daily` (the seed's daily bars)
+PROFILE_FILES = {"production": "production.yaml", "daily": "daily.yaml"}
 
 
 class ConfigError(Exception):
@@ -69,20 +70,25 @@ class MarketSettings(_Section):
     # money of the trade records and exports (e.g. GBP, converted at the market source's point-in-time
     # <CCY>/<quote> rate, huracan_core.market.fx); None: the quote currency
     account_currency: str | None = None
-    timeframe: str = "1d"
-    lookback_days: int = Field(150, ge=10, le=5000)
+    # hourly bars by default: 120 days give ~2,880 rows per coin, enough for 4 purged folds and > 100
+    # out-of-sample trades (the `daily` profile keeps the seed's 1d / 150 days)
+    timeframe: str = "1h"
+    lookback_days: int = Field(120, ge=10, le=5000)
     synthetic_seed: int = 7
     synthetic_coins: int = Field(30, ge=3, le=200)
     # extra synthetic coins with a planted, cost-beating AR(1) signal (PLANTED1-USDT, ...; market/synthetic.py)
     synthetic_planted: int = Field(2, ge=0, le=20)
     replay_dir: Path | None = None
+    # recorded funding of a replayed perp: `<dir>/<BASE>-<QUOTE>.csv` (timestamp,funding_rate); None: the
+    # `funding/` folder beside replay_dir (binance-usdm/1h -> binance-usdm/funding) when there is one
+    replay_funding_dir: Path | None = None
     api_url: str | None = None
     request_timeout_s: float = Field(10.0, gt=0)
     max_retries: int = Field(5, ge=0, le=20)
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
 
-    @field_validator("replay_dir")
+    @field_validator("replay_dir", "replay_funding_dir")
     @classmethod
     def _absolute_replay_dir(cls, v: Path | None) -> Path | None:
         return v.expanduser().resolve() if v is not None else None
@@ -113,7 +119,8 @@ class MarketSettings(_Section):
 class UniverseSettings(_Section):
     min_quote_volume_usd: float = Field(1_000_000, ge=0)
     min_age_days: int = Field(30, ge=0)
-    market_type: Literal["spot", "swap"] = "spot"
+    # spot, swap (USDT-M perpetuals) or both (a coin listed both ways is traded spot)
+    market_type: Literal["spot", "swap", "both"] = "spot"
     top_n: int = Field(20, ge=1, le=500)
 
 
@@ -351,7 +358,7 @@ class Settings(BaseSettings):
         validate_assignment=True,
     )
 
-    profile: Literal["local", "production"] = "local"
+    profile: Literal["local", "production", "daily"] = "local"
     home: Path = Path(".huracan")
     schedule: ScheduleSettings = ScheduleSettings()
     market: MarketSettings = MarketSettings()

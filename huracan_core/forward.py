@@ -170,6 +170,7 @@ def forward_table(settings: Settings, handout: HandOut, day: date) -> ForwardTab
     OOS prediction table (evaluate.backtest_table's columns): one row per decision bar t with open >=
     as_of(handed_out_on) whose fill and exit (open[t+1], open[t+2]) opened by as_of(day)."""
     from huracan_core.costs import leg_cost_fraction
+    from huracan_core.night_inputs import cached_funding
     from huracan_core.trading.live import Champion, decision_features, model_vote_table
     from huracan_core.trading.simulator import bar_costs
     from huracan_core.training.artifacts import load_model_cached
@@ -206,7 +207,7 @@ def forward_table(settings: Settings, handout: HandOut, day: date) -> ForwardTab
     eff = _model_cost_settings(settings, model.config, model_dir)
     vol_window = int(model.config.get("options", {}).get("vol_window", settings.training.vol_window))
     inputs = _cost_inputs(model_dir)
-    costs = bar_costs(frame, eff, inputs, bar_seconds, vol_window)
+    costs = bar_costs(frame, eff, inputs, bar_seconds, vol_window, cached_funding(settings, champion.symbol))
     threshold = costs.total_bps + eff.costs.safety_margin_bps
     votes = model_vote_table(model, frame, threshold, live.recipe_hash)
     start = as_of_for(handout.handed_out_on)
@@ -217,6 +218,19 @@ def forward_table(settings: Settings, handout: HandOut, day: date) -> ForwardTab
         pl.Series("round_trip_bps", np.asarray(costs.total_bps, float)),
         pl.col("open").shift(-1).cast(pl.Float64).alias("exec_price"),
         pl.col("open").shift(-2).cast(pl.Float64).alias("next_exec_price"),
+        # row t holds through bar t+1 (filled at its open, left at the next): that bar's funding, by side
+        pl.Series(
+            "funding_long",
+            np.append(costs.funding_long[1:], 0.0)
+            if costs.funding_long is not None
+            else np.zeros(frame.height),
+        ),
+        pl.Series(
+            "funding_short",
+            np.append(costs.funding_short[1:], 0.0)
+            if costs.funding_short is not None
+            else np.zeros(frame.height),
+        ),
     )
     table = (
         bars.join(votes.select("timestamp", "prediction_bps", "threshold_bps"), on="timestamp", how="left")
@@ -224,8 +238,8 @@ def forward_table(settings: Settings, handout: HandOut, day: date) -> ForwardTab
         .sort("timestamp")
     )
     table = table.with_row_index("row").with_columns(pl.col("row").cast(pl.Int64), pl.lit(0).alias("fold"))
-    funding = costs.funding_bps / eff.training.horizon_bars / 1e4  # as dataset.prepare charges it
-    return ForwardTable(table, inputs.market_type, float(funding))
+    funding = float(np.mean(costs.funding_bps)) / eff.training.horizon_bars / 1e4  # tables without columns
+    return ForwardTable(table, inputs.market_type, funding)
 
 
 def score_handout(settings: Settings, handout: HandOut, day: date) -> ForwardRecord:

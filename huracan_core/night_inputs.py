@@ -88,3 +88,11 @@ def cost_inputs_for(settings: Settings, day: date, symbol: str) -> Any:
         if quoted
         else "default_spread_bps (the source has no order book)",
     )
+
+
+def cached_funding(settings: Settings, symbol: str) -> Any:
+    """The coin's cached funding settlements (`funding.FundingSeries`), or None when none is cached (a spot
+    coin, or a perpetual whose source has no recorded funding: costs then charge the constant)."""
+    from huracan_core.candles.funding_store import FundingStore
+
+    return FundingStore(engine_home(settings)).load(normalise_symbol(symbol))

@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from huracan_core.atomic import write_parquet
+from huracan_core.candles.funding_store import FundingStore
 from huracan_core.candles.store import CandleStore, SyncReport
 from huracan_core.config import Settings
 from huracan_core.dates import as_of_for
@@ -32,6 +33,7 @@ from huracan_core.night_inputs import (  # the readers of a night's files (re-ex
     BTC,
     ETH,
     StageError,
+    cached_funding,
     candle_window,
     cost_inputs_for,
     engine_home,
@@ -82,7 +84,27 @@ def candles_stage(settings: Settings, day: date, symbol: str) -> SyncReport:
         source, symbol, settings.market.timeframe, since=since, until=until
     )
     log.info("candles synced", bars_added=report.bars_added, requests=report.requests, bars=report.bars_total)
+    if _market_type(settings, day, symbol) == "swap":
+        funding = FundingStore(home).sync(source, symbol, since, until)
+        if funding.available:
+            log.info(
+                "funding synced",
+                settlements_added=funding.settlements_added,
+                settlements=funding.settlements_total,
+            )
+        else:
+            log.warning(
+                "no recorded funding: costs charge the constant funding_bps_per_8h", note=funding.note
+            )
     return report
+
+
+def _market_type(settings: Settings, day: date, symbol: str) -> str:
+    """The coin's market type in the day's universe (the setting when the universe has no row for it)."""
+    try:
+        return load_universe(settings, day).row(symbol).market_type
+    except (KeyError, ValueError, OSError, StageError):
+        return settings.universe.market_type
 
 
 def market_context_stage(settings: Settings, day: date, symbols: list[str]) -> dict[str, Any]:
@@ -247,18 +269,25 @@ def model_stage(
     symbol = normalise_symbol(symbol)
     home = engine_home(settings)
     started = now_iso()
+    inputs = cost_inputs_for(settings, day, symbol)
+    funding = cached_funding(settings, symbol) if inputs.market_type == "swap" else None
     result = train_coin(
         symbol=symbol,
         features=load_features(settings, day, symbol),
         recipe=default_recipe(settings.market.timeframe),
         encoder_dir=home.encoder_dir(day),  # a day without a fitted encoder: the trainer records why
-        cost_inputs=cost_inputs_for(settings, day, symbol),
+        cost_inputs=inputs,
         settings=settings,
         home=home,
         training_date=day,
         bar_seconds=settings.market.timeframe_seconds,
         device=device,
         num_threads=num_threads,
+        funding=funding,
+        funding_note=""
+        if funding is not None or inputs.market_type != "swap"
+        else f"no recorded funding for {symbol} in the cache (the market source has none): "
+        "charged the constant costs.funding_bps_per_8h",
     )
     if result.skipped_reason:
         return ModelOutcome(result, False, result.skipped_reason, started, now_iso())

@@ -6,10 +6,11 @@ counts and the summed net PnL agree exactly. The portfolio simulator (huracan_co
 record with `source="portfolio"`.
 
 Costs: the backtest charges one leg cost per entry and per exit (fee + half that bar's spread + that bar's
-slippage, as a fraction of notional; costs are point in time, one per bar) and funding per bar held. A
-trade's total cost is exactly `gross_bps - net_bps`; it is split into fees, spread, slippage and funding in
-proportion to their nominal bps (2 × fee, entry + exit half-spreads, entry + exit slippage, funding × bars),
-so the four parts always add up to the cost the account paid (see `_leg_spread_slippage` for the split).
+slippage, as a fraction of notional; costs are point in time, one per bar) and funding per bar held, by
+side (huracan_core.funding). A trade's total cost is exactly `gross_bps - net_bps`: `funding_bps` is the
+funding its side paid while it was held (negative when a short received it), and the rest is split into
+fees, spread and slippage in proportion to their nominal bps (2 × fee, entry + exit half-spreads, entry +
+exit slippage), so the four parts always add up to the cost the account paid (see `_leg_spread_slippage`).
 
 Money: the OOS account starts with `costs.trade_size_usd` of the quote currency and compounds (all-in),
 so `net_pnl = capital × (equity_after - equity_before)` and, in the quote, the trades' net PnL sums to the
@@ -249,11 +250,12 @@ def load_model_trades(
         gross = float(bt.trade_gross_return[k] * 1e4)
         net = float(bt.trade_return[k] * 1e4)
         bars = int(detail.bars_held[k])
-        nominal = np.array(
-            [2 * fee, spread_leg[i] + spread_leg[j], slip_leg[i] + slip_leg[j], funding_per_bar * 1e4 * bars]
-        )
-        total = gross - net
-        parts = nominal * (total / nominal.sum()) if nominal.sum() > 0 else np.zeros(4)
+        # funding is what the trade's side paid (negative: a short received a positive rate), taken as
+        # it is; the rest of the cost is split between fees, spread and slippage by their nominal bps
+        funding = float(detail.funding_fraction[k] * 1e4)
+        nominal = np.array([2 * fee, spread_leg[i] + spread_leg[j], slip_leg[i] + slip_leg[j]])
+        rest = gross - net - funding
+        parts = np.append(nominal * (rest / nominal.sum()) if nominal.sum() > 0 else np.zeros(3), funding)
         row = lookup.get(rows[i], {}) if i < n else {}
         equity = float(detail.equity_before[k]) * capital
         size = equity / (1.0 + float(detail.entry_leg_cost[k]))

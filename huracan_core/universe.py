@@ -138,7 +138,7 @@ def _exclusion(
 ) -> str | None:
     if market.quote != quote:
         return f"quote {market.quote} is not {quote}"
-    if market.market_type != settings.market_type:
+    if settings.market_type != "both" and market.market_type != settings.market_type:
         return f"market type {market.market_type} is not {settings.market_type}"
     if not market.active:
         return "inactive or delisted"

@@ -14,6 +14,11 @@ Why each piece is here:
   a bar still open on the server's clock (`Date` header) is dropped as well, so clock skew between
   this machine and the exchange can never let a forming candle through.
 - `market.api_url` replaces the REST base, for a proxy, a recording, or the loopback test server.
+- Perpetuals: `market_types=("swap",)` builds ccxt's `binanceusdm` (USDT-M futures, `/fapi/v1/...`) for
+  `exchange_id: binance`; `("spot", "swap")` builds `binance` with spot and linear markets. A coin listed
+  both ways keeps its spot market (one model per symbol). `market.api_url` moves the futures endpoints to
+  the same host (`{host}/fapi/v1`, the spot base being `{host}/api/v3`). `fetch_funding_rates` pages through
+  `/fapi/v1/fundingRate` (the settlements the exchange published, each known at its own time).
 - Only public endpoints are called; API keys are never handed to ccxt for them, so they cannot leak
   into a log line or an exception message.
 """
@@ -40,6 +45,8 @@ log = get_logger("huracan.market.ccxt")
 T = TypeVar("T")
 USD_QUOTES = frozenset({"USDT", "USDC", "BUSD", "FDUSD", "TUSD", "USDP", "DAI", "USD"})
 DEFAULT_PAGE_LIMIT = 500
+FUNDING_PAGE_LIMIT = 1000  # Binance's maximum for /fapi/v1/fundingRate
+CCXT_TYPES = {"spot": "spot", "swap": "linear"}  # our market type -> ccxt binance fetchMarkets type
 MAX_RETRY_AFTER_S = 120.0
 # A nightly run at 02:00 asks for yesterday's as-of (midnight): a day and a half covers it with slack.
 TICKER_MAX_AGE = timedelta(hours=36)
@@ -125,7 +132,11 @@ class CcxtMarket:
         self.retry_wait_s = retry_wait_s
         self.max_retry_after_s = max_retry_after_s
         self.market_types = market_types
+        unknown = [t for t in market_types if t not in CCXT_TYPES]
+        if not market_types or unknown:
+            raise MarketDataError(f"market types {list(market_types)} are not among {sorted(CCXT_TYPES)}")
         self._first_bar: dict[tuple[str, str], datetime | None] = {}
+        self._pairs: dict[str, str] = {}  # normalised symbol -> ccxt symbol of the market we serve
         self.exchange = self._build_exchange(rate_limit_ms)
 
     def __repr__(self) -> str:
@@ -134,6 +145,9 @@ class CcxtMarket:
     # ------------------------------------------------------------------ construction
     def _build_exchange(self, rate_limit_ms: float | None) -> ccxt.Exchange:
         exchange_id = self.settings.exchange_id
+        if exchange_id == "binance" and self.market_types == ("swap",):
+            exchange_id = "binanceusdm"  # USDT-M perpetuals only: ccxt's futures class
+        self.exchange_id = exchange_id
         base = getattr(ccxt, exchange_id, None)
         if not isinstance(base, type) or not issubclass(base, ccxt.Exchange):
             raise MarketDataError(f"market.exchange_id {exchange_id!r} is not a ccxt exchange")
@@ -143,7 +157,10 @@ class CcxtMarket:
         }
         if exchange_id.startswith("binance"):
             # Spot markets come from /exchangeInfo alone; currencies would need a private (keyed) call.
-            config["options"] = {"fetchMarkets": {"types": list(self.market_types)}, "fetchCurrencies": False}
+            config["options"] = {
+                "fetchMarkets": {"types": [CCXT_TYPES[t] for t in self.market_types]},
+                "fetchCurrencies": False,
+            }
         exchange = _counting(base)(config)
         if rate_limit_ms is not None:
             exchange.rateLimit = rate_limit_ms
@@ -151,7 +168,13 @@ class CcxtMarket:
             api_url = self.settings.api_url.rstrip("/")
             urls = exchange.urls
             if isinstance(urls.get("api"), dict):
-                urls["api"] = {**urls["api"], "public": api_url, "private": api_url}
+                host = api_url.removesuffix("/api/v3")
+                moved = {
+                    key: host + "/" + str(url).split("://", 1)[-1].split("/", 1)[-1]
+                    for key, url in urls["api"].items()
+                    if key.startswith("fapi")  # https://fapi.binance.com/fapi/v1 -> {host}/fapi/v1
+                }
+                urls["api"] = {**urls["api"], **moved, "public": api_url, "private": api_url}
             else:
                 urls["api"] = api_url
         return exchange
@@ -169,8 +192,10 @@ class CcxtMarket:
     def page_limit(self) -> int:
         """The exchange's own maximum bars per OHLCV request (1000 for Binance spot)."""
         features = getattr(self.exchange, "features", None) or {}
-        spot = features.get("spot") or {}
-        limit = (spot.get("fetchOHLCV") or {}).get("limit")
+        kind = features.get("spot") or {}
+        if self.market_types == ("swap",):
+            kind = (features.get("swap") or {}).get("linear") or {}
+        limit = (kind.get("fetchOHLCV") or {}).get("limit")
         return int(limit) if limit else DEFAULT_PAGE_LIMIT
 
     # ------------------------------------------------------------------ retries
@@ -246,6 +271,10 @@ class CcxtMarket:
         """The normalised symbol of a market of the configured quote and types, else None."""
         if market.get("quote") != self.settings.quote or market.get("type") not in self.market_types:
             return None
+        if market.get("type") == "swap" and (
+            market.get("settle") != self.settings.quote or not market.get("linear")
+        ):
+            return None
         try:
             return normalise_symbol(f"{market['base']}-{market['quote']}")
         except SymbolError:
@@ -257,6 +286,7 @@ class CcxtMarket:
             symbol = self._ours(market)
             if symbol is None or (symbol in out and out[symbol].market_type == "spot"):
                 continue
+            self._pairs[symbol] = str(market["symbol"])
             precision = market.get("precision") or {}
             cost = (market.get("limits") or {}).get("cost") or {}
             created = market.get("created")
@@ -288,13 +318,20 @@ class CcxtMarket:
                 f"{age.total_seconds() / 3600:.0f} h old, so they would leak later volumes (use market.source=replay)"
             )
         markets = self._load_markets()
-        params = {"type": self.market_types[0]} if self.settings.exchange_id.startswith("binance") else {}
-        raw = self._call("fetch_tickers", lambda: self.exchange.fetch_tickers(params=params))
+        raw: dict[str, Any] = {}
+        for kind in self.market_types:
+            params = {"type": kind} if self.exchange_id.startswith("binance") else {}
+            raw.update(
+                self._call(f"fetch_tickers {kind}", lambda p=params: self.exchange.fetch_tickers(params=p))
+            )
         usd = self._usd_rate(raw)
+        served = {v: k for k, v in self._pairs.items()} if self._pairs else None
         out: dict[str, Ticker] = {}
         for ccxt_symbol, t in raw.items():
             market = markets.get(ccxt_symbol)
             symbol = self._ours(market) if market else None
+            if served is not None and served.get(ccxt_symbol) != symbol:
+                continue  # the other listing of a coin served as spot (market_type both)
             last = _num(t.get("last")) or _num(t.get("close"))
             if symbol is None or last is None or last <= 0:
                 continue
@@ -338,6 +375,9 @@ class CcxtMarket:
         except SymbolError as exc:
             raise MarketDataError(str(exc)) from None
         self._load_markets()
+        if not self._pairs:
+            self.markets()
+        pair = self._pairs.get(normalise_symbol(symbol), pair)
         try:
             self.exchange.market(pair)
         except ccxt.BadSymbol:
@@ -416,6 +456,41 @@ class CcxtMarket:
             first = int(rows[0][0]) if rows else None
             self._first_bar[key] = from_ms(first) if first is not None and first % step == 0 else None
         return self._first_bar[key]
+
+    # ------------------------------------------------------------------ funding
+    def fetch_funding_rates(self, symbol: str, since: datetime, until: datetime) -> pl.DataFrame | None:
+        """Funding settlements at times in [since, min(until, as_of)), page by page (`funding.FUNDING_SCHEMA`);
+        None when the coin is not a perpetual here (a spot market has no funding)."""
+        from huracan_core.funding import conform_funding, empty_funding
+
+        pair = self._market_id(symbol)
+        if (self.exchange.market(pair) or {}).get("type") != "swap":
+            return None
+        end = to_ms(min(until, self.as_of)) - 1
+        cursor = to_ms(since)
+        rows: list[tuple[int, float]] = []
+        while cursor <= end:
+            start = cursor
+            page = self._call(
+                f"fetch_funding_rate_history {pair} {from_ms(start):%Y-%m-%d %H:%M}",
+                lambda s=start: self.exchange.fetch_funding_rate_history(
+                    pair, since=s, limit=FUNDING_PAGE_LIMIT, params={"endTime": end}
+                ),
+            )
+            got = [
+                (int(r["timestamp"]), float(r["fundingRate"]))
+                for r in page
+                if r.get("timestamp") is not None and r.get("fundingRate") is not None
+            ]
+            got = [g for g in got if start <= g[0] <= end]
+            if not got:
+                break
+            rows.extend(got)
+            cursor = max(g[0] for g in got) + 1
+        if not rows:
+            return empty_funding()
+        frame = pl.DataFrame({"timestamp": [r[0] for r in rows], "funding_rate": [r[1] for r in rows]})
+        return conform_funding(frame, f"{self.exchange_id} fundingRate {pair}")
 
 
 def _num(value: Any) -> float | None:

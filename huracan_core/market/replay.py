@@ -9,6 +9,11 @@ A bad file (empty, a missing column, text in a price, a `;` separator, an unread
 milliseconds, conflicting duplicate bars, NaN prices, another bar spacing than market.timeframe) fails only
 its own coin: `markets` and `tickers` leave it out, `bad_files` says why (the universe excludes the coin
 with that reason), and asking for its bars raises `MarketDataError` naming the file.
+
+Perpetuals: with `market_type="swap"` the folder is taken as recorded perps (the setting says so; the bars
+cannot) and its markets are swaps. Funding comes from `funding_dir/<BASE>-<QUOTE>.csv` (header
+`timestamp,funding_rate`, ms settlement times, rate per settlement); a coin without such a file has no
+recorded funding (`fetch_funding_rates` answers None) and is charged the configured constant.
 """
 
 from __future__ import annotations
@@ -33,8 +38,20 @@ class ReplayMarket:
 
     name = "replay"
 
-    def __init__(self, folder: Path, as_of: datetime, timeframe: str = "1d", quote: str = "USDT") -> None:
+    def __init__(
+        self,
+        folder: Path,
+        as_of: datetime,
+        timeframe: str = "1d",
+        quote: str = "USDT",
+        market_type: str = "spot",
+        funding_dir: Path | None = None,
+    ) -> None:
         folder = Path(folder)
+        if market_type not in ("spot", "swap"):
+            raise MarketDataError(f"a replay folder holds spot or swap markets, not {market_type!r}")
+        if funding_dir is not None and not Path(funding_dir).is_dir():
+            raise MarketDataError(f"market.replay_funding_dir {funding_dir} is not a folder")
         if not folder.exists():
             raise MarketDataError(f"market.replay_dir {folder} is not a folder: it does not exist")
         if not folder.is_dir():
@@ -45,6 +62,8 @@ class ReplayMarket:
         self.as_of = as_of
         self.timeframe = timeframe
         self.quote = quote
+        self.market_type = market_type
+        self.funding_dir = Path(funding_dir) if funding_dir is not None and market_type == "swap" else None
         self._frames: dict[str, pl.DataFrame] = {}
         self._bad: dict[str, str] = {}
         self._files = self._list_files()  # up front: a folder without candle files fails before any work
@@ -126,7 +145,7 @@ class ReplayMarket:
                     symbol=symbol,
                     base=base,
                     quote=quote,
-                    market_type="spot",
+                    market_type=self.market_type,
                     active=self.as_of - last_close <= STALE_AFTER,
                     listed_at=bars["timestamp"][0],
                 )
@@ -160,6 +179,31 @@ class ReplayMarket:
         end = min(until or self.as_of, self.as_of)
         bars = closed_only(self._all_bars(symbol), TIMEFRAMES[timeframe], end)
         return bars.filter(pl.col("timestamp") >= since)
+
+    def funding_origin(self, symbol: str) -> str:
+        return f"replay {self._funding_path(symbol)}"
+
+    def _funding_path(self, symbol: str) -> Path | None:
+        if self.funding_dir is None:
+            return None
+        path = self.funding_dir / f"{normalise_symbol(symbol)}.csv"
+        return path if path.is_file() else None
+
+    def fetch_funding_rates(self, symbol: str, since: datetime, until: datetime) -> pl.DataFrame | None:
+        """Recorded settlements at times in [since, min(until, as_of)); None: no recorded funding for it."""
+        from huracan_core.funding import FundingDataError, conform_funding
+
+        path = self._funding_path(symbol)
+        if path is None:
+            return None
+        try:
+            frame = conform_funding(
+                pl.read_csv(path, schema_overrides={"funding_rate": pl.Float64}), str(path)
+            )
+        except (FundingDataError, pl.exceptions.PolarsError, OSError) as exc:
+            raise MarketDataError(f"replay funding file {path}: {exc}") from None
+        end = min(until, self.as_of)
+        return frame.filter((pl.col("timestamp") >= since) & (pl.col("timestamp") < end))
 
     def first_bar_time(self, symbol: str, timeframe: str) -> datetime | None:
         bars = self._closed(symbol)

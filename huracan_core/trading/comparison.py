@@ -30,6 +30,7 @@ import polars as pl
 from huracan_core.atomic import write_json
 from huracan_core.config import Settings
 from huracan_core.costs import CostInputs
+from huracan_core.funding import FundingSeries
 from huracan_core.metrics import buy_and_hold, max_drawdown_pct, periods_per_year, sharpe_ratio
 from huracan_core.trades import TradeRecord
 from huracan_core.trading.engines import ENGINE_NAMES, MODEL_ENGINE
@@ -69,6 +70,7 @@ class CoinInputs:
     features: pl.DataFrame  # the night's features parquet (stages.features_stage)
     oos: pl.DataFrame | None  # the model folder's oos_predictions.parquet (None: no model tonight)
     cost_inputs: CostInputs
+    funding: FundingSeries | None = None  # the coin's recorded funding settlements (perpetuals)
 
 
 def _path_stats(returns: np.ndarray, ppy: float) -> dict[str, float]:
@@ -120,7 +122,9 @@ def compare_runs(
             skipped[coin.symbol] = "no out-of-sample predictions (no model trained tonight)"
             continue
         oos = coin.oos.sort("timestamp")
-        full = plan_coin(coin.symbol, coin.features, settings, coin.cost_inputs, bar_seconds, oos=oos)
+        full = plan_coin(
+            coin.symbol, coin.features, settings, coin.cost_inputs, bar_seconds, oos=oos, funding=coin.funding
+        )
         alone = plan_coin(
             coin.symbol,
             coin.features,
@@ -129,6 +133,7 @@ def compare_runs(
             bar_seconds,
             oos=oos,
             engines=model_only_idx,
+            funding=coin.funding,
         )
         start = int(oos["timestamp"].dt.epoch("ms")[0])
         end = int(oos["timestamp"].dt.epoch("ms")[-1]) + bar_seconds * 1000  # the last decision's fill bar
@@ -226,7 +231,13 @@ def night_comparison(settings: Settings, day: date) -> NightComparison:
 
     from huracan_core.atomic import read_json
     from huracan_core.ledger import RunLedger
-    from huracan_core.night_inputs import cost_inputs_for, engine_home, load_features, load_universe
+    from huracan_core.night_inputs import (
+        cached_funding,
+        cost_inputs_for,
+        engine_home,
+        load_features,
+        load_universe,
+    )
     from huracan_core.trades import quote_currency
     from huracan_core.trading.killswitch import read_kill_switch
     from huracan_core.trading.records import portfolio_records
@@ -248,7 +259,9 @@ def night_comparison(settings: Settings, day: date) -> NightComparison:
         if oos is not None and (oos_path.parent / "metadata.json").is_file():
             meta = read_json(oos_path.parent / "metadata.json")
             models[symbol] = (meta["model_id"], meta.get("version", oos_path.parent.name))
-        coins.append(CoinInputs(symbol, feats, oos, cost_inputs_for(settings, day, symbol)))
+        inputs = cost_inputs_for(settings, day, symbol)
+        funding = cached_funding(settings, symbol) if inputs.market_type == "swap" else None
+        coins.append(CoinInputs(symbol, feats, oos, inputs, funding))
     result, run = compare_runs(
         coins,
         settings,

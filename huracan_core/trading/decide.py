@@ -389,7 +389,7 @@ def coin_plan(
     `frame`, with the champion as its model engine (live.model_vote_table), and the champion's prediction
     at the last bar. The equality test builds the simulator's side with this very function on the whole
     recorded stretch; decide calls it on the stretch cut at `at`."""
-    from huracan_core.night_inputs import cost_inputs_for
+    from huracan_core.night_inputs import cached_funding, cost_inputs_for
 
     eff = effective_settings(settings, model.config)
     bar_seconds = settings.market.timeframe_seconds
@@ -400,7 +400,8 @@ def coin_plan(
         raise DecideError(
             f"no cost inputs for {champion.symbol} on {champion.training_date}: {exc}"
         ) from None
-    costs = bar_costs(frame, eff, cost_inputs, bar_seconds, vol_window)
+    funding = cached_funding(settings, champion.symbol) if cost_inputs.market_type == "swap" else None
+    costs = bar_costs(frame, eff, cost_inputs, bar_seconds, vol_window, funding)
     votes = model_vote_table(model, frame, costs.total_bps + eff.costs.safety_margin_bps, recipe_hash)
     plan = plan_coin(
         champion.symbol, frame, eff, cost_inputs, bar_seconds, oos=votes, vol_window=vol_window, costs=costs

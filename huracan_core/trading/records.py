@@ -2,10 +2,11 @@
 "portfolio"), so portfolio trades are stored and analysed exactly like a model's OOS trades.
 
 Mapping (ClosedPosition -> TradeRecord): side +1/-1 -> "long"/"short"; notional -> size; gross and net PnL
-per notional -> gross_bps / net_bps; the cost the account paid (gross - net, both legs plus funding) is
-split into fees, spread, slippage and funding in proportion to their nominal bps at the entry and exit bars
-(2 x fee, mean spread, entry + exit slippage, funding x bars), as trades.py does for OOS trades, so the four
-parts always add up to it. The regime and volatility are those of the decision bar (the bar before the
+per notional -> gross_bps / net_bps; the cost the account paid (gross - net, both legs plus funding):
+funding_bps is the funding the position's side paid as the simulator charged it (negative when received),
+and the rest is split into fees, spread and slippage in proportion to their nominal bps at the entry and
+exit bars (2 x fee, mean spread, entry + exit slippage), as trades.py does for OOS trades, so the four parts
+always add up to it. The regime and volatility are those of the decision bar (the bar before the
 entry fill). Stop, risk, confidence, exit reason and the binding rule stay on the ClosedPosition (the
 record has no columns for them).
 """
@@ -55,11 +56,12 @@ def trade_record(
             2.0 * plan.fee_bps,
             (_at(plan.spread_bps, i) + _at(plan.spread_bps, j)) / 2.0,
             _at(plan.slippage_bps, i) + _at(plan.slippage_bps, j),
-            plan.funding_per_bar * 1e4 * bars,
         ]
     )
-    total = gross - net
-    parts = nominal * (total / nominal.sum()) if nominal.sum() > 0 else np.array([total, 0.0, 0.0, 0.0])
+    funding = pos.funding / pos.notional * 1e4  # what its side paid (negative: received), as charged
+    rest = gross - net - funding
+    split = nominal * (rest / nominal.sum()) if nominal.sum() > 0 else np.array([rest, 0.0, 0.0])
+    parts = np.append(split, funding)
     decision = max(i - 1, 0)
     regime = _at(plan.regime, decision) if plan.regime is not None else None
     vol = float(plan.volatility[decision]) if np.isfinite(plan.volatility[decision]) else None

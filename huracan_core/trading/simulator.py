@@ -7,7 +7,9 @@ next position on another. This simulator follows that account bar by bar:
 * Decisions at bar t's close (consensus direction, confidence, ATR), fills at the coin's next bar's open
   (as backtest.py and labels.py assume), costs per leg from costs.py (half the round trip without funding;
   every bar priced from candles closed by it, as the trainer prices it: `bar_costs`), perpetual funding
-  per bar held.
+  at each close a position is held through: the recorded settlements inside that bar, signed by side (a
+  long pays a positive rate, a short receives it), or the constant `costs.funding_bps_per_8h` where no
+  rate is recorded (huracan_core.funding).
 * A position is held while the consensus keeps its direction; it closes at the next open when the
   direction changes, intrabar at its ATR stop (at the stop, or the open when the bar gaps through it), at
   the next open after the daily-drawdown breaker fires, and at the last close of the simulation.
@@ -35,6 +37,7 @@ import polars as pl
 
 from huracan_core.config import Settings, TradingSettings
 from huracan_core.costs import CostInputs, cost_breakdown, leg_cost_fraction, point_in_time_inputs
+from huracan_core.funding import FundingSeries, bar_funding
 from huracan_core.labels import forward_log_return_bps
 from huracan_core.metrics import deflated_sharpe, max_drawdown_pct, sharpe_ratio, sortino_ratio
 from huracan_core.trading.breakers import BreakerEvent, Breakers, volatility_alarm
@@ -51,8 +54,10 @@ class BarCosts:
     fee_bps: float
     spread_bps: float | np.ndarray
     slippage_bps: float | np.ndarray  # per leg
-    funding_bps: float
+    funding_bps: float | np.ndarray  # the threshold's funding term, known at each bar's close
     total_bps: np.ndarray
+    funding_long: np.ndarray | None = None  # fraction a long held through bar i pays at its close
+    funding_short: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,8 @@ class CoinPlan:
     vol_alarm: np.ndarray
     leg_cost: np.ndarray  # fraction of notional per leg
     funding_per_bar: float = 0.0
+    funding_long: np.ndarray | None = None  # per bar, replaces funding_per_bar (huracan_core.funding)
+    funding_short: np.ndarray | None = None
     fee_bps: float = 0.0  # parts of the round trip, for the trade records' cost split
     spread_bps: np.ndarray | None = None
     slippage_bps: np.ndarray | None = None  # per leg
@@ -130,6 +137,7 @@ class ClosedPosition:
     size_mult: float
     entry_index: int  # bar of the entry fill in the coin's plan
     exit_index: int
+    funding: float = 0.0  # funding paid while held (negative: received), part of `costs`
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -264,6 +272,7 @@ class _Account:
                 pos.size_mult,
                 pos.entry_i,
                 i,
+                pos.funding,
             )
         )
         breakers.record_trade(ts, plan.symbol, net)
@@ -350,10 +359,14 @@ def simulate(
         for plan, i in live:
             last_close[plan.symbol] = float(plan.close[i])
             pos = account.positions.get(plan.symbol)
-            if pos is not None and plan.funding_per_bar:
-                fee = abs(pos.quantity) * plan.close[i] * plan.funding_per_bar
-                account.cash -= fee
-                pos.funding += fee
+            if pos is not None:
+                rate = plan.funding_per_bar
+                if plan.funding_long is not None and plan.funding_short is not None:
+                    rate = float((plan.funding_long if pos.side > 0 else plan.funding_short)[i])
+                if rate:
+                    fee = abs(pos.quantity) * plan.close[i] * rate
+                    account.cash -= fee
+                    pos.funding += fee
         gross = sum(abs(p.quantity) * last_close[s] for s, p in account.positions.items())
         equity = account.cash + sum(p.quantity * last_close[s] for s, p in account.positions.items())
         equity_path[g], exposure[g] = equity, gross / equity if equity > 0 else np.inf
@@ -455,13 +468,14 @@ def plan_coin(
     engines: list[int] | None = None,
     vol_window: int = 24,
     costs: BarCosts | None = None,
+    funding: FundingSeries | None = None,
 ) -> CoinPlan:
     """Votes, consensus and decisions for one coin over its whole feature frame.
 
     `oos`: the coin's `oos_predictions.parquet` (the model engine's votes). `engines`: indices of the
     engines allowed to vote (default all); the others are masked out (used by the model-only comparison).
     `costs`: `bar_costs` of this frame when the caller already has them (decide prices the model's votes
-    with them first).
+    with them first). `funding`: the coin's recorded settlements (perpetuals; else the constant).
     """
     frame = features.sort("timestamp")
     t = settings.trading
@@ -476,7 +490,7 @@ def plan_coin(
     cons = compute_consensus(votes, label, h, t)
     close = _f64(frame, "close")
     if costs is None:
-        costs = bar_costs(frame, settings, cost_inputs, bar_seconds, vol_window)
+        costs = bar_costs(frame, settings, cost_inputs, bar_seconds, vol_window, funding)
     elif len(costs.total_bps) != frame.height:
         raise ValueError(f"{symbol}: costs for {len(costs.total_bps)} bars, frame has {frame.height}")
     rt = costs.total_bps
@@ -500,7 +514,9 @@ def plan_coin(
         volatility=vol20,
         vol_alarm=alarm,
         leg_cost=np.asarray(leg_cost_fraction(rt, costs.funding_bps), dtype=float),
-        funding_per_bar=costs.funding_bps / h / 1e4,
+        funding_per_bar=float(np.mean(costs.funding_bps)) / h / 1e4 if costs.funding_long is None else 0.0,
+        funding_long=costs.funding_long,
+        funding_short=costs.funding_short,
         fee_bps=costs.fee_bps,
         spread_bps=np.broadcast_to(np.asarray(costs.spread_bps, dtype=float), rt.shape).copy(),
         slippage_bps=np.broadcast_to(np.asarray(costs.slippage_bps, dtype=float), rt.shape).copy(),
@@ -514,11 +530,18 @@ def plan_coin(
 
 
 def bar_costs(
-    frame: pl.DataFrame, settings: Settings, cost_inputs: CostInputs, bar_seconds: int, vol_window: int
+    frame: pl.DataFrame,
+    settings: Settings,
+    cost_inputs: CostInputs,
+    bar_seconds: int,
+    vol_window: int,
+    funding: FundingSeries | None = None,
 ) -> BarCosts:
     """Round trip of every bar priced like the trainer prices it (training.dataset.prepare): spread and ADV
     from candles closed by the bar (costs.point_in_time_inputs), volatility trailing
-    (dataset.trailing_volatility); fees and market type from `cost_inputs`."""
+    (dataset.trailing_volatility); fees and market type from `cost_inputs`; funding by side from the
+    recorded settlements inside each bar (or the constant), its threshold term from the rates settled by
+    the bar's close (huracan_core.funding)."""
     from huracan_core.training.dataset import trailing_volatility
 
     close = _f64(frame, "close")
@@ -535,8 +558,24 @@ def bar_costs(
         spread_bps=pit.spread_bps,
         adv_usd=pit.adv_usd,
     )
-    total = np.asarray(parts.total_bps, dtype=float) * np.ones(len(close))
-    return BarCosts(parts.fee_bps, parts.spread_bps, parts.slippage_bps, parts.funding_bps, total)
+    h = settings.training.horizon_bars
+    open_ms = frame["timestamp"].dt.epoch("ms").to_numpy()
+    market = cost_inputs.market_type
+    # held through bar i: settlements in (open_i, close_i]; decided at close_i: rates settled by then
+    held = bar_funding(open_ms, bar_seconds, h, settings.costs, market, funding)
+    decided = bar_funding(open_ms + bar_seconds * 1000, bar_seconds, h, settings.costs, market, funding)
+    total = (np.asarray(parts.total_bps, dtype=float) - parts.funding_bps + decided.expected_bps) * np.ones(
+        len(close)
+    )
+    return BarCosts(
+        parts.fee_bps,
+        parts.spread_bps,
+        parts.slippage_bps,
+        decided.expected_bps,
+        total,
+        funding_long=held.long,
+        funding_short=held.short,
+    )
 
 
 def window(plan: CoinPlan, start_ms: int, end_ms: int) -> CoinPlan:

@@ -29,10 +29,11 @@ from huracan_core.costs import (
     leg_cost_fraction,
     point_in_time_inputs,
 )
+from huracan_core.funding import BarFunding, FundingSeries, bar_funding
 from huracan_core.labels import LABEL, add_label, bar_volatility
 from huracan_core.spread import default_min_pairs
 from huracan_core.training.encoder import load_shared_encoder
-from huracan_core.training.evaluate import PRED_COLUMNS
+from huracan_core.training.evaluate import FUNDING_COLUMNS, PRED_COLUMNS
 from huracan_core.training.splits import Fold
 
 
@@ -59,6 +60,7 @@ class Prepared:
     as_of: datetime | None = None
     vol_window: int = 24
     live_volatility: float = 0.0  # trailing volatility at the last closed bar: prices the live quote
+    funding: BarFunding | None = None  # per row: funding each side pays while it holds, threshold term
 
 
 VOL_TRAILING = "trailing_std_log_returns"
@@ -99,7 +101,11 @@ def prepare(
     training_date: date,
     bar_seconds: int,
     vol_window: int,
+    funding: FundingSeries | None = None,
+    funding_note: str = "",
 ) -> Prepared:
+    """The training matrix of one coin. `funding`: the coin's recorded settlements (perpetuals), which
+    replace the constant `costs.funding_bps_per_8h` on the bars they cover (huracan_core.funding)."""
     columns = list(recipe.model_columns)
     missing = [
         c
@@ -173,12 +179,22 @@ def prepare(
         spread_bps=usable["cost_spread_bps"].to_numpy(),
         adv_usd=usable["cost_adv_usd"].to_numpy(),
     )
-    rt = np.asarray(parts.total_bps, dtype=float) * np.ones(len(vol))
-    funding_per_bar = parts.funding_bps / h / 1e4
+    decision_ms = usable["timestamp"].dt.epoch("ms").to_numpy() + bar_seconds * 1000  # t's close = fill
+    bf = bar_funding(
+        decision_ms, bar_seconds, h, settings.costs, cost_inputs.market_type, funding, funding_note
+    )
+    # the constant funding term of cost_breakdown is replaced by each row's point-in-time expectation
+    rt = (np.asarray(parts.total_bps, dtype=float) - parts.funding_bps + bf.expected_bps) * np.ones(len(vol))
     usable = usable.with_columns(
         pl.Series("round_trip_bps", rt),
         pl.Series("cost_slippage_bps", np.asarray(parts.slippage_bps, float) * np.ones(len(vol))),
+        pl.Series("funding_long", bf.long),
+        pl.Series("funding_short", bf.short),
+        pl.Series("cost_funding_source", bf.source),
     )
+    breakdown = parts.summary()
+    breakdown["funding_bps"] = float(np.mean(bf.expected_bps)) if len(vol) else 0.0
+    breakdown["round_trip_bps"] = float(np.mean(rt)) if len(vol) else 0.0
     return Prepared(
         frame=usable,
         inputs=inputs,
@@ -186,16 +202,17 @@ def prepare(
         y=usable[LABEL].to_numpy().astype(float),
         threshold=rt + settings.costs.safety_margin_bps,
         round_trip=rt,
-        leg=np.asarray(leg_cost_fraction(rt, parts.funding_bps), dtype=float),
+        leg=np.asarray(leg_cost_fraction(rt, bf.expected_bps), dtype=float),
         exec_price=usable["exec_price"].to_numpy().astype(float),
         next_exec=usable["next_exec_price"].to_numpy().astype(float),
-        funding_per_bar=funding_per_bar,
-        breakdown=parts.summary(),
+        funding_per_bar=0.0,  # charged per row, by side: `funding` (and the funding_* columns)
+        breakdown=breakdown,
         dropped_future_rows=later,
         encoder_hash=encoder_hash,
         as_of=as_of_for(training_date),
         vol_window=vol_window,
         live_volatility=float(vol_all[-1]) if len(vol_all) else 0.0,
+        funding=bf,
     )
 
 
@@ -243,8 +260,10 @@ def oos_table(p: Prepared, fold: Fold, pred: np.ndarray) -> pl.DataFrame:
             "leg_cost": p.leg[sl],
             "exec_price": p.exec_price[sl],
             "next_exec_price": p.next_exec[sl],
+            "funding_long": part["funding_long"],
+            "funding_short": part["funding_short"],
         }
-    ).select(PRED_COLUMNS)
+    ).select(*PRED_COLUMNS, *FUNDING_COLUMNS)
 
 
 _REFERENCES = {  # the papers behind huracan_core/spread.py
@@ -375,7 +394,15 @@ def cost_report(
         "fee_bps": float(fee),
         "spread_bps": float(np.mean(spread[oos])),
         "avg_slip_bps": float(np.mean(slip[oos])),
-        "funding_bps": float(p.funding_per_bar * h * 1e4),
+        "funding_bps": float(np.mean(p.funding.expected_bps[oos])) if p.funding is not None else 0.0,
+        **(
+            {"funding_source": "none (spot)"}
+            if p.funding is None
+            else {
+                "funding_source": p.funding.report(oos, settings.costs)["funding_source"],
+                "funding": p.funding.report(oos, settings.costs),
+            }
+        ),
         "round_trip_bps": float(np.mean(p.round_trip[oos])),
         "averaged_over": {
             "bars": "out-of-sample",

@@ -6,7 +6,9 @@ OOS rows. In-sample predictions never reach it.
 
 The prediction table has one row per OOS decision (bar t's close): `prediction_bps`, `label_bps`,
 `threshold_bps` (round trip + safety margin), `leg_cost` (fraction per leg), `exec_price` (open[t+1]) and
-`next_exec_price` (open[t+2]). Rows must be consecutive (`row` step 1): the OOS blocks of walk-forward
+`next_exec_price` (open[t+2]), and for perpetuals `funding_long` / `funding_short` (the fraction each side
+pays in funding while row t's position is held, (open[t+1], open[t+2]]; absent in spot tables and older
+model folders, which charge the scalar `funding_per_bar` to either side). Rows must be consecutive (`row` step 1): the OOS blocks of walk-forward
 folds tile the end of the history, and the account carries its position across fold boundaries.
 """
 
@@ -33,6 +35,17 @@ PRED_COLUMNS = (
     "exec_price",
     "next_exec_price",
 )
+FUNDING_COLUMNS = ("funding_long", "funding_short")
+
+
+def table_funding(table: pl.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """The (long, short) funding of each grid bar of `backtest_table`'s grid, from the table's columns
+    (grid bar 0 is the first fill: nothing is held into it), or None when the table has none."""
+    if not set(FUNDING_COLUMNS) <= set(table.columns):
+        return None
+    fl = np.concatenate([[0.0], table["funding_long"].cast(pl.Float64).to_numpy()])
+    fs = np.concatenate([[0.0], table["funding_short"].cast(pl.Float64).to_numpy()])
+    return fl, fs
 
 
 def backtest_table(
@@ -54,7 +67,10 @@ def backtest_table(
     ts = table["timestamp"].dt.epoch("ms").to_numpy()
     bar_ms = int(np.median(np.diff(ts))) if len(ts) > 1 else 0
     grid_ts = np.append(ts + bar_ms, ts[-1] + 2 * bar_ms)  # fills happen at the next bar's open
-    return run_backtest(prices, target, leg, funding_per_bar=funding_per_bar), prices, grid_ts
+    funding = table_funding(table)
+    fl, fs = funding if funding is not None else (None, None)
+    bt = run_backtest(prices, target, leg, funding_per_bar=funding_per_bar, funding_long=fl, funding_short=fs)
+    return bt, prices, grid_ts
 
 
 def oos_trade_details(
@@ -64,7 +80,12 @@ def oos_trade_details(
     (result, per-trade detail, price grid, grid timestamps ms). Grid index i < len(table) is row i's fill."""
     bt, prices, grid_ts = backtest_table(table, market_type, funding_per_bar)
     leg = table["leg_cost"].to_numpy()
-    return bt, trade_details(bt, prices, np.append(leg, leg[-1]), funding_per_bar), prices, grid_ts
+    funding = table_funding(table)
+    fl, fs = funding if funding is not None else (None, None)
+    detail = trade_details(
+        bt, prices, np.append(leg, leg[-1]), funding_per_bar, funding_long=fl, funding_short=fs
+    )
+    return bt, detail, prices, grid_ts
 
 
 def _last_days_bps(bt: BacktestResult, grid_ts: np.ndarray, days: float) -> float:

@@ -25,6 +25,7 @@ from huracan_core.atomic import sha256_bytes, write_bytes, write_json, write_man
 from huracan_core.backtest import run_backtest, signal_positions
 from huracan_core.config import Settings
 from huracan_core.costs import CostInputs
+from huracan_core.funding import FundingSeries
 from huracan_core.gates import GateReport, evaluate_gates, not_evaluated
 from huracan_core.labels import LABEL
 from huracan_core.metrics import periods_per_year
@@ -122,13 +123,19 @@ def _val_score(p: Prepared, lo: int, hi: int, market_type: str):
     round to the next, so the last positions and their score are kept and the backtest is skipped then."""
     prices = np.append(p.exec_price[lo:hi], p.next_exec[hi - 1])
     leg = np.append(p.leg[lo:hi], p.leg[hi - 1])
+    fl = fs = None
+    if p.funding is not None:  # grid bar j pays what row lo + j - 1 pays while held; nothing into bar 0
+        fl = np.concatenate([[0.0], p.funding.long[lo:hi]])
+        fs = np.concatenate([[0.0], p.funding.short[lo:hi]])
     last: list[Any] = [None, 0.0]
 
     def score(pred: np.ndarray) -> float:
         target = np.append(signal_positions(pred, p.threshold[lo:hi], market_type), 0.0)
         if last[0] is not None and np.array_equal(target, last[0]):
             return last[1]
-        bt = run_backtest(prices, target, leg, funding_per_bar=p.funding_per_bar)
+        bt = run_backtest(
+            prices, target, leg, funding_per_bar=p.funding_per_bar, funding_long=fl, funding_short=fs
+        )
         last[0], last[1] = target, float(np.sum(bt.trade_return) * 1e4)
         return last[1]
 
@@ -226,8 +233,13 @@ def train_coin(
     device: str = "cpu",
     num_threads: int = 1,
     options: TrainOptions | None = None,
+    funding: FundingSeries | None = None,
+    funding_note: str = "",
 ) -> TrainResult:
-    """Walk-forward, after-cost evaluation, gates and a refit model folder for one coin (see module doc)."""
+    """Walk-forward, after-cost evaluation, gates and a refit model folder for one coin (see module doc).
+
+    `funding`: the coin's recorded funding settlements (perpetuals); without them a swap is charged the
+    constant `costs.funding_bps_per_8h` and costs.json says so (`funding_note` says why)."""
     start = time.perf_counter()
     symbol = normalise_symbol(symbol)
     opts = TrainOptions.resolve(settings, options)
@@ -236,7 +248,16 @@ def train_coin(
     t = settings.training
     encoder_dir, encoder_note = resolve_encoder(encoder_dir)  # small universe: reduced encoder or none
     p = prepare(
-        features, recipe, encoder_dir, cost_inputs, settings, training_date, bar_seconds, opts.vol_window
+        features,
+        recipe,
+        encoder_dir,
+        cost_inputs,
+        settings,
+        training_date,
+        bar_seconds,
+        opts.vol_window,
+        funding,
+        funding_note,
     )
     n = p.frame.height
     check_no_leak(p.x, p.y, p.inputs)

@@ -19,6 +19,17 @@ share of each small deck of requests, so a short test run gets the rate it asked
 (TCP RST, no response), `truncated` (Content-Length promises more than is sent), `malformed` (200 with a
 body that is not JSON), `missing` (a klines page of 200+ rows with a few interior bars left out); scripted
 only: `400` (a final client error, never worth a retry) and `ok` (no fault). Per-endpoint request counts and every injected fault are observable.
+
+USDT-M futures (what ccxt's `binanceusdm` calls, under `/fapi/v1/`; endpoints are counted as `fapi/...`):
+- `fapi/v1/exchangeInfo`: one PERPETUAL per recorded file in `binance-usdm/1d/` (no futures exchangeInfo
+  was recorded, so the listing is derived from those files: symbol, base, USDT quote and margin asset,
+  TRADING, onboardDate = the first recorded bar, precisions from the recorded prices' decimals);
+- `fapi/v1/klines`: the recorded perp bars of `binance-usdm/{interval}/`, with the spot klines' semantics;
+- `fapi/v1/ticker/24hr`: derived from the recorded perp daily bars at the server's clock (the last closed
+  day: close, volume, quote volume ~ volume x typical price; no bid/ask, as the real endpoint);
+- `fapi/v1/fundingRate` (symbol, startTime, endTime, limit: default 100, at most 1000): the recorded
+  settlements of `binance-usdm/funding/{BASE}-USDT.csv` at or before the clock, Binance's row format
+  (`fundingRate` as text, `fundingTime` ms, `markPrice`), the first `limit` from startTime.
 """
 
 from __future__ import annotations
@@ -64,6 +75,7 @@ ALL_KINDS = (*FAULT_KINDS, "400", "ok")
 MISSING_MIN_ROWS = 200
 EXCHANGE_INFO = Path("raw/SM2A__Binance_API/exchangeInfo.json")
 TICKER_24HR = Path("raw/johnthotekat__onchain-monitor/ticker24hr.json")
+USDM = Path("binance-usdm")
 
 
 @dataclass(frozen=True)
@@ -107,6 +119,34 @@ def _csv_series(path: Path, step: int) -> Series:
             quote = float(v) * (float(h) + float(low) + float(c)) / 3
             rows.append([t, o, h, low, c, v, t + step - 1, f"{quote:.8f}", 0, "0", "0", "0"])
     return Series(times, rows, recorded=False)
+
+
+@lru_cache(maxsize=1024)
+def _listing(path: Path) -> tuple[int, int]:
+    """(first bar's open ms, price decimals of the first rows' closes) of a recorded perp file."""
+    with open(path, newline="") as fh:
+        reader = csv.reader(fh)
+        next(reader)
+        rows = [row for _, row in zip(range(30), reader, strict=False)]
+    if not rows:
+        raise ValueError(f"{path}: no bars")
+    return int(rows[0][0]), max(len(r[4].partition(".")[2]) for r in rows)
+
+
+@lru_cache(maxsize=8)
+def _funding_series(path: Path) -> tuple[list[int], list[str]]:
+    """Recorded settlements (ms, rate as text); empty when the coin has no recorded funding."""
+    if not path.is_file():
+        return [], []
+    times, rates = [], []
+    with open(path, newline="") as fh:
+        reader = csv.reader(fh)
+        if next(reader) != ["timestamp", "funding_rate"]:
+            raise ValueError(f"{path}: unexpected header")
+        for ts, rate in reader:
+            times.append(int(ts))
+            rates.append(rate)
+    return times, rates
 
 
 def _fmt(x: float) -> str:
@@ -276,6 +316,8 @@ class BinanceServer:
         parts = urlsplit(req.path)
         params = dict(parse_qsl(parts.query))
         endpoint = parts.path.removeprefix("/api/v3/") if parts.path.startswith("/api/v3/") else parts.path
+        if endpoint.startswith("/fapi/v1/"):
+            endpoint = "fapi/" + endpoint.removeprefix("/fapi/v1/")
         fault = self._pick_fault(endpoint)
         with self._lock:
             self.counts[endpoint] += 1
@@ -327,7 +369,114 @@ class BinanceServer:
         if endpoint == "klines":
             rows, dropped = self._klines(params, fault)
             return json.dumps(rows, separators=(",", ":")).encode(), dropped
+        if endpoint == "fapi/exchangeInfo":
+            return json.dumps(self._usdm_info()).encode(), 0
+        if endpoint == "fapi/klines":
+            rows, dropped = self._klines(params, fault, futures=True)
+            return json.dumps(rows, separators=(",", ":")).encode(), dropped
+        if endpoint == "fapi/ticker/24hr":
+            return json.dumps(self._usdm_tickers(params)).encode(), 0
+        if endpoint == "fapi/fundingRate":
+            return json.dumps(self._funding(params)).encode(), 0
+        if endpoint == "fapi/time":
+            return json.dumps({"serverTime": self.now_ms()}).encode(), 0
         raise _Reply(404, -1, f"unknown endpoint {endpoint}")
+
+    # ------------------------------------------------------------------ USDT-M futures
+    def _usdm_files(self) -> dict[str, Path]:
+        """Perp id (BTCUSDT) -> its recorded daily file (the listing of the futures exchange)."""
+        folder = self.data_dir / USDM / "1d"
+        out = {}
+        for path in sorted(folder.glob("*-USDT.csv")) if folder.is_dir() else []:
+            out[path.stem.replace("-", "")] = path
+        return out
+
+    def _usdm_info(self) -> dict[str, Any]:
+        symbols = []
+        for pid, path in self._usdm_files().items():
+            first, decimals = _listing(path)
+            if first > self.now_ms():
+                continue  # not listed yet at the server's clock
+            base = path.stem.split("-")[0]
+            symbols.append(
+                {
+                    "symbol": pid,
+                    "pair": pid,
+                    "contractType": "PERPETUAL",
+                    "deliveryDate": 4133404800000,
+                    "onboardDate": first,
+                    "status": "TRADING",
+                    "baseAsset": base,
+                    "quoteAsset": "USDT",
+                    "marginAsset": "USDT",
+                    "pricePrecision": decimals,
+                    "quantityPrecision": 3,
+                    "baseAssetPrecision": 8,
+                    "quotePrecision": 8,
+                    "underlyingType": "COIN",
+                    "filters": [
+                        {"filterType": "PRICE_FILTER", "tickSize": f"{10.0**-decimals:.{decimals}f}"},
+                        {"filterType": "MIN_NOTIONAL", "notional": "5"},
+                    ],
+                    "orderTypes": ["LIMIT", "MARKET"],
+                    "timeInForce": ["GTC"],
+                }
+            )
+        return {"timezone": "UTC", "serverTime": self.now_ms(), "assets": [], "symbols": symbols}
+
+    def _usdm_tickers(self, params: dict[str, str]) -> Any:
+        files = self._usdm_files()
+        wanted = [params["symbol"]] if "symbol" in params else list(files)
+        day = INTERVALS_MS["1d"]
+        out = []
+        for pid in wanted:
+            if pid not in files:
+                raise _Reply(400, -1121, "Invalid symbol.")
+            series = _csv_series(files[pid], day)
+            hi = bisect.bisect_right(series.times, self.now_ms() - day)  # days closed by now
+            if hi == 0:
+                continue
+            row = series.rows[hi - 1]
+            out.append(
+                {
+                    "symbol": pid,
+                    "priceChange": _fmt(float(row[4]) - float(row[1])),
+                    "lastPrice": row[4],
+                    "openPrice": row[1],
+                    "highPrice": row[2],
+                    "lowPrice": row[3],
+                    "volume": row[5],
+                    "quoteVolume": row[7],
+                    "openTime": row[0],
+                    "closeTime": row[6],
+                    "count": 0,
+                }
+            )
+        return out[0] if "symbol" in params else out
+
+    def _funding(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        pid = params.get("symbol")
+        if not pid or pid not in self._usdm_files():
+            raise _Reply(400, -1121, "Invalid symbol.")
+        try:
+            limit = int(params.get("limit", 100))
+            start = int(params["startTime"]) if "startTime" in params else None
+            end = int(params["endTime"]) if "endTime" in params else None
+        except ValueError:
+            raise _Reply(400, -1100, "Illegal characters found in a parameter.") from None
+        if not 1 <= limit <= 1000:
+            raise _Reply(400, -1130, "Data sent for parameter 'limit' is not valid.")
+        times, rates = _funding_series(
+            self.data_dir / USDM / "funding" / f"{pid.removesuffix('USDT')}-USDT.csv"
+        )
+        hi = bisect.bisect_right(times, self.now_ms())
+        if end is not None:
+            hi = min(hi, bisect.bisect_right(times, end))
+        lo = bisect.bisect_left(times, start) if start is not None else max(0, hi - limit)
+        return [
+            {"symbol": pid, "fundingTime": times[i], "fundingRate": rates[i], "markPrice": ""}
+            for i in range(lo, min(hi, lo + limit))
+        ]
 
     def _ticker(self, params: dict[str, str]) -> bytes:
         path = self.data_dir / TICKER_24HR
@@ -342,7 +491,13 @@ class BinanceServer:
         picked = [table[s] for s in wanted]
         return json.dumps(picked[0] if "symbol" in params else picked).encode()
 
-    def _series(self, symbol: str, interval: str) -> Series:
+    def _series(self, symbol: str, interval: str, futures: bool = False) -> Series:
+        if futures:
+            path = self._usdm_files().get(symbol)
+            if path is None:
+                raise _Reply(400, -1121, "Invalid symbol.")
+            path = self.data_dir / USDM / interval / path.name
+            return _csv_series(path, INTERVALS_MS[interval]) if path.is_file() else Series([], [], False)
         if (symbol, interval) in self._extra:
             return self._extra[(symbol, interval)]
         pair = _symbol_map(self.data_dir / EXCHANGE_INFO).get(symbol)
@@ -353,7 +508,9 @@ class BinanceServer:
             return Series([], [], recorded=False)  # a real symbol with no recorded bars here
         return _csv_series(path, INTERVALS_MS[interval])
 
-    def _klines(self, params: dict[str, str], fault: str | None) -> tuple[list[list[Any]], int]:
+    def _klines(
+        self, params: dict[str, str], fault: str | None, futures: bool = False
+    ) -> tuple[list[list[Any]], int]:
         symbol, interval = params.get("symbol"), params.get("interval")
         if not symbol:
             raise _Reply(
@@ -367,9 +524,9 @@ class BinanceServer:
             end = int(params["endTime"]) if "endTime" in params else None
         except ValueError:
             raise _Reply(400, -1100, "Illegal characters found in a parameter.") from None
-        if not 1 <= limit <= 1000:
+        if not 1 <= limit <= (1500 if futures else 1000):
             raise _Reply(400, -1130, "Data sent for parameter 'limit' is not valid.")
-        series = self._series(symbol, interval)
+        series = self._series(symbol, interval, futures)
         step = INTERVALS_MS[interval]
         now = self.now_ms()
         # bars that exist at `now`: opened at or before it
