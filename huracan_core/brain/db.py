@@ -88,7 +88,22 @@ def describe_database(url: str) -> str:
 
 def is_outage(exc: BaseException) -> bool:
     """A connection-level failure worth waiting out (refused, reset, server starting or shutting down,
-    a connection cut mid-statement), not a wrong setting (unknown database or role, bad password)."""
+    a connection cut mid-statement), not a wrong setting (unknown database or role, bad password).
+
+    An error raised while handling a cut is the cut: psycopg answers SQLAlchemy's clean-up on a socket
+    that closed mid-connect with `ProgrammingError: can't change 'autocommit' now`, chained to the
+    OperationalError that closed it, so the chain is followed (a few links)."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return False
+        if _is_outage_here(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _is_outage_here(exc: BaseException) -> bool:
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
@@ -133,11 +148,11 @@ def wait_out_outage(work: Callable[[], T], *, database: str, bound_s: float, wha
         raise
     except Exception as exc:
         orig = exc.orig if isinstance(exc, DBAPIError) else exc
-        if type(orig).__name__ not in ("OperationalError", "InterfaceError"):
-            raise
         waited = time.monotonic() - started
         if is_outage(exc):
             raise BrainUnavailableError(database, str(orig), waited_s=waited, bound_s=bound_s) from exc
+        if type(orig).__name__ not in ("OperationalError", "InterfaceError"):
+            raise
         if what == "connect" or "unable to open" in str(orig):  # refused for good: a setting to fix
             raise BrainUnavailableError(database, str(orig)) from exc
         raise

@@ -133,3 +133,24 @@ def test_outage_bound_comes_from_the_settings(proxied) -> None:  # type: ignore[
     engine = open_brain(Settings(database={"url": url, "outage_wait_s": 7}))
     assert outage_bound(engine) == 7
     engine.dispose()
+
+
+def test_an_error_raised_while_handling_a_cut_connection_counts_as_the_outage() -> None:
+    """Seen under load: the socket closed while SQLAlchemy set up a new connection, and psycopg answered
+    the clean-up with ProgrammingError ("can't change 'autocommit' now"), chained to the OperationalError
+    of the cut. That is an outage to wait out; a ProgrammingError of its own (bad SQL) is not."""
+    import psycopg
+    from sqlalchemy import exc as sa_exc
+
+    from huracan_core.brain.db import is_outage
+
+    cut = psycopg.OperationalError("connection socket closed")
+    cleanup = psycopg.ProgrammingError(
+        "can't change 'autocommit' now: connection in transaction status ACTIVE"
+    )
+    cleanup.__cause__ = cut
+    wrapped = sa_exc.ProgrammingError("SELECT 1", None, cleanup)
+    wrapped.__cause__ = cleanup
+    assert is_outage(wrapped)
+    bad_sql = sa_exc.ProgrammingError("SELEC 1", None, psycopg.errors.SyntaxError('syntax error at "SELEC"'))
+    assert not is_outage(bad_sql)
