@@ -170,6 +170,12 @@ def main() -> None:
     parser.add_argument("--date", default="2026-11-20")
     parser.add_argument("--replay", help="folder of recorded candles (market.source=replay)")
     parser.add_argument("--lookback", type=int, help="market.lookback_days")
+    parser.add_argument(
+        "--timeframe",
+        default="1d",
+        help="market.timeframe (default 1d: the recorded 1d-top250 coins, and the night measured before the "
+        "hourly default, so the numbers compare; 1h for the engine's default synthetic night)",
+    )
     parser.add_argument("--no-peer", action="store_true", help="skip the plain loop (it is sequential: slow)")
     parser.add_argument("--keep", type=Path, help="keep the nights' engine homes in this (new) folder")
     args = parser.parse_args()
@@ -180,6 +186,9 @@ def main() -> None:
         os.environ["HURACAN_UNIVERSE__TOP_N"] = str(args.coins)
     if args.lookback:
         os.environ["HURACAN_MARKET__LOOKBACK_DAYS"] = str(args.lookback)
+    os.environ["HURACAN_MARKET__TIMEFRAME"] = args.timeframe
+    if args.timeframe == "1d" and not args.lookback:
+        os.environ["HURACAN_MARKET__LOOKBACK_DAYS"] = "150"  # the seed's daily set-up (`daily` profile)
     cores = os.cpu_count() or 1
     if args.keep:
         args.keep.mkdir(parents=True)

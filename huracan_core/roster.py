@@ -41,6 +41,7 @@ import numpy as np
 from huracan_core.atomic import file_lock, read_json, write_json
 from huracan_core.config import Settings
 from huracan_core.forward_records import ForwardRecord, demoted_before, records_on, roster_fields
+from huracan_core.market.synthetic import synthetic_label
 from huracan_core.paths import EngineHome, parse_day_tag
 from huracan_core.symbols import normalise_symbol
 from huracan_core.training.artifacts import complete_models, is_complete, model_training_date
@@ -386,6 +387,8 @@ def _entry(
         "last_7d_net_bps": recent.get("last_7d_net_bps"),
         "oos_sharpe": (champ_metrics or {}).get("sharpe"),
         **forward_fields,
+        # a coin of the synthetic market says so (and whether it carries the planted signal): never a real edge
+        "synthetic": synthetic_label(settings.market, symbol),
         "trade_ok": not reasons,
         "reason": "; ".join(reasons) if reasons else None,
     }

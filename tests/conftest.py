@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.profile import TEST_PROFILE
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("HURACAN_SHARED_DATA", REPO.parent / "shared" / "data"))
 
@@ -32,6 +34,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     root = tmp_path / "home"
     monkeypatch.setenv("HURACAN_HOME", str(root))
     monkeypatch.setenv("HURACAN_CONFIG", str(REPO / "config" / "settings.yaml"))
+    # the suite's nights run on the `daily` profile (the seed's 1d / 150 days: ~140 rows a coin, seconds to
+    # train); the hourly default is exercised by tests that drop it (tests/integration/test_quickstart.py)
+    monkeypatch.setenv("HURACAN_PROFILE", TEST_PROFILE)
     monkeypatch.setenv("HURACAN_RAY__HEAD_IDLE_MINUTES", "1")  # a head a subprocess left stops soon
     yield root
     if (root / "ray").is_dir():

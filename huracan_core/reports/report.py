@@ -97,10 +97,21 @@ def _coin_rows(settings: Settings, home: EngineHome, day: date, engine: Any) -> 
                 "trade_ok": line.get("trade_ok"),
                 "champion_model_id": line.get("model_id"),
                 "roster_reason": line.get("reason"),
+                "synthetic": line.get("synthetic"),
                 "brain_trades": brain_trades.get(symbol, 0),
             }
         )
     return rows
+
+
+def _coin_label(line: dict[str, Any]) -> str:
+    """The coin's name, marked when it is a synthetic coin (and when it carries the planted signal), so a
+    synthetic champion is never read as a real one."""
+    label = line.get("synthetic")
+    if not label:
+        return str(line.get("symbol"))
+    kind = f"planted signal: {label['signal']}" if label.get("planted_signal") else "no planted signal"
+    return f"{line.get('symbol')} (synthetic, {kind})"
 
 
 def _gate_matrix(rows: list[dict[str, Any]]) -> tuple[list[str], list[str], list[list[float | None]]]:
@@ -322,7 +333,7 @@ def _html(
             cells={
                 "values": [
                     [c.get("rank") for c in lines],
-                    [c.get("symbol") for c in lines],
+                    [_coin_label(c) for c in lines],
                     ["yes" if c.get("trade_ok") else "no" for c in lines],
                     [c.get("model_id") or "" for c in lines],
                     [f"{v:.2f}" if (v := _num(c.get("round_trip_bps"))) is not None else "" for c in lines],

@@ -115,7 +115,13 @@ def test_ccxt_rates_come_from_the_exchanges_klines(tmp_path: Path, shared_data: 
         server.add_klines("EURUSDT", "1d", rows)
         settings = Settings(
             home=tmp_path,
-            market={"source": "ccxt", "api_url": server.url, "account_currency": "EUR", "lookback_days": 60},
+            market={
+                "source": "ccxt",
+                "api_url": server.url,
+                "account_currency": "EUR",
+                "timeframe": "1d",  # the recorded EUR-USDT bars are daily
+                "lookback_days": 60,
+            },
         )
         series = account_rates_for(settings, as_of)
         assert series is not None and server.counts["klines"] >= 1

@@ -14,7 +14,8 @@ from huracan_core.config import ConfigError, load_settings, public_dict
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_seed_defaults(home: Path) -> None:
+def test_seed_defaults(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HURACAN_PROFILE")  # the shipped settings.yaml as a user runs it
     s = load_settings()
     assert s.profile == "local"
     assert s.schedule.cron == "0 2 * * *" and s.schedule.timezone == "UTC"
@@ -24,7 +25,8 @@ def test_seed_defaults(home: Path) -> None:
         s.universe.market_type,
         s.universe.top_n,
     ) == (1_000_000, 30, "spot", 20)
-    assert (s.market.lookback_days, s.market.timeframe) == (150, "1d")
+    # hourly by default, so real coins have the rows every gate needs (issue L.1)
+    assert (s.market.lookback_days, s.market.timeframe) == (120, "1h")
     assert (
         s.costs.maker_fee_bps,
         s.costs.taker_fee_bps,
@@ -42,6 +44,15 @@ def test_seed_defaults(home: Path) -> None:
     assert (s.training.timeout_minutes, s.training.retries, s.training.mode) == (45, 2, "hybrid")
     assert s.home == home.resolve()
     assert load_settings(home="rel/dir").home == Path.cwd() / "rel" / "dir"  # absolute for Ray workers
+
+
+def test_daily_profile_is_the_seeds_daily_set_up(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HURACAN_PROFILE", "daily")
+    s = load_settings()
+    assert s.profile == "daily" and (s.market.timeframe, s.market.lookback_days) == ("1d", 150)
+    assert s.market.source == "synthetic" and s.database.url is None  # otherwise the embedded defaults
+    monkeypatch.setenv("HURACAN_MARKET__LOOKBACK_DAYS", "730")  # what recorded daily coins need
+    assert load_settings().market.lookback_days == 730
 
 
 def test_env_overrides_nested_keys(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -205,3 +216,30 @@ def test_config_show_exits_2_on_a_bad_cron(home: Path) -> None:
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "schedule.cron" in proc.stderr and "HURACAN_SCHEDULE__CRON" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _out_of_sample_bars(settings) -> int:  # noqa: ANN001 - a Settings
+    """Out-of-sample bars the walk-forward leaves a coin with a full lookback (the warm-up is fetched on
+    top, so the labelled rows are the lookback's bars less the label horizon)."""
+    from huracan_core.training.splits import walk_forward
+
+    t = settings.training
+    rows = settings.market.lookback_days * 86_400 // settings.market.timeframe_seconds - t.horizon_bars
+    folds = walk_forward(
+        rows, t.folds, t.horizon_bars, t.embargo_bars, t.window, t.min_train_bars, t.min_test_bars
+    )
+    return sum(f.test_end - f.test_start for f in folds)
+
+
+def test_default_lookback_leaves_room_for_every_gate(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue L.1: with the shipped defaults a coin with full history is trained (the folds fit) and the
+    trades gate is attainable: a round trip spans at least 2 bars (entry and exit at next opens) and a model
+    that trades half the time is already very active, so the out-of-sample stretch must hold at least
+    4 x gates.min_trades bars. The seed's daily set-up (`daily` profile, 150 bars) cannot: the test pins why
+    it is a documented profile and not the default."""
+    monkeypatch.delenv("HURACAN_PROFILE")
+    s = load_settings()
+    assert _out_of_sample_bars(s) >= 4 * s.gates.min_trades, _out_of_sample_bars(s)
+    monkeypatch.setenv("HURACAN_PROFILE", "daily")
+    daily = load_settings()
+    assert _out_of_sample_bars(daily) < 4 * daily.gates.min_trades

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.profile import TEST_PROFILE
+
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 45
 WORKERS = 4
@@ -228,6 +230,7 @@ def _case_env(case: Case, d: Path, root: Path) -> dict[str, str]:
         "HURACAN_HOME": str(base / "home"),
         "DAGSTER_HOME": str(base / "dagster"),
         "HURACAN_CONFIG": str(REPO / "config" / "settings.yaml"),
+        "HURACAN_PROFILE": TEST_PROFILE,
         "HURACAN_RAY__HEAD_IDLE_MINUTES": "1",
         "COLUMNS": "160",
     }

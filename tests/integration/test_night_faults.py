@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from huracan_core.dates import last_complete_day
+from tests.support.profile import TEST_PROFILE
 
 REPO = Path(__file__).resolve().parents[2]
 DAY = date(2025, 11, 10)
@@ -36,6 +37,7 @@ def _env(root: Path, **extra: str) -> dict[str, str]:
             "HURACAN_HOME": str(root / "home"),
             "DAGSTER_HOME": str(root / "dagster"),
             "HURACAN_CONFIG": str(REPO / "config" / "settings.yaml"),
+            "HURACAN_PROFILE": TEST_PROFILE,
             "HURACAN_RAY__HEAD_IDLE_MINUTES": "1",
             **FAST,
             **extra,

@@ -23,6 +23,7 @@ import pytest
 
 from tests.support.fake_dropbox import FakeDropbox
 from tests.support.fake_telegram import FakeTelegram
+from tests.support.profile import TEST_PROFILE
 
 REPO = Path(__file__).resolve().parents[2]
 DAY = "2026-11-20"
@@ -49,6 +50,7 @@ def _env(home: Path, dagster: Path, cadence_min: str = "0.05", **extra: str) -> 
             "HURACAN_HOME": str(home),
             "DAGSTER_HOME": str(dagster),
             "HURACAN_CONFIG": str(REPO / "config" / "settings.yaml"),
+            "HURACAN_PROFILE": TEST_PROFILE,
             "HURACAN_TRAINING__WORKERS": "1",
         }
     )
