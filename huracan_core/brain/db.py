@@ -95,12 +95,16 @@ def is_outage(exc: BaseException) -> bool:
     OperationalError that closed it, so the chain is followed (a few links)."""
     seen: BaseException | None = exc
     for _ in range(4):
-        if seen is None:
+        if seen is None or not _is_database_error(seen):  # a bug in our own code is never waited out
             return False
         if _is_outage_here(seen):
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    return type(exc).__module__.split(".")[0] in ("sqlalchemy", "psycopg", "psycopg2", "sqlite3")
 
 
 def _is_outage_here(exc: BaseException) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from huracan_core.config import ConfigError, load_settings, public_dict
+from huracan_core.config import ConfigError, Settings, load_settings, public_dict
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -218,7 +218,7 @@ def test_config_show_exits_2_on_a_bad_cron(home: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
-def _out_of_sample_bars(settings) -> int:  # noqa: ANN001 - a Settings
+def _out_of_sample_bars(settings: Settings) -> int:
     """Out-of-sample bars the walk-forward leaves a coin with a full lookback (the warm-up is fetched on
     top, so the labelled rows are the lookback's bars less the label horizon)."""
     from huracan_core.training.splits import walk_forward

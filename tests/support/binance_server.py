@@ -458,14 +458,7 @@ class BinanceServer:
         pid = params.get("symbol")
         if not pid or pid not in self._usdm_files():
             raise _Reply(400, -1121, "Invalid symbol.")
-        try:
-            limit = int(params.get("limit", 100))
-            start = int(params["startTime"]) if "startTime" in params else None
-            end = int(params["endTime"]) if "endTime" in params else None
-        except ValueError:
-            raise _Reply(400, -1100, "Illegal characters found in a parameter.") from None
-        if not 1 <= limit <= 1000:
-            raise _Reply(400, -1130, "Data sent for parameter 'limit' is not valid.")
+        limit, start, end = _window(params, default_limit=100, max_limit=1000)
         times, rates = _funding_series(
             self.data_dir / USDM / "funding" / f"{pid.removesuffix('USDT')}-USDT.csv"
         )
@@ -518,14 +511,7 @@ class BinanceServer:
             )
         if interval not in INTERVALS_MS:
             raise _Reply(400, -1120, "Invalid interval.")
-        try:
-            limit = int(params.get("limit", 500))
-            start = int(params["startTime"]) if "startTime" in params else None
-            end = int(params["endTime"]) if "endTime" in params else None
-        except ValueError:
-            raise _Reply(400, -1100, "Illegal characters found in a parameter.") from None
-        if not 1 <= limit <= (1500 if futures else 1000):
-            raise _Reply(400, -1130, "Data sent for parameter 'limit' is not valid.")
+        limit, start, end = _window(params, default_limit=500, max_limit=1500 if futures else 1000)
         series = self._series(symbol, interval, futures)
         step = INTERVALS_MS[interval]
         now = self.now_ms()
@@ -627,3 +613,18 @@ def csv_candles(data_dir: Path, interval: str, symbol: str) -> Any:
     from huracan_core.candles.frame import conform
 
     return conform(pl.read_csv(Path(data_dir) / "binance" / interval / f"{symbol}.csv"))
+
+
+def _window(
+    params: dict[str, str], *, default_limit: int, max_limit: int
+) -> tuple[int, int | None, int | None]:
+    """`limit`, `startTime`, `endTime` of a klines or fundingRate request, refused as Binance refuses them."""
+    try:
+        limit = int(params.get("limit", default_limit))
+        start = int(params["startTime"]) if "startTime" in params else None
+        end = int(params["endTime"]) if "endTime" in params else None
+    except ValueError:
+        raise _Reply(400, -1100, "Illegal characters found in a parameter.") from None
+    if not 1 <= limit <= max_limit:
+        raise _Reply(400, -1130, "Data sent for parameter 'limit' is not valid.")
+    return limit, start, end

@@ -154,3 +154,10 @@ def test_an_error_raised_while_handling_a_cut_connection_counts_as_the_outage() 
     assert is_outage(wrapped)
     bad_sql = sa_exc.ProgrammingError("SELEC 1", None, psycopg.errors.SyntaxError('syntax error at "SELEC"'))
     assert not is_outage(bad_sql)
+    try:  # our own bug raised while handling a cut is not an outage to wait out
+        try:
+            raise cut
+        except psycopg.OperationalError:
+            raise TypeError("a bug")  # noqa: B904 - the implicit __context__ is the point
+    except TypeError as bug:
+        assert not is_outage(bug)
