@@ -74,6 +74,10 @@ class MarketSettings(_Section):
     # out-of-sample trades (the `daily` profile keeps the seed's 1d / 150 days)
     timeframe: str = "1h"
     lookback_days: int = Field(120, ge=10, le=5000)
+    # opt-in feature family computed over the night's universe at each bar (ranks of returns, volume and
+    # volatility, excess return over the universe, breadth, dispersion, market volatility:
+    # features/cross_sectional.py); off keeps the default recipe (and its content hash) as it is
+    cross_sectional_features: bool = False
     synthetic_seed: int = 7
     synthetic_coins: int = Field(30, ge=3, le=200)
     # extra synthetic coins with a planted, cost-beating AR(1) signal (PLANTED1-USDT, ...; market/synthetic.py)

@@ -14,7 +14,7 @@ import polars as pl
 from huracan_core.candles.store import CandleStore
 from huracan_core.config import Settings
 from huracan_core.dates import as_of_for
-from huracan_core.features import default_recipe
+from huracan_core.features import FeatureRecipe, default_recipe
 from huracan_core.paths import EngineHome
 from huracan_core.storage import build_storage
 from huracan_core.symbols import normalise_symbol
@@ -61,6 +61,19 @@ def load_candles(settings: Settings, day: date, symbol: str) -> pl.DataFrame:
 
 def market_context_path(settings: Settings, day: date) -> Path:
     return engine_home(settings).market_context(day)
+
+
+def cross_sectional_path(settings: Settings, day: date) -> Path:
+    return engine_home(settings).cross_sectional(day)
+
+
+def night_recipe(settings: Settings) -> FeatureRecipe:
+    """The recipe a night computes, trains and decides on: the default families for the timeframe, plus the
+    cross-sectional family when `market.cross_sectional_features` is on (every stage asks here, so the
+    features, the encoder, the models and the live decision agree on one recipe hash)."""
+    return default_recipe(
+        settings.market.timeframe, cross_sectional_family=settings.market.cross_sectional_features
+    )
 
 
 def load_features(settings: Settings, day: date, symbol: str) -> pl.DataFrame:

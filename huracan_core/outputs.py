@@ -70,7 +70,10 @@ def _checks(
         "universe": lambda h, d, s, o: _json(h.universe(d)),
         "coin": lambda h, d, s, o: _json(h.universe(d)),
         "candles": lambda h, d, s, o: _parquet(h.candles(s or "", timeframe)),
-        "market_context": lambda h, d, s, o: _parquet(h.market_context(d)),
+        "market_context": lambda h, d, s, o: (
+            _parquet(h.market_context(d))
+            or (_parquet(h.cross_sectional(d)) if settings.market.cross_sectional_features else None)
+        ),
         "features": lambda h, d, s, o: _parquet(h.features(d, s or "")),
         "shared_encoder": lambda h, d, s, o: _encoder(h, d),
         "model": _model,

@@ -52,6 +52,11 @@ class EngineHome:
         """The day's cross-asset references (equal-weight market; BTC/ETH candles beside it)."""
         return self.root / "data" / "features" / day_tag(day) / "_market_context.parquet"
 
+    def cross_sectional(self, day: date) -> Path:
+        """The day's cross-sectional table (one row per coin and bar of the universe; written by the market
+        context when `market.cross_sectional_features` is on)."""
+        return self.root / "data" / "features" / day_tag(day) / "_cross_sectional.parquet"
+
     def encoder_dir(self, day: date) -> Path:
         return self.root / "meta" / day_tag(day)
 

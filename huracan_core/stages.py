@@ -21,11 +21,13 @@ from huracan_core.config import Settings
 from huracan_core.dates import as_of_for
 from huracan_core.features import (
     CrossAssetInputs,
+    FeatureRecipe,
     build_features,
-    default_recipe,
     equal_weight_market,
     validate_features,
 )
+from huracan_core.features.cross_sectional import FAMILY as XS_FAMILY
+from huracan_core.features.cross_sectional import universe_table
 from huracan_core.ledger import CoinEntry, RunLedger, now_iso
 from huracan_core.logs import bind_context, get_logger
 from huracan_core.market.factory import build_source
@@ -36,11 +38,13 @@ from huracan_core.night_inputs import (  # the readers of a night's files (re-ex
     cached_funding,
     candle_window,
     cost_inputs_for,
+    cross_sectional_path,
     engine_home,
     load_candles,
     load_features,
     load_universe,
     market_context_path,
+    night_recipe,
 )
 from huracan_core.storage import build_storage
 from huracan_core.symbols import normalise_symbol
@@ -108,7 +112,10 @@ def _market_type(settings: Settings, day: date, symbol: str) -> str:
 
 
 def market_context_stage(settings: Settings, day: date, symbols: list[str]) -> dict[str, Any]:
-    """Cross-asset references of the day: BTC and ETH closes and the equal-weight universe return."""
+    """Cross-asset references of the day: BTC and ETH closes and the equal-weight universe return; with
+    `market.cross_sectional_features`, also the universe's per-bar cross-sectional table (ranks, excess
+    returns, breadth, dispersion, market volatility: features.cross_sectional), computed once here over
+    every coin with candles and joined per coin by the features stage."""
     bind_context(date=day.isoformat(), stage="market_context")
     frames: dict[str, pl.DataFrame] = {}
     for symbol in symbols:
@@ -124,24 +131,46 @@ def market_context_stage(settings: Settings, day: date, symbols: list[str]) -> d
     for ref in (BTC, ETH):
         if ref in frames:
             write_parquet(path.with_name(f"_ref_{ref}.parquet"), frames[ref])
-    return {
+    info: dict[str, Any] = {
         "path": str(path),
         "rows": market.height,
         "coins": len(frames),
         "has_btc": BTC in frames,
         "has_eth": ETH in frames,
     }
+    recipe = night_recipe(settings)
+    if recipe.columns_of(XS_FAMILY):
+        table = universe_table(frames, recipe.features)
+        write_parquet(cross_sectional_path(settings, day), table)
+        info["cross_sectional_rows"] = table.height
+    return info
 
 
-def _cross_inputs(settings: Settings, day: date) -> CrossAssetInputs:
+def _cross_inputs(settings: Settings, day: date, symbol: str, recipe: FeatureRecipe) -> CrossAssetInputs:
     path = market_context_path(settings, day)
     if not path.is_file():
         raise StageError(f"no market context for {day} at {path}: materialise `market_context` first")
     refs = {ref: path.with_name(f"_ref_{ref}.parquet") for ref in (BTC, ETH)}
+    universe = None
+    if recipe.columns_of(XS_FAMILY):
+        table = cross_sectional_path(settings, day)
+        if not table.is_file():
+            raise StageError(
+                f"no cross-sectional table for {day} at {table} (market.cross_sectional_features is on): "
+                "materialise `market_context` again"
+            )
+        universe = (
+            pl.scan_parquet(table)
+            .filter(pl.col("symbol") == symbol)
+            .drop("symbol")
+            .sort("timestamp")
+            .collect()
+        )
     return CrossAssetInputs(
         btc=pl.read_parquet(refs[BTC]) if refs[BTC].is_file() else None,
         eth=pl.read_parquet(refs[ETH]) if refs[ETH].is_file() else None,
         market=pl.read_parquet(path),
+        universe=universe,
     )
 
 
@@ -149,11 +178,11 @@ def features_stage(settings: Settings, day: date, symbol: str) -> dict[str, Any]
     """Compute the recipe for one coin from its cached candles and the day's market context."""
     symbol = normalise_symbol(symbol)
     bind_context(date=day.isoformat(), symbol=symbol, stage="features")
-    recipe = default_recipe(settings.market.timeframe)
+    recipe = night_recipe(settings)
     candles = load_candles(settings, day, symbol)
     if candles.is_empty():
         raise StageError(f"{symbol} has no cached candles for {day}: materialise `candles` first")
-    frame = build_features(candles, recipe, _cross_inputs(settings, day))
+    frame = build_features(candles, recipe, _cross_inputs(settings, day, symbol, recipe))
     validate_features(frame, recipe)
     path = engine_home(settings).features(day, symbol)
     write_parquet(path, frame)
@@ -199,7 +228,7 @@ def encoder_stage(settings: Settings, day: date, symbols: list[str]) -> dict[str
             frames[symbol] = pl.read_parquet(path)
     if not frames:
         raise StageError(f"no coin of {day} has features: nothing to fit the shared encoder on")
-    recipe = default_recipe(settings.market.timeframe)
+    recipe = night_recipe(settings)
     # 5 pooled rows per encoded column: enough for the leading principal components, and a 3-coin
     # day of the seed's 150 daily bars (~450 rows for ~67 columns) still gets its encoder
     info = fit_shared_encoder(
@@ -274,7 +303,7 @@ def model_stage(
     result = train_coin(
         symbol=symbol,
         features=load_features(settings, day, symbol),
-        recipe=default_recipe(settings.market.timeframe),
+        recipe=night_recipe(settings),
         encoder_dir=home.encoder_dir(day),  # a day without a fitted encoder: the trainer records why
         cost_inputs=inputs,
         settings=settings,

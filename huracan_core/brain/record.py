@@ -30,11 +30,11 @@ from huracan_core.brain import models as m
 from huracan_core.brain.db import open_brain
 from huracan_core.config import Settings
 from huracan_core.dates import as_of_for
-from huracan_core.features import default_recipe
 from huracan_core.ledger import RunLedger
 from huracan_core.logs import get_logger
 from huracan_core.market.base import MarketDataError
 from huracan_core.market.fx import RateSeries
+from huracan_core.night_inputs import night_recipe
 from huracan_core.paths import EngineHome, day_tag
 from huracan_core.symbols import normalise_symbol
 from huracan_core.trades import (
@@ -450,7 +450,7 @@ def record_night(
                 f"has source {t.source!r}"
             )
         portfolio_rows.append(trade_memory_row(t, day))
-    columns = list(default_recipe(settings.market.timeframe).model_columns)
+    columns = list(night_recipe(settings).model_columns)
     forward = forward_rows(home, day)
     engine = engine or open_brain(settings)
     with engine.begin() as conn:

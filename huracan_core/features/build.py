@@ -17,6 +17,8 @@ import polars as pl
 from huracan_core.candles.frame import CANDLE_COLUMNS, CANDLE_SCHEMA, TIMESTAMP, conform
 from huracan_core.features.cross_asset import FAMILY as CROSS_FAMILY
 from huracan_core.features.cross_asset import REF_COLUMNS
+from huracan_core.features.cross_sectional import FAMILY as XS_FAMILY
+from huracan_core.features.cross_sectional import universe_column
 from huracan_core.features.defaults import default_recipe
 from huracan_core.features.ops import Scratch, safe_div
 from huracan_core.features.recipe import FeatureRecipe, FeatureSpec
@@ -32,11 +34,14 @@ ENGINE = "in-memory"
 @dataclass
 class CrossAssetInputs:
     """Reference series for the cross-asset family. btc/eth: candle frames; market: timestamp, market_ret
-    (see `equal_weight_market`). A missing reference leaves its columns null."""
+    (see `equal_weight_market`). universe: this coin's rows of the night's cross-sectional table
+    (`cross_sectional.universe_table` then `coin_rows`: timestamp + one column per spec), read only by a
+    recipe with the cross-sectional family. A missing reference leaves its columns null."""
 
     btc: pl.DataFrame | None = None
     eth: pl.DataFrame | None = None
     market: pl.DataFrame | None = None
+    universe: pl.DataFrame | None = None
 
 
 def _log_return(close: pl.Expr) -> pl.Expr:
@@ -166,6 +171,30 @@ def _with_references(
     return lazy
 
 
+def _with_universe(
+    lazy: pl.LazyFrame, coin_timestamps: pl.Series, universe: pl.DataFrame | None, recipe: FeatureRecipe
+) -> pl.LazyFrame:
+    """Add the universe-table columns the recipe's cross-sectional specs read, joined on the coin's
+    timestamps (a bar the table lacks is null there). No table: the columns are null."""
+    names = list(
+        dict.fromkeys(universe_column(s.op, s.params) for s in recipe.features if s.family == XS_FAMILY)
+    )
+    if not names:
+        return lazy
+    if universe is None:
+        return lazy.with_columns(pl.lit(None, dtype=pl.Float64).alias(n) for n in names)
+    missing = [n for n in ["timestamp", *names] if n not in universe.columns]
+    if missing:
+        raise ValueError(
+            f"the cross-sectional table lacks columns {missing[:4]}: it was computed for another recipe "
+            "(see cross_sectional.universe_table)"
+        )
+    table = universe.select(pl.col("timestamp").cast(TIMESTAMP), *(pl.col(n).cast(pl.Float64) for n in names))
+    if not _strictly_increasing(table["timestamp"]):
+        table = table.unique("timestamp", keep="last").sort("timestamp")
+    return _join_on_timestamp(lazy, coin_timestamps, table)
+
+
 def dependency_levels(recipe: FeatureRecipe) -> list[list[FeatureSpec]]:
     """Specs grouped so that each group reads only base columns and earlier groups; checks the recipe."""
     level: dict[str, int] = dict.fromkeys(BASE_COLUMNS, 0)
@@ -201,7 +230,9 @@ def build_features(
     groups = dependency_levels(recipe)
     read = {i for spec in recipe.features for i in spec.inputs}
     lazy = frame.lazy()
-    lazy = _with_references(lazy, frame["timestamp"], cross or CrossAssetInputs(), read)
+    cross = cross or CrossAssetInputs()
+    lazy = _with_references(lazy, frame["timestamp"], cross, read)
+    lazy = _with_universe(lazy, frame["timestamp"], cross.universe, recipe)
     for group in groups:
         finals, steps = [], []
         for spec in group:
@@ -225,9 +256,10 @@ def cross_asset_columns(recipe: FeatureRecipe) -> list[str]:
 
 
 def drop_warmup(frame: pl.DataFrame, recipe: FeatureRecipe) -> pl.DataFrame:
-    """Drop rows with a null in any model column, ignoring cross-asset columns that are null throughout
-    (their reference was not supplied): those would otherwise drop every row."""
-    cross = set(cross_asset_columns(recipe))
+    """Drop rows with a null in any model column, ignoring cross-asset and cross-sectional columns that are
+    null throughout (their reference was not supplied, or the universe is too small for a cross-section):
+    those would otherwise drop every row."""
+    cross = set(cross_asset_columns(recipe)) | set(recipe.columns_of(XS_FAMILY))
     absent = {c for c in cross if c in frame.columns and frame[c].null_count() == frame.height}
     subset = [c for c in recipe.model_columns if c not in absent]
     return frame.drop_nulls(subset=subset)

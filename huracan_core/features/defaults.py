@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from huracan_core.features.recipe import FeatureRecipe, FeatureSpec
-from huracan_core.features.registry import BASE_COLUMNS, FAMILY_MODULES, OPS
+from huracan_core.features.registry import BASE_COLUMNS, FAMILY_MODULES, OPS, OPTIONAL_FAMILY_MODULES
 from huracan_core.timeframes import TIMEFRAMES
 
 RECIPE_VERSION = "1.0.0"
@@ -46,12 +46,17 @@ class RecipeBuilder:
         self.warmups[name] = warmup
 
 
-def default_recipe(timeframe: str = "1d") -> FeatureRecipe:
-    """The full feature set for one timeframe (windows are in bars of that timeframe)."""
+def default_recipe(timeframe: str = "1d", *, cross_sectional_family: bool = False) -> FeatureRecipe:
+    """The full feature set for one timeframe (windows are in bars of that timeframe).
+
+    `cross_sectional_family`: add the opt-in cross-sectional family (`market.cross_sectional_features`),
+    computed over the night's universe (features.cross_sectional); its specs come after every default
+    family, so the default recipe and its content hash are unchanged when it is off."""
     if timeframe not in TIMEFRAMES:
         raise ValueError(f"unknown timeframe {timeframe!r}; expected one of {', '.join(TIMEFRAMES)}")
     builder = RecipeBuilder()
-    for module in FAMILY_MODULES:
+    modules = (*FAMILY_MODULES, *OPTIONAL_FAMILY_MODULES) if cross_sectional_family else FAMILY_MODULES
+    for module in modules:
         builder.family = module.FAMILY
         module.add_specs(builder.add, timeframe)
     return FeatureRecipe(version=RECIPE_VERSION, timeframe=timeframe, features=builder.specs)

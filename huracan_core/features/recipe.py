@@ -28,6 +28,7 @@ FAMILIES = (
     "time",
     "cross_asset",
     "derived",
+    "cross_sectional",  # opt-in (default_recipe(..., cross_sectional_family=True))
 )
 
 

@@ -43,6 +43,10 @@ OP_RANGES: dict[str, tuple[float | None, float | None]] = {
     "true_range": (0.0, None),
     "band_width": (0.0, None),
     "scaled_difference": (-1.0, 1.0),
+    "xs_rank": (0.0, 1.0),
+    "xs_breadth": (0.0, 1.0),
+    "xs_dispersion": (0.0, None),
+    "xs_market_volatility": (0.0, None),
 }
 NAME_RANGES: dict[str, tuple[float | None, float | None]] = {
     "close_pos_20": (0.0, 1.0),

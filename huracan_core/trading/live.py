@@ -7,8 +7,9 @@ the champion's training night bar by bar, with nothing changed:
 * the same candle window start (`stages.candle_window` of the model's training date: lookback plus the
   feature warm-up), so recursive indicators (EMA, RSI, ADX) carry the same history;
 * the same market context: BTC and ETH candles when they were in that night's universe, and the
-  equal-weight market of that night's universe coins (`equal_weight_market`), extended to the new bars;
-* the same recipe (`default_recipe` of the timeframe, hash checked against the model's features.json) and
+  equal-weight market of that night's universe coins (`equal_weight_market`), extended to the new bars
+  (and, with the cross-sectional family, that universe's cross-sectional table, likewise);
+* the same recipe (`night_inputs.night_recipe`, hash checked against the model's features.json) and
   the night's shared encoder, which travels inside the model folder (`encoder/`, verified with it).
 
 On the bars the night itself saw, the frame is therefore bit-for-bit the night's features file (tested),
@@ -32,8 +33,10 @@ from huracan_core.atomic import read_json
 from huracan_core.candles.frame import from_ms, to_ms
 from huracan_core.candles.store import CandleStore, CandleValidationError
 from huracan_core.config import Settings
-from huracan_core.features import CrossAssetInputs, build_features, default_recipe, validate_features
+from huracan_core.features import CrossAssetInputs, FeatureRecipe, build_features, validate_features
 from huracan_core.features.build import equal_weight_market
+from huracan_core.features.cross_sectional import FAMILY as XS_FAMILY
+from huracan_core.features.cross_sectional import coin_rows, universe_table
 from huracan_core.market.base import MarketDataError
 from huracan_core.paths import EngineHome, parse_day_tag
 from huracan_core.symbols import normalise_symbol
@@ -174,10 +177,18 @@ def market_coins(settings: Settings, training_date: date) -> list[str]:
         raise DecideError(f"{path} is unreadable: {exc}") from None
 
 
-def context_inputs(frames: Mapping[str, pl.DataFrame]) -> CrossAssetInputs:
+def context_inputs(
+    frames: Mapping[str, pl.DataFrame], recipe: FeatureRecipe | None = None, symbol: str | None = None
+) -> CrossAssetInputs:
     """The cross-asset references from the coins' candles, as stages.market_context_stage builds them:
-    the equal-weight market of every coin, BTC and ETH when they are among the coins."""
-    return CrossAssetInputs(btc=frames.get(BTC), eth=frames.get(ETH), market=equal_weight_market(frames))
+    the equal-weight market of every coin, BTC and ETH when they are among the coins, and, for a recipe
+    with the cross-sectional family, `symbol`'s rows of the universe table over the same coins."""
+    universe = None
+    if recipe is not None and symbol is not None and recipe.columns_of(XS_FAMILY):
+        universe = coin_rows(universe_table(frames, recipe.features), symbol)
+    return CrossAssetInputs(
+        btc=frames.get(BTC), eth=frames.get(ETH), market=equal_weight_market(frames), universe=universe
+    )
 
 
 @dataclass
@@ -236,8 +247,10 @@ def decision_features(
             f"{symbol}: the latest cached {tf} bar is {have}, not the bar closed by {until.isoformat()} "
             f"({last_open.isoformat()}): the market source has no newer bar"
         )
-    recipe = default_recipe(tf)
-    frame = build_features(candles, recipe, context_inputs(frames) if frames else None)
+    from huracan_core.night_inputs import night_recipe
+
+    recipe = night_recipe(settings)
+    frame = build_features(candles, recipe, context_inputs(frames, recipe, symbol) if frames else None)
     validate_features(frame, recipe)
     out.frame, out.recipe_hash, out.market_coins = frame, str(recipe.content_hash), list(frames)
     return out

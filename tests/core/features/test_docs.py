@@ -15,11 +15,11 @@ def test_committed_page_is_generated_text() -> None:
 
 
 def test_page_lists_every_feature_with_its_model_flag(tmp_path: Path) -> None:
-    recipe = default_recipe("1d")
+    recipe = default_recipe("1d", cross_sectional_family=True)  # the page lists the opt-in family too
     main([str(tmp_path / "features.md")])
     page = (tmp_path / "features.md").read_text()
     rows = [line for line in page.splitlines() if line.startswith("| `")]
     assert len(rows) == len(recipe.features)
     listed_model = [row.split("`")[1] for row in rows if "| yes |" in row]
     assert listed_model == recipe.model_columns and len(listed_model) >= 50
-    assert recipe.content_hash in page
+    assert recipe.content_hash in page and default_recipe("1d").content_hash in page
