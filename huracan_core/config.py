@@ -155,6 +155,13 @@ class GateSettings(_Section):
     min_deflated_sharpe: float = Field(0.95, ge=0, le=1)  # probability the true Sharpe > 0 after trials
     champion_metric: Literal["sharpe", "net_pnl_bps", "deflated_sharpe"] = "sharpe"
     champion_margin: float = Field(0.1, ge=0)  # a challenger must beat the champion's OOS metric by this much
+    # the champion choice is deflated by every candidate compared to make it (roster.selection_check,
+    # metrics.selection_deflated_sharpe), held to min_deflated_sharpe: "model" counts the model's own search
+    # trials only (the per-model number); "night" x every coin of the night x selection_variants;
+    # "night_and_history" also the coin's earlier nights the roster compared
+    selection_scope: Literal["model", "night", "night_and_history"] = "night_and_history"
+    # pipeline variants compared before these settings were chosen (e.g. the variants of `huracan research`)
+    selection_variants: int = Field(1, ge=1, le=10_000)
 
 
 class ForwardSettings(_Section):

@@ -13,11 +13,18 @@ the best Sharpe one would expect from `n_trials` configurations of a strategy wi
 with SR the per-period (non-annualised) Sharpe, T the number of returns, skew and (non-excess) kurtosis
 of the returns. V, the variance of Sharpe estimates across trials, is taken as the sampling variance of a
 zero-skill Sharpe, 1/(T − 1), unless the trials' own Sharpe ratios are given (then their variance, if larger).
+
+Selection deflation: a champion is not picked from one coin's search alone. The roster (and `huracan
+research`) compares every coin of the night, every variant tried and the coin's earlier nights, so the
+number that guards a champion is `selection_deflated_sharpe`: the same formula with N = trials per model ×
+models compared (`SelectionCount`), computed from the moments metrics.json stores of the OOS returns.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -71,6 +78,40 @@ def expected_max_sharpe(n_trials: int, variance: float) -> float:
     return float(math.sqrt(variance) * ((1.0 - EULER_GAMMA) * z1 + EULER_GAMMA * z2))
 
 
+def deflated_sharpe_from_moments(
+    sr: float, periods: int, skew: float, kurtosis: float, n_trials: int, variance: float | None = None
+) -> dict[str, float]:
+    """The deflated Sharpe of a return series known by its moments: per-period Sharpe `sr`, `periods`
+    returns, skew and (non-excess) kurtosis, against the best of `n_trials` skill-less configurations.
+
+    Why from moments: metrics.json stores exactly these four numbers of the OOS after-cost returns, so a
+    later count of candidates (the roster's selection count, `selection_deflated_sharpe`) deflates the very
+    series the per-model number came from without re-running the backtest. `variance` defaults to the
+    sampling variance of a zero-skill Sharpe, 1/(periods - 1)."""
+    t = int(periods)
+    if t < 3 or not all(math.isfinite(x) for x in (sr, skew, kurtosis)):
+        return {
+            "dsr": 0.0,
+            "sr": 0.0,
+            "sr0": float("nan"),
+            "skew": 0.0,
+            "kurtosis": 3.0,
+            "n_trials": n_trials,
+        }
+    v = max(1.0 / (t - 1), variance) if variance is not None else 1.0 / (t - 1)
+    sr0 = expected_max_sharpe(n_trials, v)
+    denom = 1.0 - skew * sr + (kurtosis - 1.0) / 4.0 * sr * sr
+    z = (sr - sr0) * math.sqrt(t - 1) / math.sqrt(max(denom, 1e-12))
+    return {
+        "dsr": float(stats.norm.cdf(z)),
+        "sr": float(sr),
+        "sr0": sr0,
+        "skew": float(skew),
+        "kurtosis": float(kurtosis),
+        "n_trials": n_trials,
+    }
+
+
 def deflated_sharpe(
     returns: np.ndarray, n_trials: int, trial_sharpes: np.ndarray | None = None
 ) -> dict[str, float]:
@@ -90,20 +131,62 @@ def deflated_sharpe(
     sr = float(np.mean(r) / sd)
     skew = float(stats.skew(r, bias=False))
     kurt = float(stats.kurtosis(r, fisher=False, bias=False))
-    variance = 1.0 / (t - 1)
+    variance = None
     if trial_sharpes is not None and len(trial_sharpes) >= 2:
-        variance = max(variance, float(np.var(np.asarray(trial_sharpes, dtype=float), ddof=1)))
-    sr0 = expected_max_sharpe(n_trials, variance)
-    denom = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr
-    z = (sr - sr0) * math.sqrt(t - 1) / math.sqrt(max(denom, 1e-12))
-    return {
-        "dsr": float(stats.norm.cdf(z)),
-        "sr": sr,
-        "sr0": sr0,
-        "skew": skew,
-        "kurtosis": kurt,
-        "n_trials": n_trials,
+        variance = float(np.var(np.asarray(trial_sharpes, dtype=float), ddof=1))
+    return deflated_sharpe_from_moments(sr, t, skew, kurt, n_trials, variance)
+
+
+@dataclass(frozen=True)
+class SelectionCount:
+    """How many candidates were compared to pick a model: its search trials times the models it was picked
+    from. `parts` names what the models are (coins of the night, variants, earlier nights of the coin) so a
+    report can show the count behind the number, e.g. 40 trials x (10 coins x 1 variant + 3 nights)."""
+
+    trials_per_model: int
+    models: int
+    parts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_candidates(self) -> int:
+        return max(1, int(self.trials_per_model)) * max(1, int(self.models))
+
+    def describe(self) -> str:
+        shown = ", ".join(f"{k} {v}" for k, v in self.parts.items())
+        return f"{self.n_candidates} candidates = {self.trials_per_model} trials x {self.models} models" + (
+            f" ({shown})" if shown else ""
+        )
+
+
+MOMENT_KEYS = ("per_period_sharpe", "periods", "return_skew", "return_kurtosis")
+
+
+def selection_deflated_sharpe(metrics: Mapping[str, Any], count: SelectionCount) -> dict[str, Any]:
+    """The deflated Sharpe of a model's OOS after-cost returns (their moments in `metrics`, as written by
+    `backtest_metrics`) against every candidate compared to select it (`count`), not only its own search
+    trials. With one model it equals the per-model `deflated_sharpe`; it falls as the count grows.
+
+    Returns {"dsr": probability or None when the metrics lack the moments, "sr0", "n_candidates", ...}:
+    a model whose returns are unknown has no selection-deflated value and passes no check on it."""
+    out: dict[str, Any] = {
+        "dsr": None,
+        "sr0": None,
+        "n_candidates": count.n_candidates,
+        "trials_per_model": count.trials_per_model,
+        "models": count.models,
+        "parts": dict(count.parts),
     }
+    raw = [metrics.get(k) for k in MOMENT_KEYS]
+    if not all(isinstance(v, int | float) and math.isfinite(float(v)) for v in raw):
+        return out
+    if "deflated_sharpe_sr0" in metrics and metrics["deflated_sharpe_sr0"] is None:
+        out["dsr"] = 0.0  # a constant or too short series: backtest_metrics gave it 0, so does the selection
+        return out
+    sr, periods, skew, kurt = (float(v) for v in raw)  # type: ignore[arg-type]
+    d = deflated_sharpe_from_moments(sr, int(periods), skew, kurt, count.n_candidates)
+    out["dsr"] = d["dsr"]
+    out["sr0"] = _finite(d["sr0"])
+    return out
 
 
 def _finite(x: float) -> float | None:

@@ -21,6 +21,14 @@ first, then by a composite of liquidity (ADV, higher better), total round-trip c
 recent out-of-sample net edge (last 7 days, higher better): the mean of the three percentile ranks.
 The roster of D (`champions/{YYYYMMDD}Z/roster.json`) uses D's champions only.
 
+Why a selection-deflated Sharpe: a champion is the best of many candidates — its own search trials, every
+coin trained that night (the roster lists whichever pass), every variant of the pipeline tried before these
+settings were chosen (`gates.selection_variants`) and the coin's earlier nights the champion rule compared.
+The per-model deflated Sharpe counts only the first; `selection_check` deflates the model's OOS after-cost
+returns (their moments in metrics.json) by all of them (`gates.selection_scope`), and a model becomes — and
+stays — champion only while that value clears `gates.min_deflated_sharpe`. The count grows with the
+history, so a champion can lose its place without a challenger; the reason says so.
+
 Why a forward record in the roster: a champion is judged on history; the roster of D also says how it has
 traded since a night handed it out (`forward_*`, from D's forward record, huracan_core/forward.py) and takes
 it off (trade_ok false, "demoted: forward ... since ...") when that breaks `settings.forward`'s rule. From
@@ -42,13 +50,16 @@ from huracan_core.atomic import file_lock, read_json, write_json
 from huracan_core.config import Settings
 from huracan_core.forward_records import ForwardRecord, demoted_before, records_on, roster_fields
 from huracan_core.market.synthetic import synthetic_label
+from huracan_core.metrics import SelectionCount, selection_deflated_sharpe
 from huracan_core.paths import EngineHome, parse_day_tag
 from huracan_core.symbols import normalise_symbol
 from huracan_core.training.artifacts import complete_models, is_complete, model_training_date
 from huracan_core.training.trainer import TrainResult
+from huracan_core.universe import Universe
 
 DEFAULT_CHAMPION_METRIC = "sharpe"
 DEMOTED = " was demoted on "  # in the reason of a coin whose champion the forward record took off
+UNSELECTED = " no longer passes the selection-deflated Sharpe"  # a champion the growing count took off
 DEFAULT_CHAMPION_MARGIN = 0.1
 STATUSES = ("success", "failed", "skipped")
 HEADLINE = (
@@ -70,6 +81,7 @@ CHAMPION_FIELDS = (
     "performance_metrics",
     "promoted_at",
     "promoted_on",
+    "selection",
 )
 
 
@@ -112,8 +124,123 @@ def _dated(home: EngineHome, name: str) -> list[date]:
     return sorted(d for d in days if d is not None)
 
 
+def _has_metrics(model_dir: Path) -> bool:
+    return (model_dir / "metrics.json").is_file()
+
+
+def _night_models(home: EngineHome, day: date) -> int:
+    """Coins compared on night `day`: the night's stored universe (every coin it set out to train; known
+    before any coin finishes, so the count does not depend on which coin's decision comes first), else the
+    coins with a model trained for `day`. At least 1 (the coin being judged)."""
+    path = home.universe(day)
+    if path.is_file():
+        try:
+            return max(1, len(Universe.load(path).selected))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    root = home.root / "models"
+    if not root.is_dir():
+        return 1
+    coins = 0
+    for coin in root.iterdir():
+        if coin.is_dir() and any(
+            p.is_dir() and _has_metrics(p) and model_training_date(p) == day for p in coin.iterdir()
+        ):
+            coins += 1
+    return max(1, coins)
+
+
+def _earlier_nights(home: EngineHome, symbol: str, day: date) -> int:
+    """The coin's earlier nights the champion rule compared: distinct partition dates < `day` of its model
+    folders that were evaluated (hold metrics.json)."""
+    root = home.model_root(symbol)
+    if not root.is_dir():
+        return 0
+    days = {model_training_date(p) for p in root.iterdir() if p.is_dir() and _has_metrics(p)}
+    return sum(1 for d in days if d is not None and d < day)
+
+
+def selection_count(
+    home: EngineHome, symbol: str, day: date, metrics: dict[str, Any], settings: Settings
+) -> SelectionCount:
+    """Candidates compared to pick `symbol`'s champion on night `day` (see the module doc):
+    trials per model (the model's OOS search trials, metrics n_trials) x models, the models being, by
+    `gates.selection_scope`, the model alone, or the night's coins x `gates.selection_variants`, plus the
+    coin's earlier nights."""
+    raw = metrics.get("n_trials")
+    trials = int(raw) if isinstance(raw, int | float) and raw >= 1 else 1
+    scope = settings.gates.selection_scope
+    if scope == "model":
+        return SelectionCount(trials, 1, {"models": 1})
+    coins, variants = _night_models(home, day), settings.gates.selection_variants
+    parts = {"coins_of_the_night": coins, "variants": variants}
+    models = coins * variants
+    if scope == "night_and_history":
+        earlier = _earlier_nights(home, symbol, day)
+        parts["earlier_nights"] = earlier
+        models += earlier
+    return SelectionCount(trials, models, parts)
+
+
+def selection_check(
+    home: EngineHome, symbol: str, day: date, metrics: dict[str, Any], settings: Settings
+) -> dict[str, Any]:
+    """The model's selection-deflated Sharpe on night `day` and whether it clears `gates.min_deflated_sharpe`
+    (a model whose metrics lack the OOS return moments has none and does not pass)."""
+    count = selection_count(home, normalise_symbol(symbol), day, metrics, settings)
+    sel = selection_deflated_sharpe(metrics, count)
+    threshold = float(settings.gates.min_deflated_sharpe)
+    dsr = sel["dsr"]
+    return {
+        "selection_deflated_sharpe": dsr,
+        "selection_sr0": sel["sr0"],
+        "selection_candidates": count.n_candidates,
+        "selection_models": count.models,
+        "selection_trials_per_model": count.trials_per_model,
+        "selection_parts": count.parts,
+        "selection_scope": settings.gates.selection_scope,
+        "selection_count": count.describe(),
+        "deflated_sharpe": metrics.get("deflated_sharpe"),
+        "threshold": threshold,
+        "passed": dsr is not None and dsr > threshold,
+    }
+
+
+def _selection_failure(sel: dict[str, Any]) -> str:
+    shown = (
+        "missing" if sel["selection_deflated_sharpe"] is None else f"{sel['selection_deflated_sharpe']:.3f}"
+    )
+    per = sel.get("deflated_sharpe")
+    per_shown = f"{per:.3f}" if isinstance(per, int | float) else "missing"
+    return (
+        f"selection-deflated Sharpe {shown} <= {sel['threshold']:g} over {sel['selection_count']} "
+        f"(per-model deflated Sharpe {per_shown})"
+    )
+
+
+def _selection_lost(
+    home: EngineHome, symbol: str, champion: dict[str, Any], day: date, settings: Settings
+) -> str | None:
+    """Why the champion in force cannot stay champion on night `day`: its selection-deflated Sharpe,
+    counted as of `day`, no longer clears the threshold (None: it stays)."""
+    model_dir = _abs(home, str(champion.get("model_path")))
+    try:
+        metrics = read_json(model_dir / "metrics.json")
+    except (OSError, ValueError):
+        return None  # an unreadable folder does not verify: champion_before already treats it as absent
+    sel = selection_check(home, symbol, day, metrics, settings)
+    if sel["passed"]:
+        return None
+    return f"champion {champion.get('model_id')}{UNSELECTED} on {day.isoformat()}: {_selection_failure(sel)}"
+
+
 def _champion_fields(
-    home: EngineHome, model_dir: Path, metrics: dict[str, Any], metric: str, day: date
+    home: EngineHome,
+    model_dir: Path,
+    metrics: dict[str, Any],
+    metric: str,
+    day: date,
+    selection: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     meta = read_json(model_dir / "metadata.json")
     return {
@@ -126,6 +253,7 @@ def _champion_fields(
         "performance_metrics": {k: metrics.get(k) for k in HEADLINE},
         "promoted_at": datetime.now(UTC).isoformat(),
         "promoted_on": day.isoformat(),
+        "selection": selection,
     }
 
 
@@ -135,10 +263,14 @@ def _judge(
     metrics: dict[str, Any],
     gates: dict[str, Any],
     settings: Settings,
+    selection: dict[str, Any],
 ) -> tuple[bool, str]:
-    """The promotion rule: gates passed, a finite OOS metric, and (if there is a champion) beating it by the margin."""
+    """The promotion rule: gates passed, the selection-deflated Sharpe clears the threshold, a finite OOS
+    metric, and (if there is a champion) beating it by the margin."""
     if not gates.get("passed"):
         return False, f"gates failed: {gates.get('summary', '')}"
+    if not selection["passed"]:
+        return False, _selection_failure(selection)
     metric, margin = _margin(settings)
     new_value = metrics.get(metric)
     if not isinstance(new_value, int | float) or not np.isfinite(new_value):
@@ -172,9 +304,12 @@ def _replay(
     metric, _ = _margin(settings)
     for day, model_dir in sorted(latest.items()):
         metrics = read_json(model_dir / "metrics.json")
-        promoted, _ = _judge(champion, why, metrics, metrics.get("gates") or {}, settings)
+        if champion is not None and (lost := _selection_lost(home, symbol, champion, day, settings)):
+            champion, why = None, lost
+        selection = selection_check(home, symbol, day, metrics, settings)
+        promoted, _ = _judge(champion, why, metrics, metrics.get("gates") or {}, settings, selection)
         if promoted:
-            champion = _champion_fields(home, model_dir, metrics, metric, day)
+            champion = _champion_fields(home, model_dir, metrics, metric, day, selection)
     return champion, None if champion else why
 
 
@@ -283,6 +418,9 @@ def update_champion(home: EngineHome, result: TrainResult, settings: Settings, d
     with _locked(home):
         prior, why_none = champion_before(home, symbol, day, settings)
         previous = prior.get("model_id") if prior else None
+        if prior is not None and (lost := _selection_lost(home, symbol, prior, day, settings)):
+            prior, why_none = None, lost  # staying champion is judged on tonight's count too
+        selection: dict[str, Any] | None = None
         promoted, champion = False, prior
         trained_for = model_training_date(result.model_dir) if result.model_dir is not None else None
         if result.skipped_reason:
@@ -292,12 +430,19 @@ def update_champion(home: EngineHome, result: TrainResult, settings: Settings, d
         elif trained_for != day:
             reason = f"model {result.model_id} was trained for {trained_for}, not {day}"
         else:
-            promoted, reason = _judge(prior, why_none, result.metrics, result.gates.to_json(), settings)
+            selection = selection_check(home, symbol, day, result.metrics, settings)
+            promoted, reason = _judge(
+                prior, why_none, result.metrics, result.gates.to_json(), settings, selection
+            )
             if promoted:
                 metric, _ = _margin(settings)
-                champion = _champion_fields(home, Path(result.model_dir), result.metrics, metric, day)
-        if not promoted and prior is None and why_none and DEMOTED in why_none:
-            reason = f"{reason}; no champion: {why_none}"  # the coin lost its champion to the forward record
+                champion = _champion_fields(
+                    home, Path(result.model_dir), result.metrics, metric, day, selection
+                )
+        if not promoted and prior is None and why_none and (DEMOTED in why_none or UNSELECTED in why_none):
+            reason = (
+                f"{reason}; no champion: {why_none}"  # the coin lost its champion (forward record, count)
+            )
         record = {
             "symbol": symbol,
             "date": day.isoformat(),
@@ -306,6 +451,7 @@ def update_champion(home: EngineHome, result: TrainResult, settings: Settings, d
             "candidate_model_id": result.model_id or None,
             "previous_model": previous,
             "reason": reason,
+            "candidate_selection": selection,  # tonight's model: per-model and selection-deflated Sharpe
             "decided_at": datetime.now(UTC).isoformat(),
         }
         write_json(home.champion_on(day, symbol), record)
@@ -358,6 +504,10 @@ def _entry(
         reasons.append(f"today's model failed gates: {today_metrics.get('gates', {}).get('summary', '')}")
     if pointer is None:
         reasons.append(why_none or "no champion")
+    selection = selection_check(home, symbol, day, champ_metrics, settings) if champ_metrics else None
+    if pointer is not None and selection is not None and not selection["passed"]:
+        # carried from an earlier night without a decision tonight: the count is tonight's all the same
+        reasons.append(f"champion {pointer.get('model_id')}{UNSELECTED}: {_selection_failure(selection)}")
     model_id = pointer.get("model_id") if pointer else None
     forward_fields, record = roster_fields(forward, symbol, model_id, day)
     if record is not None and record.demoted:
@@ -386,6 +536,12 @@ def _entry(
         "adv_usd": inputs.get("adv_usd"),
         "last_7d_net_bps": recent.get("last_7d_net_bps"),
         "oos_sharpe": (champ_metrics or {}).get("sharpe"),
+        # the champion's deflated Sharpe against its own search trials, and against every candidate compared
+        # to pick it tonight (selection_count says how many: trials x coins x variants + earlier nights)
+        "deflated_sharpe": (champ_metrics or {}).get("deflated_sharpe"),
+        "selection_deflated_sharpe": selection["selection_deflated_sharpe"] if selection else None,
+        "selection_candidates": selection["selection_candidates"] if selection else None,
+        "selection_count": selection["selection_count"] if selection else None,
         **forward_fields,
         # a coin of the synthetic market says so (and whether it carries the planted signal): never a real edge
         "synthetic": synthetic_label(settings.market, symbol),

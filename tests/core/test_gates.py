@@ -103,6 +103,8 @@ def test_gate_and_purge_defaults_are_pinned(home: Path, monkeypatch: pytest.Monk
         "min_deflated_sharpe": 0.95,
         "champion_metric": "sharpe",
         "champion_margin": 0.1,
+        "selection_scope": "night_and_history",  # the champion's DSR counts the night's coins and its history
+        "selection_variants": 1,
     }
     pinned_training = {"horizon_bars": 1, "embargo_bars": 2}
     assert GateSettings().model_dump() == pinned_gates

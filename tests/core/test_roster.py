@@ -18,6 +18,17 @@ from huracan_core.training.trainer import TrainResult
 DAY = date(2026, 4, 20)
 PASS = GateReport(True, [GateCheck("sharpe", 2.0, 0.5, ">", True)])
 FAIL = GateReport(False, [GateCheck("sharpe", 0.1, 0.5, ">", False)])
+# the OOS return moments metrics.json carries (metrics.backtest_metrics): a per-period Sharpe of 0.2 over
+# 2,000 bars clears the selection-deflated Sharpe for any count these tests reach
+STRONG_RETURNS = {
+    "per_period_sharpe": 0.2,
+    "periods": 2000,
+    "return_skew": 0.0,
+    "return_kurtosis": 3.0,
+    "n_trials": 10,
+    "deflated_sharpe": 1.0,
+    "deflated_sharpe_sr0": 0.05,
+}
 
 
 def _model(
@@ -35,7 +46,7 @@ def _model(
     Its partition date is `trained_for`, by default the date of its version stamp."""
     d = home.model_root(symbol) / version
     day = trained_for or date(int(version[:4]), int(version[4:6]), int(version[6:8]))
-    metrics = {"sharpe": sharpe, "last_7d_net_bps": last7, "trades": 200}
+    metrics = {"sharpe": sharpe, "last_7d_net_bps": last7, "trades": 200, **STRONG_RETURNS}
     write_json(
         d / "metadata.json",
         {
