@@ -26,6 +26,12 @@ lazy_command(
     None,
     "Check the Brain Library, exchange, remote storage, disk, Ray and the Dagster daemon; exit 1 if unhealthy.",
 )
+lazy_command(
+    "research",
+    "huracan_core.research_cli",
+    "register",
+    "Run named settings variants over recorded nights; one table per variant, deflated by every comparison.",
+)
 
 
 def _fmt(value: object, digits: int = 2) -> str:
