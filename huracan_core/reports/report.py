@@ -82,6 +82,9 @@ def _coin_rows(settings: Settings, home: EngineHome, day: date, engine: Any) -> 
         metrics = read_json(model_dir / "metrics.json") if model_dir else {}
         gates = metrics.get("gates", {})
         line = roster.get(symbol, {})
+        decision = home.champion_on(day, symbol)
+        # tonight's model against every candidate compared to pick a champion (roster.selection_check)
+        chosen = (read_json(decision).get("candidate_selection") if decision.is_file() else None) or {}
         rows.append(
             {
                 "symbol": symbol,
@@ -93,6 +96,11 @@ def _coin_rows(settings: Settings, home: EngineHome, day: date, engine: Any) -> 
                 "gates_passed": gates.get("passed") if gates else None,
                 "gates": gates.get("checks") if gates else None,
                 "gates_summary": gates.get("summary") if gates else None,
+                "selection_deflated_sharpe": chosen.get("selection_deflated_sharpe"),
+                "selection_candidates": chosen.get("selection_candidates"),
+                "selection_count": chosen.get("selection_count"),
+                "champion_deflated_sharpe": line.get("deflated_sharpe"),
+                "champion_selection_deflated_sharpe": line.get("selection_deflated_sharpe"),
                 "roster_rank": line.get("rank"),
                 "trade_ok": line.get("trade_ok"),
                 "champion_model_id": line.get("model_id"),
@@ -112,6 +120,15 @@ def _coin_label(line: dict[str, Any]) -> str:
         return str(line.get("symbol"))
     kind = f"planted signal: {label['signal']}" if label.get("planted_signal") else "no planted signal"
     return f"{line.get('symbol')} (synthetic, {kind})"
+
+
+def _selection_cell(line: dict[str, Any]) -> str:
+    """The champion's selection-deflated Sharpe with the count behind it, e.g. "0.912 (N=400)"."""
+    value = _num(line.get("selection_deflated_sharpe"))
+    if value is None:
+        return ""
+    n = line.get("selection_candidates")
+    return f"{value:.3f} (N={n})" if n else f"{value:.3f}"
 
 
 def _gate_matrix(rows: list[dict[str, Any]]) -> tuple[list[str], list[str], list[list[float | None]]]:
@@ -329,13 +346,26 @@ def _html(
     lines = sorted((roster or {}).get("coins", []), key=lambda c: c.get("rank") or 10**9)
     table = go.Figure(
         go.Table(
-            header={"values": ["rank", "coin", "trade ok", "champion", "round trip bps", "reason"]},
+            header={
+                "values": [
+                    "rank",
+                    "coin",
+                    "trade ok",
+                    "champion",
+                    "DSR (own trials)",
+                    "DSR (selection, N)",
+                    "round trip bps",
+                    "reason",
+                ]
+            },
             cells={
                 "values": [
                     [c.get("rank") for c in lines],
                     [_coin_label(c) for c in lines],
                     ["yes" if c.get("trade_ok") else "no" for c in lines],
                     [c.get("model_id") or "" for c in lines],
+                    [f"{v:.3f}" if (v := _num(c.get("deflated_sharpe"))) is not None else "" for c in lines],
+                    [_selection_cell(c) for c in lines],
                     [f"{v:.2f}" if (v := _num(c.get("round_trip_bps"))) is not None else "" for c in lines],
                     [c.get("reason") or "" for c in lines],
                 ]

@@ -198,3 +198,31 @@ def test_a_champion_stays_only_while_the_growing_count_still_passes(home: Engine
 
 def _ok(res: TrainResult) -> dict:
     return {"status": "success", "error": None, "model_dir": str(res.model_dir)}
+
+
+def test_the_report_shows_tonights_and_the_champions_numbers_with_the_count(home: EngineHome) -> None:
+    from huracan_core.ledger import CoinEntry, RunLedger
+    from huracan_core.reports.report import _coin_rows, _selection_cell
+
+    settings = Settings(home=home.root)
+    coins = _universe(home, D1, 2)
+    res = _model(home, "AAA-USDT", D1, _moments(0.095), settings)
+    assert update_champion(home, res, settings, D1).promoted
+    RunLedger(home, D1).write(
+        {
+            "AAA-USDT": CoinEntry(status="success", output_path=str(res.model_dir)),
+            coins[1]: CoinEntry(status="failed", error="boom"),
+        }
+    )
+    outcomes = {"AAA-USDT": _ok(res), coins[1]: {"status": "failed", "error": "boom", "model_dir": None}}
+    roster = build_roster(home, D1, coins, outcomes, settings)
+    rows = {r["symbol"]: r for r in _coin_rows(settings, home, D1, None)}
+    row = rows["AAA-USDT"]
+    expected = selection_deflated_sharpe(res.metrics, SelectionCount(TRIALS, 2))["dsr"]
+    assert row["selection_deflated_sharpe"] == pytest.approx(expected)
+    assert 0.95 < expected < row["deflated_sharpe"]
+    assert row["selection_candidates"] == TRIALS * 2 and "20 candidates" in row["selection_count"]
+    assert row["champion_selection_deflated_sharpe"] == pytest.approx(expected)
+    line = next(c for c in roster["coins"] if c["symbol"] == "AAA-USDT")
+    assert _selection_cell(line) == f"{expected:.3f} (N=20)"
+    assert rows[coins[1]]["selection_deflated_sharpe"] is None
