@@ -37,9 +37,10 @@ from huracan_core.paths import EngineHome, day_tag, stamp
 DEFAULT_CONFIG = Path("config/research.yaml")
 # settings the research run owns: a variant that set them would train into the user's home or off the data
 RESERVED = {("home",), ("market", "source"), ("market", "replay_dir"), ("profile",)}
-# the sections whose settings change what a night prepares (universe, candles, features, encoder): variants
-# that agree on them share one preparation per night
-PREP_SECTIONS = ("market", "universe")
+# the settings that only change what happens after a night is prepared (training, gates, the champion rule):
+# variants that agree on everything else share one preparation per night (universe, candles, features,
+# encoder); a section not listed here (market, universe, costs, any added later) is assumed to change it
+AFTER_PREP = ("home", "training", "gates", "forward", "trading")
 
 
 class ResearchError(Exception):
@@ -136,16 +137,14 @@ def variant_settings(
 
 
 def _prep_key(settings: Settings) -> str:
-    return json.dumps(
-        {s: getattr(settings, s).model_dump(mode="json") for s in PREP_SECTIONS}, sort_keys=True
-    )
+    return json.dumps(settings.model_dump(mode="json", exclude=set(AFTER_PREP)), sort_keys=True, default=str)
 
 
 def _copy_prepared(src: EngineHome, dst: EngineHome, day: date) -> None:
-    """A night another variant already prepared with the same market and universe settings: its universe,
-    candles, features, market context and shared encoder, copied (the files `model_stage` reads)."""
+    """A night another variant already prepared with the same settings up to training (`AFTER_PREP`): its
+    universe, candles, features, market context and shared encoder, copied (the files `model_stage` reads)."""
     tag = day_tag(day)
-    for rel in ("data/candles", "data/funding", f"data/features/{tag}", f"meta/{tag}"):
+    for rel in ("data/candles", f"data/features/{tag}", f"meta/{tag}"):  # candles/funding: perps
         if (src.root / rel).is_dir():
             shutil.copytree(src.root / rel, dst.root / rel, dirs_exist_ok=True)
     dst.universe(day).parent.mkdir(parents=True, exist_ok=True)
@@ -253,9 +252,10 @@ def _trained_row(variant: str, night: date, outcome: Any) -> ResearchRow:
     )
 
 
-def deflate_rows(rows: list[ResearchRow], threshold: float) -> SelectionCount | None:
+def deflate_rows(rows: list[ResearchRow], threshold: float | Mapping[str, float]) -> SelectionCount | None:
     """Fill every trained row's selection-deflated Sharpe: N = its own trials x every model the run
-    evaluated (the candidates a reader picks the best row from). Returns the count (models and parts)."""
+    evaluated (the candidates a reader picks the best row from), passed above `threshold` (one value, or
+    one per variant: a variant may set its own gates.min_deflated_sharpe). Returns the count."""
     trained = [r for r in rows if r.status == "trained"]
     if not trained:
         return None
@@ -270,9 +270,11 @@ def deflate_rows(rows: list[ResearchRow], threshold: float) -> SelectionCount | 
         sel = selection_deflated_sharpe(r.metrics, count)
         r.dsr_selection = sel["dsr"]
         r.selection_candidates = count.n_candidates
-        r.selection_passed = sel["dsr"] is not None and sel["dsr"] > threshold
+        bar = threshold[r.variant] if isinstance(threshold, Mapping) else threshold
+        r.selection_passed = sel["dsr"] is not None and sel["dsr"] > bar
+        r.failed_gates = [g for g in r.failed_gates if g != "dsr_selection"]
         if not r.selection_passed:
-            r.failed_gates = [*r.failed_gates, "dsr_selection"]
+            r.failed_gates.append("dsr_selection")
     return SelectionCount(trained[0].n_trials or 1, len(trained), parts)
 
 
@@ -354,8 +356,9 @@ def run_research(
                             variant.name, symbol, night.isoformat(), "failed", f"{type(exc).__name__}: {exc}"
                         )
                     )
-    threshold = float(next(iter(all_settings.values())).gates.min_deflated_sharpe)
-    count = deflate_rows(rows, threshold)
+    thresholds = {name: float(s.gates.min_deflated_sharpe) for name, s in all_settings.items()}
+    count = deflate_rows(rows, thresholds)
+    threshold = thresholds[variants[0].name]
     return ResearchResult(variants, nights, data_dir, rows, count, threshold, time.perf_counter() - t0)
 
 
