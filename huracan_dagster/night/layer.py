@@ -47,6 +47,7 @@ from huracan_dagster.night.state import (
     TAG_FORCE,
     UPSTREAM,
     Generation,
+    LayerState,
     complete,
     generation,
     layer_state,
@@ -133,6 +134,7 @@ class DayPlan:
     outside: list[str]
     upstream_missing: list[str]
     complete: list[str]
+    skipped: list[str] = field(default_factory=list)  # skipped before on the inputs they still have
 
 
 def plan_coins(
@@ -158,21 +160,26 @@ def plan_coins(
     keys = {c: str(coin_key(day, c)) for c in members}
     ready = members
     upstream_missing: list[str] = []
+    up: LayerState | None = None
     if asset in UPSTREAM:
         up = layer_state(instance, UPSTREAM[asset], list(keys.values()), gen)
         ready = [c for c in members if keys[c] in up.done]
         upstream_missing = [c for c in members if keys[c] not in up.done]
     done: list[str] = []
+    skipped: list[str] = []
     if not force:
         mine = layer_state(instance, asset, [keys[c] for c in ready], gen)
         for c in ready:
-            meta = mine.done.get(keys[c])
+            key = keys[c]
+            meta = mine.done.get(key)
             if meta is not None and (problem := complete(settings, asset, day, c, meta)) is None:
                 done.append(c)
             elif meta is not None and warn is not None:
                 warn(f"{asset} {c} {day}: redone: its recorded output {problem}")
-    todo = [c for c in ready if c not in set(done)]
-    return DayPlan(day, gen, todo, outside, upstream_missing, done)
+            elif key in mine.skipped and (up is None or mine.storage_id[key] > up.storage_id[key]):
+                skipped.append(c)  # skipped on the inputs it still has (too little data): same skip again
+    todo = [c for c in ready if c not in set(done) | set(skipped)]
+    return DayPlan(day, gen, todo, outside, upstream_missing, done, skipped)
 
 
 def plan_day(
@@ -207,6 +214,11 @@ def _say(context: AssetExecutionContext, plan: DayPlan, asset: str) -> None:
         context.log.info(
             f"{plan.day}: {len(plan.complete)} coin(s) already complete in this generation, outputs verified: "
             f"{few(plan.complete)} (tag the run huracan/force=true to redo them)"
+        )
+    if plan.skipped:
+        context.log.info(
+            f"{plan.day}: {len(plan.skipped)} coin(s) skipped before in this generation on the inputs they "
+            f"still have, not retried: {few(plan.skipped)} (tag the run huracan/force=true to retry them)"
         )
     context.log.info(f"{plan.day}: {asset} for {len(plan.todo)} coin(s)")
 

@@ -107,6 +107,7 @@ class LayerState:
     skipped: dict[str, dict[str, Any]]  # key -> observation metadata
     failed: dict[str, dict[str, Any]]
     done_at: dict[str, float]
+    storage_id: dict[str, int]  # key -> storage id of the record that gave its outcome (event order)
 
     def outcome(self, key: str) -> str | None:
         if key in self.done:
@@ -123,15 +124,17 @@ def layer_state(instance: DagsterInstance, asset: str, keys: list[str], gen: Gen
     materialisation and its observation wins: a healed coin is done, a redone-and-failed one failed)."""
     mats = _latest(instance, "materialization", asset, keys, gen.storage_id)
     obs = _latest(instance, "observation", asset, keys, gen.storage_id)
-    state = LayerState({}, {}, {}, {})
+    state = LayerState({}, {}, {}, {}, {})
     for key in keys:
         mat, ob = mats.get(key), obs.get(key)
         if mat is not None and (ob is None or mat.storage_id > ob.storage_id):
             state.done[key] = _meta(mat)
             state.done_at[key] = mat.timestamp
+            state.storage_id[key] = mat.storage_id
         elif ob is not None:
             meta = _meta(ob)
             (state.failed if meta.get(STATUS_KEY) == "failed" else state.skipped)[key] = meta
+            state.storage_id[key] = ob.storage_id
     return state
 
 
