@@ -205,6 +205,26 @@ class TrainingSettings(_Section):
     # below this many training rows a search runs proportionally fewer trials and rounds (at least 3 trials
     # and 50 rounds); 0: the full n_trials x num_boost_round budget at any size
     search_full_budget_rows: int = Field(0, ge=0)
+    # what the model learns (labels.py): "forward_return" = ln(open[t+1+h]/open[t+1]) in bps;
+    # "triple_barrier" = the log return to the first touch of a profit-take / stop at +/- k x sigma_t x
+    # sqrt(barrier_bars) (sigma_t: trailing std of vol_window closed-bar returns, known at t's close) or,
+    # untouched, to open[t+1+barrier_bars]. The purge covers the label's span either way.
+    target: Literal["forward_return", "triple_barrier"] = "forward_return"
+    barrier_bars: int = Field(6, ge=1, le=500)  # vertical barrier: bars t+1 .. t+barrier_bars are watched
+    barrier_upper_k: float = Field(1.0, gt=0, le=20)  # profit-take at +k x sigma over the span
+    barrier_lower_k: float = Field(1.0, gt=0, le=20)  # stop at -k x sigma over the span
+    # "classification": a binary model of the label's sign; its probability p becomes an expected edge
+    # (2p - 1) x the mean |label| of the last edge_scale_bars training rows, compared with the same cost
+    # threshold as a regression's prediction
+    objective: Literal["regression", "classification"] = "regression"
+    edge_scale_bars: int = Field(720, ge=20)
+    # meta-labelling: a second (binary) model, trained inside each fold on the primary's inner
+    # walk-forward out-of-sample signals, that lets a signal through only when it gives P(profit after
+    # costs) >= meta_threshold
+    meta_label: bool = False
+    meta_threshold: float = Field(0.5, gt=0, lt=1)
+    meta_inner_folds: int = Field(3, ge=2, le=20)
+    meta_num_boost_round: int = Field(100, ge=1)
 
 
 class StorageSettings(_Section):

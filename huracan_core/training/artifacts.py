@@ -244,7 +244,8 @@ class LoadedModel:
         if missing:
             raise ModelRecipeMismatch(f"{self.model_dir}: features lack model inputs {missing[:5]}")
         x = frame.select(pl.col(c).cast(pl.Float64) for c in self.input_columns).to_numpy()
-        return models.predict(self.model_type, self.booster, x, num_threads)
+        # the expected edge in bps under the folder's config.json `target` (classifier, meta gate)
+        return models.predict_bps(self.model_type, self.booster, x, self.config, self.model_dir, num_threads)
 
 
 def load_model(model_dir: Path, expected_recipe_hash: str | None = None) -> LoadedModel:

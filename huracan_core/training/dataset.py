@@ -1,12 +1,13 @@
 """One coin's training matrix: features (+ shared encoder codes), label, per-bar costs and fill prices.
 
 Why separate: everything the walk-forward needs is computed once, up front, from data closed by the
-training date — the label from the next bar's open, the point-in-time cost of every bar (spread from a
-high-low estimator, ADV from rolling quote volume, volatility from trailing closed-bar returns: all from
-candles closed by that bar, see costs.point_in_time_inputs), the signal threshold (round trip + safety
-margin), and the execution grid (open[t+1], open[t+2]) — so every fold, the hyperparameter search and the
-final refit read the same, leak-checked arrays. `cost_report` is costs.json: which estimator priced which
-period, per-bar statistics, and the averages over the out-of-sample bars that the roster reads.
+training date — the label from the next bar's open (the configured target: a forward return or a triple
+barrier whose sigma is the same trailing `volatility` column, labels.py), the point-in-time cost of every
+bar (spread from a high-low estimator, ADV from rolling quote volume, volatility from trailing closed-bar
+returns: all from candles closed by that bar, see costs.point_in_time_inputs), the signal threshold (round
+trip + safety margin), and the execution grid (open[t+1], open[t+2]) — so every fold, the hyperparameter
+search and the final refit read the same, leak-checked arrays. `cost_report` is costs.json: which estimator
+priced which period, per-bar statistics, and the averages over the out-of-sample bars that the roster reads.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from huracan_core.costs import (
     point_in_time_inputs,
 )
 from huracan_core.funding import BarFunding, FundingSeries, bar_funding
-from huracan_core.labels import LABEL, add_label, bar_volatility
+from huracan_core.labels import LABEL, SIDE, add_target_label, bar_volatility, label_span
 from huracan_core.spread import default_min_pairs
 from huracan_core.training.encoder import load_shared_encoder
 from huracan_core.training.evaluate import FUNDING_COLUMNS, PRED_COLUMNS
@@ -61,6 +62,8 @@ class Prepared:
     vol_window: int = 24
     live_volatility: float = 0.0  # trailing volatility at the last closed bar: prices the live quote
     funding: BarFunding | None = None  # per row: funding each side pays while it holds, threshold term
+    span: int = 1  # bars of future each label reads (labels.label_span): the purge is span + 1 rows
+    side: np.ndarray | None = None  # per row: +1 / -1 / 0, the side the label touched (labels.SIDE)
 
 
 VOL_TRAILING = "trailing_std_log_returns"
@@ -130,11 +133,15 @@ def prepare(
         frame = enc.transform(frame, bar_seconds=bar_seconds)
         inputs += enc.output_columns
         encoder_hash = enc.content_hash
-    h = settings.training.horizon_bars
-    frame = add_label(frame, h)
+    t = settings.training
+    h = t.horizon_bars
+    close = frame["close"].to_numpy().astype(float)
+    vol_all, vol_source = trailing_volatility(close, vol_window)  # known at each bar's close
+    frame = add_target_label(
+        frame, t.target, h, vol_all, t.barrier_bars, t.barrier_upper_k, t.barrier_lower_k
+    )
     open_ = frame["open"].to_numpy()
     # costs of bar t from candles closed by t only (computed before the warm-up cut, so windows are full)
-    close = frame["close"].to_numpy().astype(float)
     pit = point_in_time_inputs(
         frame["high"].to_numpy(),
         frame["low"].to_numpy(),
@@ -143,7 +150,6 @@ def prepare(
         settings.costs,
         bar_seconds,
     )
-    vol_all, vol_source = trailing_volatility(close, vol_window)
     frame = frame.with_columns(
         pl.Series("volatility", vol_all),
         pl.Series("exec_price", np.append(open_[1:], np.nan)).fill_nan(None),
@@ -213,6 +219,8 @@ def prepare(
         vol_window=vol_window,
         live_volatility=float(vol_all[-1]) if len(vol_all) else 0.0,
         funding=bf,
+        span=label_span(t.target, h, t.barrier_bars),
+        side=usable[SIDE].to_numpy().astype(int),
     )
 
 

@@ -14,13 +14,21 @@ none that do), so a reused dataset is never silently rebuilt.
 Why early stopping scores with the caller's function: the search is ranked by an after-cost score, so the
 boosting rounds are chosen by the same score on the purged validation rows (`feval`), not by a squared error
 that could prefer an untradeable model; the best round count is then part of the chosen parameters.
+
+Objectives (`training.objective`): "regression" (squared error on the label in bps) or "classification"
+(binary log-loss on the label's sign; the booster predicts P(label > 0)). Every consumer reads an expected
+edge in bps: `edge_bps` turns a probability into (2p − 1) × `edge_scale_bps` (the mean |label| of the
+model's own last training rows, recorded in config.json), so the cost threshold means the same for both;
+`predict_bps` is what a saved model folder predicts with (classification and meta gate applied).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import lightgbm as lgb
@@ -28,6 +36,9 @@ import numpy as np
 
 ModelType = Literal["lightgbm", "xgboost"]
 MODEL_TYPES = ("lightgbm", "xgboost")
+Objective = Literal["regression", "classification"]
+OBJECTIVES = ("regression", "classification")
+META_MODEL_FILE = "meta_model.bin"
 
 
 @dataclass
@@ -38,10 +49,16 @@ class FitOutcome:
     best_score: float | None = None  # the validation score at `rounds` when early stopping ran
 
 
-def _lgb_base(device: str, num_threads: int, seed: int) -> dict[str, Any]:
+def _check_objective(objective: str) -> None:
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, not {objective!r}")
+
+
+def _lgb_base(device: str, num_threads: int, seed: int, objective: str = "regression") -> dict[str, Any]:
     """Every LightGBM parameter that is not searched: the dataset is binned with exactly these."""
+    _check_objective(objective)
     out: dict[str, Any] = {
-        "objective": "regression",
+        "objective": "binary" if objective == "classification" else "regression",
         "verbosity": -1,
         "num_threads": num_threads,
         "seed": seed,
@@ -54,16 +71,21 @@ def _lgb_base(device: str, num_threads: int, seed: int) -> dict[str, Any]:
     return out
 
 
-def _lgb_params(params: dict[str, Any], device: str, num_threads: int, seed: int) -> dict[str, Any]:
-    out = {**_lgb_base(device, num_threads, seed), **params}
+def _lgb_params(
+    params: dict[str, Any], device: str, num_threads: int, seed: int, objective: str = "regression"
+) -> dict[str, Any]:
+    out = {**_lgb_base(device, num_threads, seed, objective), **params}
     if out.get("bagging_fraction", 1.0) < 1.0:
         out.setdefault("bagging_freq", 1)
     return out
 
 
-def _xgb_params(params: dict[str, Any], device: str, num_threads: int, seed: int) -> dict[str, Any]:
+def _xgb_params(
+    params: dict[str, Any], device: str, num_threads: int, seed: int, objective: str = "regression"
+) -> dict[str, Any]:
+    _check_objective(objective)
     mapped = {
-        "objective": "reg:squarederror",
+        "objective": "binary:logistic" if objective == "classification" else "reg:squarederror",
         "tree_method": "hist",
         "grow_policy": "lossguide",
         "max_leaves": params.get("num_leaves", 15),
@@ -91,6 +113,7 @@ def make_data(
     seed: int = 42,
     feature_names: list[str] | None = None,
     reference: Any = None,
+    objective: Objective = "regression",
 ) -> Any:
     """The rows binned once for every fit that reuses them (see module doc); `reference` bins a
     validation set with the training set's bin edges."""
@@ -100,7 +123,7 @@ def make_data(
             y,
             feature_name=feature_names or "auto",
             reference=reference,
-            params=_lgb_base(device, num_threads, seed),
+            params=_lgb_base(device, num_threads, seed, objective),
             free_raw_data=False,
         )
         return data.construct()
@@ -126,21 +149,31 @@ def fit(
     valid: Any = None,
     score: Callable[[np.ndarray], float] | None = None,
     early_stopping_rounds: int = 0,
+    objective: Objective = "regression",
 ) -> FitOutcome:
     """Fit one booster on `data` (from `make_data`) or, without it, on (x, y) binned here; `seconds` is the
     library's own time (binning included when done here). With `valid`, `score` (higher is better) and
     `early_stopping_rounds` > 0, boosting stops once `score` on `valid` has not improved for that many
-    rounds and the booster keeps the best round (FitOutcome.rounds, .best_score)."""
+    rounds and the booster keeps the best round (FitOutcome.rounds, .best_score). With
+    `objective="classification"` `y` is 0/1 and `score` receives probabilities (both libraries pass a
+    built-in objective's transformed output to a custom metric)."""
     start = time.perf_counter()
     if data is None:
         data = make_data(
-            model_type, x, y, device=device, num_threads=num_threads, seed=seed, feature_names=feature_names
+            model_type,
+            x,
+            y,
+            device=device,
+            num_threads=num_threads,
+            seed=seed,
+            feature_names=feature_names,
+            objective=objective,
         )
     stop = valid is not None and score is not None and early_stopping_rounds > 0
     rounds, best = num_boost_round, None
     if model_type == "lightgbm":
         kwargs: dict[str, Any] = {}
-        train_params = _lgb_params(params, device, num_threads, seed)
+        train_params = _lgb_params(params, device, num_threads, seed, objective)
         if stop:
             train_params["metric"] = "None"
 
@@ -177,7 +210,7 @@ def fit(
                 "early_stopping_rounds": early_stopping_rounds,
                 "verbose_eval": False,
             }
-        xgb_params = _xgb_params(params, device, num_threads, seed)
+        xgb_params = _xgb_params(params, device, num_threads, seed, objective)
         if stop:
             xgb_params["disable_default_eval_metric"] = 1
         booster = xgb.train(xgb_params, data, num_boost_round=num_boost_round, **xgb_kwargs)
@@ -197,6 +230,70 @@ def predict(model_type: ModelType, booster: Any, x: np.ndarray, num_threads: int
     return np.asarray(
         booster.predict(xgb.DMatrix(x, feature_names=booster.feature_names, nthread=num_threads)), dtype=float
     )
+
+
+def edge_bps(raw: np.ndarray, objective: str, edge_scale_bps: float | None) -> np.ndarray:
+    """The expected edge (bps) of a booster's output: a regression's prediction as it is, a classifier's
+    P(label > 0) as (2p − 1) × `edge_scale_bps`.
+
+    Why this rule: with a label of mean magnitude m and a sign right with probability p, the expected
+    label is p·m − (1 − p)·m = (2p − 1)·m (taking the magnitude independent of the sign); m is measured on
+    the model's own training rows only, so the edge is point in time and compares with the same round trip
+    + safety margin as a regression's."""
+    _check_objective(objective)
+    out = np.asarray(raw, dtype=float)
+    if objective == "regression":
+        return out
+    if edge_scale_bps is None or not np.isfinite(edge_scale_bps) or edge_scale_bps < 0:
+        raise ValueError(f"a classifier needs a finite edge scale >= 0 (bps), got {edge_scale_bps}")
+    return (2.0 * out - 1.0) * float(edge_scale_bps)
+
+
+def meta_inputs(x: np.ndarray, edge: np.ndarray) -> np.ndarray:
+    """The meta model's inputs: the primary's inputs plus its expected edge (bps, signed: the side)."""
+    return np.column_stack([np.asarray(x, dtype=float), np.asarray(edge, dtype=float)])
+
+
+def meta_gate(edge: np.ndarray, probability: np.ndarray, threshold: float) -> np.ndarray:
+    """The primary's edge where the meta model gives P(profitable after costs) >= `threshold`, else 0
+    (flat: the signal rule never trades a zero edge). NaN edges stay NaN (flat as well)."""
+    e = np.asarray(edge, dtype=float)
+    keep = np.asarray(probability, dtype=float) >= threshold
+    return np.where(keep | ~np.isfinite(e), e, 0.0)
+
+
+_META_CACHE: dict[str, tuple[str, Any]] = {}  # meta model path -> (sha256 of its bytes, booster)
+
+
+def predict_bps(
+    model_type: ModelType,
+    booster: Any,
+    x: np.ndarray,
+    config: dict[str, Any],
+    model_dir: Path | None = None,
+    num_threads: int = 1,
+) -> np.ndarray:
+    """What a saved model folder predicts: the expected edge (bps) under its config.json's `target`
+    (objective, edge scale) and, when it was trained with meta-labelling, gated by its meta model
+    (`meta_model.bin` beside model.bin, listed in and verified by the folder's manifest). A folder
+    without `target` (trained before targets were settings) is a regression on forward returns."""
+    raw = predict(model_type, booster, x, num_threads)
+    spec = config.get("target") or {}
+    edge = edge_bps(raw, spec.get("objective", "regression"), spec.get("edge_scale_bps"))
+    meta = spec.get("meta") or {}
+    if not meta.get("fitted"):
+        return edge
+    if model_dir is None:
+        raise ValueError("a model trained with meta-labelling needs its folder to load the meta model")
+    path = Path(model_dir) / META_MODEL_FILE
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    held = _META_CACHE.get(str(path))
+    if held is None or held[0] != digest:  # parsed once per file content: a replaced file is re-read
+        held = (digest, from_bytes(model_type, data))
+        _META_CACHE[str(path)] = held
+    prob = predict(model_type, held[1], meta_inputs(x, edge), num_threads)
+    return meta_gate(edge, prob, float(meta["threshold"]))
 
 
 def to_bytes(model_type: ModelType, booster: Any) -> bytes:

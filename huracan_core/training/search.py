@@ -74,10 +74,18 @@ def search(
     num_threads: int = 1,
     feature_names: list[str] | None = None,
     early_stopping_rounds: int = 0,
+    objective: models.Objective = "regression",
 ) -> SearchResult:
-    """Run `n_trials` seeded TPE trials; each fits on (x_fit, y_fit) and is scored on x_val predictions."""
+    """Run `n_trials` seeded TPE trials; each fits on (x_fit, y_fit) and is scored on x_val predictions
+    (`score` receives the booster's output: probabilities for `objective="classification"`)."""
     start = time.perf_counter()
-    common = {"device": device, "num_threads": num_threads, "seed": seed, "feature_names": feature_names}
+    common = {
+        "device": device,
+        "num_threads": num_threads,
+        "seed": seed,
+        "feature_names": feature_names,
+        "objective": objective,
+    }
     fit_data = models.make_data(model_type, x_fit, y_fit, **common)
     val_data = models.make_data(model_type, x_val, y_val, reference=fit_data, **common)
     fit_seconds = time.perf_counter() - start  # binning, once

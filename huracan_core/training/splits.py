@@ -1,7 +1,10 @@
 """Walk-forward splits in time order, with purge and embargo (DESIGN §3).
 
-Why purge h+1 rows: the label of row t uses prices up to open[t+1+h] (labels.py), so a training row
-closer than h+1 rows to the test block has seen test-period prices. The embargo adds a further gap
+Why purge span+1 rows: the label of row t uses prices up to open[t+1+span] (labels.py: span = h for a
+forward return, `barrier_bars` for a triple barrier, `labels.label_span`), so a training row closer than
+span+1 rows to the test block has seen test-period prices. The `horizon` argument of the functions below is
+that span: callers pass `label_span_of(settings.training)`, never the forward horizon when the target is
+a triple barrier. The embargo adds a further gap
 against serial correlation of features. Folds are never shuffled; the last fold is the most recent one.
 
 Layout: the labelled rows are cut into `folds + 1` blocks; the first block (at least `min_train` rows)
@@ -13,6 +16,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
+
+from huracan_core.config import TrainingSettings
+from huracan_core.labels import label_span
 
 
 class TooShortError(ValueError):
@@ -39,8 +45,13 @@ class Fold:
         return asdict(self)
 
 
+def label_span_of(training: TrainingSettings) -> int:
+    """The label span of the configured target (labels.label_span): what every split must purge."""
+    return label_span(training.target, training.horizon_bars, training.barrier_bars)
+
+
 def purge_gap(horizon: int, embargo: int) -> int:
-    """Rows dropped between a training block and the next test block."""
+    """Rows dropped between a training block and the next test block (`horizon`: the label span)."""
     return horizon + 1 + embargo
 
 
