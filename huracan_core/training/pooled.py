@@ -165,9 +165,10 @@ def train_pooled(
     t = settings.training
     opts = TrainOptions.resolve(settings, options)
     objective = getattr(t, "objective", "regression")
-    if objective != "regression":
+    if objective != "regression" or getattr(t, "meta_label", False):
         raise ValueError(
-            f"the pooled model fits a regression on the label; training.objective is {objective!r}"
+            "the pooled model fits a regression on the label without a meta gate; training.objective is "
+            f"{objective!r}, training.meta_label {getattr(t, 'meta_label', False)}"
         )
     if opts.model_type not in models.MODEL_TYPES:
         raise ValueError(f"model_type must be one of {models.MODEL_TYPES}, not {opts.model_type!r}")

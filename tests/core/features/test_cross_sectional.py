@@ -165,3 +165,15 @@ def test_the_setting_works_in_a_night(tmp_path: Path) -> None:
     assert outcome.result.skipped_reason is None
     model = Path(outcome.result.model_dir)
     assert set(XS) <= set(pl.read_parquet(model / "features.parquet").columns)
+
+
+def test_huracan_research_has_a_cross_sectional_variant(tmp_path: Path) -> None:
+    from huracan_core.night_inputs import night_recipe
+    from huracan_core.research import load_variants, variant_settings
+
+    [variant] = load_variants(Path(__file__).parents[3] / "config" / "research.yaml", ["cross_sectional"])
+    settings = variant_settings(variant, home=tmp_path / "home", data_dir=tmp_path, n_variants=2)
+    assert settings.market.cross_sectional_features
+    assert night_recipe(settings).columns_of(FAMILY) == default_recipe(
+        "1h", cross_sectional_family=True
+    ).columns_of(FAMILY)

@@ -101,3 +101,20 @@ def test_each_coin_is_scored_with_its_own_costs_by_the_per_coin_evaluation(world
         assert coin.gates is not None
         thresholds[symbol] = float(np.median(p.threshold[rows]))
     assert thresholds["PLANT-USDT"] < thresholds["GAPPY-USDT"] < thresholds["LATE-USDT"]
+
+
+def test_objectives_the_pooled_model_does_not_fit_are_refused() -> None:
+    recipe = default_recipe("1h")
+    feats = {"PLANT-USDT": build_features(planted_candles(1, n_bars=300), recipe)}
+    for training in ({"objective": "classification"}, {"meta_label": True}):
+        with pytest.raises(ValueError, match="regression on the label without a meta gate"):
+            train_pooled(
+                feats,
+                recipe=recipe,
+                encoder_dir=None,
+                cost_inputs={"PLANT-USDT": cost_inputs()},
+                settings=fast_settings(**training),
+                training_date=DAY,
+                bar_seconds=3600,
+                options=OPTS,
+            )
