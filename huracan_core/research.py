@@ -457,7 +457,7 @@ def render_tables(result: ResearchResult, console: Any) -> None:
             "B&H Sharpe",
         ):
             if col == "gates":  # the one column that may wrap: the failed checks' names
-                table.add_column(col, overflow="fold", min_width=12, max_width=34)
+                table.add_column(col, overflow="fold", min_width=12, max_width=44)
             else:
                 table.add_column(col, no_wrap=True, justify="left" if col in ("coin", "night") else "right")
         for r in rows:

@@ -99,7 +99,7 @@ def research_cmd(
         if not keep_homes:
             shutil.rmtree(homes, ignore_errors=True)
     written = write_outputs(result, out_dir)
-    console = Console(width=max(Console().width, 190)) if not sys.stdout.isatty() else Console()
+    console = Console(width=max(Console().width, 200)) if not sys.stdout.isatty() else Console()
     render_tables(result, console)
     console.print(f"tables: {', '.join(str(p) for p in written)}", soft_wrap=True)
 
