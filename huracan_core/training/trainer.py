@@ -39,7 +39,7 @@ from huracan_core.config import Settings
 from huracan_core.costs import CostInputs
 from huracan_core.funding import FundingSeries
 from huracan_core.gates import GateReport, evaluate_gates, not_evaluated
-from huracan_core.labels import LABEL
+from huracan_core.labels import LABEL, SIDE
 from huracan_core.metrics import periods_per_year
 from huracan_core.paths import EngineHome
 from huracan_core.symbols import normalise_symbol
@@ -523,7 +523,7 @@ def train_coin(
     version = model_dir.name
     model_id = f"{symbol}_{version}"
     market_type = cost_inputs.market_type
-    saved = p.frame.select("row", "timestamp", *p.inputs, LABEL, "volatility", "round_trip_bps")
+    saved = p.frame.select("row", "timestamp", *p.inputs, LABEL, SIDE, "volatility", "round_trip_bps")
     write_parquet(model_dir / "features.parquet", saved)
     write_json(
         model_dir / "split_indices.json",

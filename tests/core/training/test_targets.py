@@ -116,6 +116,19 @@ def test_no_label_reads_a_price_after_its_span_and_each_bar_inside_counts() -> N
     assert _tb_label(exit_open, b)[t] != base[t]
 
 
+def test_a_folder_without_a_target_record_predicts_as_a_regression_did() -> None:
+    """Model folders written before targets were settings have no config.json `target`: their output is
+    read as it always was (bps of a forward-return regression); a classifier's is (2p − 1) × scale."""
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(200, 3)), rng.normal(size=200)
+    out = models.fit("lightgbm", {"num_leaves": 4}, x, y, 10)
+    raw = models.predict("lightgbm", out.booster, x)
+    assert np.array_equal(models.predict_bps("lightgbm", out.booster, x, {}), raw)
+    assert models.edge_bps(np.array([0.5, 0.75, 0.0]), "classification", 40.0) == pytest.approx([0, 20, -40])
+    gated = models.meta_gate(np.array([12.0, -15.0, np.nan]), np.array([0.7, 0.3, 0.9]), 0.5)
+    assert gated[:2] == pytest.approx([12.0, 0.0]) and np.isnan(gated[2])
+
+
 def test_label_span_and_purge_of_each_target() -> None:
     assert label_span("forward_return", 3, 12) == 3
     assert label_span("triple_barrier", 1, 12) == 12
