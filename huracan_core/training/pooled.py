@@ -164,11 +164,10 @@ def train_pooled(
     start = time.perf_counter()
     t = settings.training
     opts = TrainOptions.resolve(settings, options)
-    objective = getattr(t, "objective", "regression")
-    if objective != "regression" or getattr(t, "meta_label", False):
+    if t.objective != "regression" or t.meta_label:
         raise ValueError(
             "the pooled model fits a regression on the label without a meta gate; training.objective is "
-            f"{objective!r}, training.meta_label {getattr(t, 'meta_label', False)}"
+            f"{t.objective!r}, training.meta_label {t.meta_label}"
         )
     if opts.model_type not in models.MODEL_TYPES:
         raise ValueError(f"model_type must be one of {models.MODEL_TYPES}, not {opts.model_type!r}")
@@ -192,12 +191,12 @@ def train_pooled(
             inputs = list(p.inputs)
         elif p.inputs != inputs:
             raise ValueError(f"{symbol}'s inputs differ from the other coins': pooled rows need one matrix")
-        span = int(getattr(p, "span", t.horizon_bars))
+        span = p.span  # the label's span (labels.label_span): h, or barrier_bars for a triple barrier
         ts = p.frame["timestamp"].dt.epoch("ms").to_numpy()
         coins.append(_Coin(symbol, p, ts, _label_end_ms(features, p, cut, span), inp.market_type))
     if not coins or inputs is None:
         raise ValueError("no coin has usable rows: nothing to pool")
-    span = int(getattr(coins[0].p, "span", t.horizon_bars))
+    span = coins[0].p.span
     bar_ms = bar_seconds * 1000
     embargo_ms = t.embargo_bars * bar_ms
     axis = np.unique(np.concatenate([c.ts for c in coins]))

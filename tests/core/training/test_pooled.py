@@ -57,8 +57,9 @@ def world() -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame], PooledRes
     return candles, feats, result
 
 
-def test_no_test_blocks_label_span_overlaps_any_coins_training_rows(world) -> None:
-    candles, _, result = world
+def _check_purge(candles: dict[str, pl.DataFrame], result: PooledResult, span: int) -> None:
+    """Every coin's latest training row of each fold reads its last price (bar t+1+span's open) more than
+    `EMBARGO` bars before the fold's first test timestamp."""
     assert len(result.folds) == 3
     for fold in result.folds:
         test_from = datetime.fromisoformat(fold.test_from)
@@ -67,11 +68,34 @@ def test_no_test_blocks_label_span_overlaps_any_coins_training_rows(world) -> No
                 continue
             bars = candles[symbol]["timestamp"].to_list()
             i = bars.index(datetime.fromisoformat(last))
-            label_end = bars[i + 1 + HORIZON]  # the last bar whose open the row's label reads
+            label_end = bars[i + 1 + span]  # the last bar whose open the row's label reads
             gap_ms = (test_from - label_end).total_seconds() * 1000
             assert gap_ms > EMBARGO * HOUR, (fold.index, symbol, last, label_end, test_from)
         assert sum(fold.train_rows_by_coin.values()) == fold.train_rows
+
+
+def test_no_test_blocks_label_span_overlaps_any_coins_training_rows(world) -> None:
+    candles, _, result = world
+    _check_purge(candles, result, HORIZON)
     assert result.folds[0].train_rows_by_coin["LATE-USDT"] < result.folds[0].train_rows_by_coin["PLANT-USDT"]
+
+
+def test_a_triple_barrier_label_is_purged_by_its_barrier_span(world) -> None:
+    candles, feats, _ = world
+    settings = fast_settings(
+        horizon_bars=1, embargo_bars=EMBARGO, min_train_bars=300, target="triple_barrier", barrier_bars=6
+    )
+    result = train_pooled(
+        feats,
+        recipe=default_recipe("1h"),
+        encoder_dir=None,
+        cost_inputs={s: cost_inputs() for s in feats},
+        settings=settings,
+        training_date=DAY,
+        bar_seconds=3600,
+        options=OPTS,
+    )
+    _check_purge(candles, result, 6)
 
 
 def test_a_test_block_is_one_time_range_for_every_coin(world) -> None:
