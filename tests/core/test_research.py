@@ -129,3 +129,24 @@ def test_bad_variants_are_refused_with_the_key_named(home: Path, replay: Path, t
         load_variants(_variants(tmp_path), ["nope"])
     with pytest.raises(ResearchError, match="duplicate key"):
         load_variants(_variants(tmp_path, "variants:\n  a: {}\n  a: {}\n"))
+
+
+def test_every_shipped_variant_is_valid_settings(home: Path, tmp_path: Path) -> None:
+    """config/research.yaml's variants all load into settings (a renamed setting would fail here, not in a
+    desk's run), and each reaches the setting it names."""
+    from huracan_core.research import variant_settings
+
+    shipped = Path(__file__).resolve().parents[2] / "config" / "research.yaml"
+    variants = load_variants(shipped)
+    assert variants[0].name == "baseline" and variants[0].overrides == {}
+    for v in variants:
+        settings = variant_settings(v, home=tmp_path / v.name, data_dir=tmp_path, n_variants=len(variants))
+        assert settings.home == (tmp_path / v.name).resolve() and settings.market.source == "replay"
+        assert settings.gates.selection_variants == len(variants)  # the scratch roster counts the variants
+        for key, value in _flat(v.overrides).items():
+            section, name = key.split(".")
+            assert getattr(getattr(settings, section), name) == value, (v.name, key)
+
+
+def _flat(tree: dict) -> dict:
+    return {f"{s}.{k}": v for s, keys in tree.items() for k, v in keys.items()}
