@@ -10,9 +10,9 @@ shared encoder) and `stages.model_stage` (`train_coin`: purged walk-forward, aft
 gates, the champion rule) — into a scratch engine home per variant, never the user's.
 
 Why the selection-deflated Sharpe: picking the best row of these tables is itself a search. Every
-(variant, coin, night) model evaluated is a candidate, each with its own search trials, so each row's
-`dsr_selection` is `metrics.selection_deflated_sharpe` with N = the model's trials × every model of the
-run (variants × coins × nights). The per-model `dsr` (own trials only) stands beside it. The scratch
+(variant, coin, night) model evaluated is a candidate, so each row's `dsr_selection` is
+`metrics.selection_deflated_sharpe` with N = the model's own search trials + every other model of the run
+(variants × coins × nights; metrics.SelectionCount says why a sum). The per-model `dsr` (own trials only) stands beside it. The scratch
 roster's champion rule counts the variants too (`gates.selection_variants` = the number of variants, unless
 a variant sets it).
 """
@@ -208,7 +208,7 @@ class ResearchResult:
             "selection": {
                 "models": self.count.models if self.count else 0,
                 "parts": self.count.parts if self.count else {},
-                "rule": "dsr_selection: deflated Sharpe with N = the model's trials x every model of the run",
+                "rule": "dsr_selection: deflated Sharpe with N = the model's trials + every other model of the run",
                 "min_deflated_sharpe": self.min_deflated_sharpe,
             },
             "wall_seconds": self.wall_seconds,
@@ -253,7 +253,7 @@ def _trained_row(variant: str, night: date, outcome: Any) -> ResearchRow:
 
 
 def deflate_rows(rows: list[ResearchRow], threshold: float | Mapping[str, float]) -> SelectionCount | None:
-    """Fill every trained row's selection-deflated Sharpe: N = its own trials x every model the run
+    """Fill every trained row's selection-deflated Sharpe: N = its own trials + every other model the run
     evaluated (the candidates a reader picks the best row from), passed above `threshold` (one value, or
     one per variant: a variant may set its own gates.min_deflated_sharpe). Returns the count."""
     trained = [r for r in rows if r.status == "trained"]
@@ -487,7 +487,7 @@ def render_tables(result: ResearchResult, console: Any) -> None:
     if count is not None:
         console.print(
             f"DSR: deflated Sharpe against the model's own search trials; DSR sel.: against every candidate "
-            f"of this run, N sel. = its trials x {count.models} models "
+            f"of this run, N sel. = its trials + {count.models - 1} other models "
             f"({', '.join(f'{k} {v}' for k, v in count.parts.items())}); "
             f"a gate passes above {result.min_deflated_sharpe:g}. {result.data_dir}, "
             f"{len(result.nights)} night(s), {result.wall_seconds:.0f} s",

@@ -164,9 +164,9 @@ def selection_count(
     home: EngineHome, symbol: str, day: date, metrics: dict[str, Any], settings: Settings
 ) -> SelectionCount:
     """Candidates compared to pick `symbol`'s champion on night `day` (see the module doc):
-    trials per model (the model's OOS search trials, metrics n_trials) x models, the models being, by
-    `gates.selection_scope`, the model alone, or the night's coins x `gates.selection_variants`, plus the
-    coin's earlier nights."""
+    the model's own search trials (metrics n_trials) + every other model compared (metrics.SelectionCount
+    says why a sum), the models being, by `gates.selection_scope`, the model alone, or the night's coins x
+    `gates.selection_variants`, plus the coin's earlier nights."""
     raw = metrics.get("n_trials")
     trials = int(raw) if isinstance(raw, int | float) and raw >= 1 else 1
     scope = settings.gates.selection_scope
@@ -537,7 +537,7 @@ def _entry(
         "last_7d_net_bps": recent.get("last_7d_net_bps"),
         "oos_sharpe": (champ_metrics or {}).get("sharpe"),
         # the champion's deflated Sharpe against its own search trials, and against every candidate compared
-        # to pick it tonight (selection_count says how many: trials x coins x variants + earlier nights)
+        # to pick it tonight (selection_count says how many: trials + other coins x variants + earlier nights)
         "deflated_sharpe": (champ_metrics or {}).get("deflated_sharpe"),
         "selection_deflated_sharpe": selection["selection_deflated_sharpe"] if selection else None,
         "selection_candidates": selection["selection_candidates"] if selection else None,

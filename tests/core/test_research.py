@@ -72,7 +72,7 @@ def test_research_prints_one_deflated_table_per_variant_and_writes_them(
     assert result.exit_code == 0, result.output
     for title in ("baseline: training.n_trials=2", "h3: training.n_trials=2"):
         assert title in result.output
-    assert "DSR sel." in result.output and "4 models" in result.output
+    assert "DSR sel." in result.output and "3 other models" in result.output
     assert not home.exists()  # the user's engine home was never touched
     payload = read_json(out / "research.json")
     rows = payload["rows"]
@@ -84,8 +84,8 @@ def test_research_prints_one_deflated_table_per_variant_and_writes_them(
         metrics = read_json(folder / "metrics.json")
         assert r["trades"] == metrics["trades"] and r["net_pnl_bps"] == pytest.approx(metrics["net_pnl_bps"])
         assert r["buy_hold_return_pct"] == pytest.approx(metrics["buy_hold_return_pct"])
-        # the selection count: the model's own trials x every model of the run (2 variants x 2 coins)
-        assert r["selection_candidates"] == metrics["n_trials"] * 4
+        # the selection count: the model's own trials + every other model of the run (2 variants x 2 coins)
+        assert r["selection_candidates"] == metrics["n_trials"] + 3
         expected = selection_deflated_sharpe(metrics, SelectionCount(metrics["n_trials"], 4))["dsr"]
         assert r["dsr_selection"] == pytest.approx(expected)
         assert r["dsr_selection"] <= r["dsr"]
@@ -106,14 +106,14 @@ def test_more_variants_compared_deflate_every_row_further(home: Path, replay: Pa
     result = run_research(variants, [NIGHT], replay, tmp_path / "homes")
     (row,) = [r for r in result.rows if r.symbol == "PLA-USDT"]
     alone = row.dsr_selection
-    assert row.selection_candidates == row.n_trials * 2 and alone <= row.dsr  # 2 coins: N = trials x 2
+    assert row.selection_candidates == row.n_trials + 1 and alone <= row.dsr  # 2 coins: N = trials + 1
     # the same rows compared with nine more variants' worth of models
     more = [
         replace(r, variant=f"v{k}", failed_gates=list(r.failed_gates)) for k in range(9) for r in result.rows
     ]
     rows = [replace(r, failed_gates=list(r.failed_gates)) for r in result.rows] + more
     deflate_rows(rows, 0.95)
-    assert rows[0].selection_candidates == row.n_trials * 20
+    assert rows[0].selection_candidates == row.n_trials + 19
     assert rows[[r.symbol for r in rows].index("PLA-USDT")].dsr_selection < alone
 
 

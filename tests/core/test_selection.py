@@ -1,5 +1,6 @@
 """Selection deflation: the champion's deflated Sharpe counts every candidate compared to pick it (its search
-trials x the night's coins x variants + the coin's earlier nights), not only its own search trials."""
+trials + every other model: the night's coins x variants and the coin's earlier nights), not only its own search
+trials."""
 
 from __future__ import annotations
 
@@ -28,9 +29,9 @@ from huracan_core.universe import Universe, UniverseRow
 D1, D2 = date(2026, 4, 20), date(2026, 4, 21)
 TRIALS = 10
 PERIODS = 2000
-# per-period Sharpe 0.085 over 2,000 bars: deflated against its own 10 trials it clears 0.95 (~0.987);
-# against 10 trials x 20 coins it does not (~0.85)
-SR = 0.085
+# per-period Sharpe 0.08 over 2,000 bars: deflated against its own 10 trials it clears 0.95 (~0.977);
+# against 10 trials + 19 other coins of the night it does not (~0.935)
+SR = 0.08
 
 
 def _moments(sr: float = SR) -> dict[str, float | int]:
@@ -142,11 +143,11 @@ def test_the_roster_refuses_a_champion_whose_per_model_dsr_passes_but_the_select
     assert res.gates.passed and res.metrics["deflated_sharpe"] > 0.95  # the per-model number passes
     decision = update_champion(home, res, settings, D1)
     assert not decision.promoted
-    assert "selection-deflated Sharpe" in decision.reason and "200 candidates" in decision.reason
+    assert "selection-deflated Sharpe" in decision.reason and "29 candidates" in decision.reason
     record = read_json(home.champion_on(D1, "AAA-USDT"))
     assert record["model_id"] is None
     sel = record["candidate_selection"]
-    assert sel["selection_candidates"] == TRIALS * 20 and sel["selection_parts"]["coins_of_the_night"] == 20
+    assert sel["selection_candidates"] == TRIALS + 19 and sel["selection_parts"]["coins_of_the_night"] == 20
     assert sel["deflated_sharpe"] > 0.95 > sel["selection_deflated_sharpe"]
     # the same model counted as one coin's search alone (the per-model scope) is a champion
     alone = Settings(gates=GateSettings(selection_scope="model"))
@@ -156,13 +157,13 @@ def test_the_roster_refuses_a_champion_whose_per_model_dsr_passes_but_the_select
 
 
 def test_variants_compared_before_the_settings_were_chosen_count_too(home: EngineHome) -> None:
-    strong = _moments(0.095)  # clears 10 trials x 3 coins, not x 3 coins x 20 variants
+    strong = _moments(0.085)  # clears 10 trials + 2 other coins (0.983), not + 59 other models (0.919)
     one = Settings()
     _universe(home, D1, 3)
     assert selection_check(home, "AAA-USDT", D1, strong, one)["passed"]
     many = Settings(gates=GateSettings(selection_variants=20))
     check = selection_check(home, "AAA-USDT", D1, strong, many)
-    assert check["selection_candidates"] == TRIALS * 3 * 20 and not check["passed"]
+    assert check["selection_candidates"] == TRIALS + 3 * 20 - 1 and not check["passed"]
 
 
 def test_a_champion_stays_only_while_the_growing_count_still_passes(home: EngineHome) -> None:
@@ -170,11 +171,11 @@ def test_a_champion_stays_only_while_the_growing_count_still_passes(home: Engine
     roster shows both numbers and the count behind the selection-deflated one."""
     settings = Settings()
     _universe(home, D1, 1)
-    first = _model(home, "AAA-USDT", D1, _moments(0.095), settings)
+    first = _model(home, "AAA-USDT", D1, _moments(0.085), settings)
     assert update_champion(home, first, settings, D1).promoted
     d1 = build_roster(home, D1, ["AAA-USDT"], {"AAA-USDT": _ok(first)}, settings)["coins"][0]
     assert d1["trade_ok"] and d1["model_id"] == first.model_id
-    assert d1["selection_candidates"] == TRIALS and "1 models" in d1["selection_count"]
+    assert d1["selection_candidates"] == TRIALS and "0 other models" in d1["selection_count"]
     coins = _universe(home, D2, 40)
     weak = _model(home, "AAA-USDT", D2, _moments(0.0), settings)
     decision = update_champion(home, weak, settings, D2)
@@ -186,13 +187,13 @@ def test_a_champion_stays_only_while_the_growing_count_still_passes(home: Engine
     # without tonight's decision (no model for D2) the carried champion is judged on tonight's count too
     other = EngineHome(home.root / "carried")
     _universe(other, D1, 1)
-    kept = _model(other, "AAA-USDT", D1, _moments(0.095), settings)
+    kept = _model(other, "AAA-USDT", D1, _moments(0.085), settings)
     assert update_champion(other, kept, settings, D1).promoted
     _universe(other, D2, 40)
     line = build_roster(other, D2, ["AAA-USDT"], {}, settings)["coins"][0]
     assert line["model_id"] == kept.model_id and not line["trade_ok"]
     assert line["deflated_sharpe"] > 0.95 > line["selection_deflated_sharpe"]
-    assert line["selection_candidates"] == TRIALS * 41  # 40 coins + its own earlier night
+    assert line["selection_candidates"] == TRIALS + 40  # 39 other coins + its own earlier night
     assert "no longer passes the selection-deflated Sharpe" in line["reason"]
 
 
@@ -221,8 +222,8 @@ def test_the_report_shows_tonights_and_the_champions_numbers_with_the_count(home
     expected = selection_deflated_sharpe(res.metrics, SelectionCount(TRIALS, 2))["dsr"]
     assert row["selection_deflated_sharpe"] == pytest.approx(expected)
     assert 0.95 < expected < row["deflated_sharpe"]
-    assert row["selection_candidates"] == TRIALS * 2 and "20 candidates" in row["selection_count"]
+    assert row["selection_candidates"] == TRIALS + 1 and "11 candidates" in row["selection_count"]
     assert row["champion_selection_deflated_sharpe"] == pytest.approx(expected)
     line = next(c for c in roster["coins"] if c["symbol"] == "AAA-USDT")
-    assert _selection_cell(line) == f"{expected:.3f} (N=20)"
+    assert _selection_cell(line) == f"{expected:.3f} (N=11)"
     assert rows[coins[1]]["selection_deflated_sharpe"] is None
