@@ -16,6 +16,7 @@ import polars as pl
 
 from huracan_core.atomic import IntegrityError, read_json, verify_manifest
 from huracan_core.config import Settings
+from huracan_core.night_inputs import night_recipe
 from huracan_core.paths import EngineHome
 
 
@@ -36,6 +37,18 @@ def _json(path: Path) -> str | None:
         read_json(path)
     except (OSError, ValueError) as exc:
         return f"{path} is not readable JSON ({exc})"
+    return None
+
+
+def _features(settings: Settings, path: Path) -> str | None:
+    """The coin's features file, readable and holding every column of tonight's recipe: a file written
+    before `market.cross_sectional_features` was switched on lacks that family, and training on it would
+    fail every coin ("features frame lacks columns"), so the step is due again instead."""
+    if problem := _parquet(path):
+        return problem
+    missing = sorted(set(night_recipe(settings).model_columns) - set(pl.read_parquet_schema(path).names()))
+    if missing:
+        return f"{path} lacks {len(missing)} column(s) of tonight's recipe ({', '.join(missing[:4])})"
     return None
 
 
@@ -74,7 +87,7 @@ def _checks(
             _parquet(h.market_context(d))
             or (_parquet(h.cross_sectional(d)) if settings.market.cross_sectional_features else None)
         ),
-        "features": lambda h, d, s, o: _parquet(h.features(d, s or "")),
+        "features": lambda h, d, s, o: _features(settings, h.features(d, s or "")),
         "shared_encoder": lambda h, d, s, o: _encoder(h, d),
         "model": _model,
         "roster": lambda h, d, s, o: _json(h.roster_on(d)),
