@@ -78,6 +78,11 @@ def expected_max_sharpe(n_trials: int, variance: float) -> float:
     return float(math.sqrt(variance) * ((1.0 - EULER_GAMMA) * z1 + EULER_GAMMA * z2))
 
 
+def _no_skill(n_trials: int) -> dict[str, float]:
+    """What a series too short (or flat) to judge deflates to: probability 0, nothing to show for it."""
+    return {"dsr": 0.0, "sr": 0.0, "sr0": float("nan"), "skew": 0.0, "kurtosis": 3.0, "n_trials": n_trials}
+
+
 def deflated_sharpe_from_moments(
     sr: float, periods: int, skew: float, kurtosis: float, n_trials: int, variance: float | None = None
 ) -> dict[str, float]:
@@ -90,14 +95,7 @@ def deflated_sharpe_from_moments(
     sampling variance of a zero-skill Sharpe, 1/(periods - 1)."""
     t = int(periods)
     if t < 3 or not all(math.isfinite(x) for x in (sr, skew, kurtosis)):
-        return {
-            "dsr": 0.0,
-            "sr": 0.0,
-            "sr0": float("nan"),
-            "skew": 0.0,
-            "kurtosis": 3.0,
-            "n_trials": n_trials,
-        }
+        return _no_skill(n_trials)
     v = max(1.0 / (t - 1), variance) if variance is not None else 1.0 / (t - 1)
     sr0 = expected_max_sharpe(n_trials, v)
     denom = 1.0 - skew * sr + (kurtosis - 1.0) / 4.0 * sr * sr
@@ -120,14 +118,7 @@ def deflated_sharpe(
     t = len(r)
     sd = float(np.std(r, ddof=1)) if t > 1 else 0.0
     if t < 3 or sd <= 1e-15:
-        return {
-            "dsr": 0.0,
-            "sr": 0.0,
-            "sr0": float("nan"),
-            "skew": 0.0,
-            "kurtosis": 3.0,
-            "n_trials": n_trials,
-        }
+        return _no_skill(n_trials)
     sr = float(np.mean(r) / sd)
     skew = float(stats.skew(r, bias=False))
     kurt = float(stats.kurtosis(r, fisher=False, bias=False))
