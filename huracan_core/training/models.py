@@ -39,6 +39,7 @@ MODEL_TYPES = ("lightgbm", "xgboost")
 Objective = Literal["regression", "classification"]
 OBJECTIVES = ("regression", "classification")
 META_MODEL_FILE = "meta_model.bin"
+DEFAULT_MAX_BIN = 255  # the libraries' own default (XGBoost's is 256); training.max_bin sets the trainer's
 
 
 @dataclass
@@ -54,11 +55,14 @@ def _check_objective(objective: str) -> None:
         raise ValueError(f"objective must be one of {OBJECTIVES}, not {objective!r}")
 
 
-def _lgb_base(device: str, num_threads: int, seed: int, objective: str = "regression") -> dict[str, Any]:
+def _lgb_base(
+    device: str, num_threads: int, seed: int, objective: str = "regression", max_bin: int = DEFAULT_MAX_BIN
+) -> dict[str, Any]:
     """Every LightGBM parameter that is not searched: the dataset is binned with exactly these."""
     _check_objective(objective)
     out: dict[str, Any] = {
         "objective": "binary" if objective == "classification" else "regression",
+        "max_bin": max_bin,
         "verbosity": -1,
         "num_threads": num_threads,
         "seed": seed,
@@ -72,21 +76,32 @@ def _lgb_base(device: str, num_threads: int, seed: int, objective: str = "regres
 
 
 def _lgb_params(
-    params: dict[str, Any], device: str, num_threads: int, seed: int, objective: str = "regression"
+    params: dict[str, Any],
+    device: str,
+    num_threads: int,
+    seed: int,
+    objective: str = "regression",
+    max_bin: int = DEFAULT_MAX_BIN,
 ) -> dict[str, Any]:
-    out = {**_lgb_base(device, num_threads, seed, objective), **params}
+    out = {**_lgb_base(device, num_threads, seed, objective, max_bin), **params}
     if out.get("bagging_fraction", 1.0) < 1.0:
         out.setdefault("bagging_freq", 1)
     return out
 
 
 def _xgb_params(
-    params: dict[str, Any], device: str, num_threads: int, seed: int, objective: str = "regression"
+    params: dict[str, Any],
+    device: str,
+    num_threads: int,
+    seed: int,
+    objective: str = "regression",
+    max_bin: int = DEFAULT_MAX_BIN,
 ) -> dict[str, Any]:
     _check_objective(objective)
     mapped = {
         "objective": "binary:logistic" if objective == "classification" else "reg:squarederror",
         "tree_method": "hist",
+        "max_bin": max_bin,
         "grow_policy": "lossguide",
         "max_leaves": params.get("num_leaves", 15),
         "eta": params.get("learning_rate", 0.05),
@@ -114,6 +129,7 @@ def make_data(
     feature_names: list[str] | None = None,
     reference: Any = None,
     objective: Objective = "regression",
+    max_bin: int = DEFAULT_MAX_BIN,
 ) -> Any:
     """The rows binned once for every fit that reuses them (see module doc); `reference` bins a
     validation set with the training set's bin edges."""
@@ -123,7 +139,7 @@ def make_data(
             y,
             feature_name=feature_names or "auto",
             reference=reference,
-            params=_lgb_base(device, num_threads, seed, objective),
+            params=_lgb_base(device, num_threads, seed, objective, max_bin),
             free_raw_data=False,
         )
         return data.construct()
@@ -150,6 +166,7 @@ def fit(
     score: Callable[[np.ndarray], float] | None = None,
     early_stopping_rounds: int = 0,
     objective: Objective = "regression",
+    max_bin: int = DEFAULT_MAX_BIN,
 ) -> FitOutcome:
     """Fit one booster on `data` (from `make_data`) or, without it, on (x, y) binned here; `seconds` is the
     library's own time (binning included when done here). With `valid`, `score` (higher is better) and
@@ -168,12 +185,13 @@ def fit(
             seed=seed,
             feature_names=feature_names,
             objective=objective,
+            max_bin=max_bin,
         )
     stop = valid is not None and score is not None and early_stopping_rounds > 0
     rounds, best = num_boost_round, None
     if model_type == "lightgbm":
         kwargs: dict[str, Any] = {}
-        train_params = _lgb_params(params, device, num_threads, seed, objective)
+        train_params = _lgb_params(params, device, num_threads, seed, objective, max_bin)
         if stop:
             train_params["metric"] = "None"
 
@@ -210,7 +228,7 @@ def fit(
                 "early_stopping_rounds": early_stopping_rounds,
                 "verbose_eval": False,
             }
-        xgb_params = _xgb_params(params, device, num_threads, seed, objective)
+        xgb_params = _xgb_params(params, device, num_threads, seed, objective, max_bin)
         if stop:
             xgb_params["disable_default_eval_metric"] = 1
         booster = xgb.train(xgb_params, data, num_boost_round=num_boost_round, **xgb_kwargs)

@@ -4,7 +4,12 @@ Why this order: the numbers a trader sees must come from predictions the model c
 time. Each walk-forward fold searches hyperparameters inside its own training window (purged inner split),
 fits, and predicts its test block; the concatenated OOS predictions are saved and evaluated after costs by
 `evaluate_predictions`, which produces metrics.json. Only then is the shipping model refit on all labelled
-rows up to the date — its in-sample fit is never evaluated or reported.
+rows up to the date — its in-sample fit is never evaluated or reported. Its hyperparameters and rounds
+are the last fold's (`training.final_search: last_fold`, the default): the choice whose out-of-sample
+block the metrics just measured, so nothing un-measured sits between the reported numbers and the shipped
+model, and no fifth search is paid for (with a seeded TPE's 10 start-up trials every search ranks the
+same 10 candidates anyway: only the validation rows differ). `all_rows` searches once more on a purged
+inner split of every row instead.
 
 Targets (`training.target`, `.objective`, `.meta_label`; labels.py, models.py): the label is a forward
 return or a triple barrier, and every split purges the label's span (splits.label_span_of), not the
@@ -34,7 +39,8 @@ import numpy as np
 import polars as pl
 
 from huracan_core.atomic import sha256_bytes, write_bytes, write_json, write_manifest, write_parquet
-from huracan_core.backtest import run_backtest, signal_positions
+from huracan_core.backtest import _path as backtest_path  # the account path run_backtest itself uses
+from huracan_core.backtest import funding_grid, signal_positions
 from huracan_core.config import Settings
 from huracan_core.costs import CostInputs
 from huracan_core.funding import FundingSeries
@@ -138,25 +144,64 @@ def _val_score(p: Prepared, lo: int, hi: int, market_type: str) -> Callable[[np.
     """After-cost net PnL (bps, summed over closed trades) of the signal rule on rows [lo, hi), from
     expected edges in bps (a classifier's probabilities are turned into edges before: `_edge_score`).
 
-    Early stopping calls this after every boosting round; the positions often do not change from one
-    round to the next, so the last positions and their score are kept and the backtest is skipped then."""
+    Early stopping calls this after every boosting round, so it is the search's inner loop: the grid's
+    prices, leg costs and funding are built once here, and each call runs only the after-cost account
+    path of `run_backtest` (backtest._path, the same arithmetic on the same inputs, so the sum is the
+    one `run_backtest(...).trade_return` gives, bit for bit: tests/core/training/test_search.py), not its
+    gross path, input checks and per-bar returns that the score does not read. The positions often do not
+    change from one round to the next, so the last positions and their score are kept and the path is
+    skipped then."""
     prices = np.append(p.exec_price[lo:hi], p.next_exec[hi - 1])
     leg = np.append(p.leg[lo:hi], p.leg[hi - 1])
     fl = fs = None
     if p.funding is not None:  # grid bar j pays what row lo + j - 1 pays while held; nothing into bar 0
         fl = np.concatenate([[0.0], p.funding.long[lo:hi]])
         fs = np.concatenate([[0.0], p.funding.short[lo:hi]])
+    score = trade_sum_bps(prices, leg, p.funding_per_bar, fl, fs)
+    threshold = p.threshold[lo:hi]
     last: list[Any] = [None, 0.0]
 
-    def score(pred: np.ndarray) -> float:
-        target = np.append(signal_positions(pred, p.threshold[lo:hi], market_type), 0.0)
+    def on_edges(pred: np.ndarray) -> float:
+        target = np.append(signal_positions(pred, threshold, market_type), 0.0)
         if last[0] is not None and np.array_equal(target, last[0]):
             return last[1]
-        bt = run_backtest(
-            prices, target, leg, funding_per_bar=p.funding_per_bar, funding_long=fl, funding_short=fs
-        )
-        last[0], last[1] = target, float(np.sum(bt.trade_return) * 1e4)
+        last[0], last[1] = target, score(target)
         return last[1]
+
+    return on_edges
+
+
+def trade_sum_bps(
+    prices: np.ndarray,
+    leg_cost: np.ndarray,
+    funding_per_bar: float = 0.0,
+    funding_long: np.ndarray | None = None,
+    funding_short: np.ndarray | None = None,
+) -> Callable[[np.ndarray], float]:
+    """`target -> sum of run_backtest(prices, target, leg_cost, ...).trade_return x 1e4` for a fixed grid
+    (closed round trips after every cost, the last bar forced flat), with the grid's checks and arrays
+    made once instead of per call. Same arithmetic as run_backtest (its `_path`), so the same float."""
+    prices = np.asarray(prices, dtype=float)
+    if prices.ndim != 1 or not len(prices) or not np.all(np.isfinite(prices)) or np.any(prices <= 0):
+        raise ValueError("execution prices must be 1-D, non-empty, finite and > 0")
+    cost = np.broadcast_to(np.asarray(leg_cost, dtype=float), prices.shape).copy()
+    if np.any(~np.isfinite(cost)) or np.any(cost < 0):
+        raise ValueError("leg costs must be finite and >= 0")
+    funding = funding_grid(len(prices), funding_per_bar, funding_long, funding_short)
+
+    def score(target: np.ndarray) -> float:
+        t = np.sign(np.asarray(target, dtype=float))
+        if t.shape != prices.shape or np.any(~np.isfinite(t)):
+            raise ValueError("target positions must be finite, one per grid bar")
+        t = t.copy()
+        t[-1] = 0.0
+        _, in_cash = backtest_path(prices, t, cost, funding)
+        prev = np.concatenate([[0.0], t[:-1]])
+        changed = t != prev
+        entries = np.flatnonzero(changed & (t != 0))
+        exits = np.flatnonzero(changed & (prev != 0))
+        closed = min(len(entries), len(exits))
+        return float(np.sum(np.expm1(in_cash[exits[:closed]] - in_cash[entries[:closed]])) * 1e4)
 
     return score
 
@@ -260,8 +305,28 @@ def _search_and_fit(
             feature_names=p.inputs,
             early_stopping_rounds=opts.early_stopping_rounds,
             objective=t.objective,
+            max_bin=t.max_bin,
         )
         params, trials, fit_seconds, rounds = res.best_params, res.trials, res.fit_seconds, res.best_rounds
+    out = _refit(p, lo, hi, params, rounds, settings, opts, device, num_threads)
+    out.trials, out.fit_seconds = trials, fit_seconds + out.fit_seconds
+    return out
+
+
+def _refit(
+    p: Prepared,
+    lo: int,
+    hi: int,
+    params: dict[str, Any],
+    rounds: int,
+    settings: Settings,
+    opts: TrainOptions,
+    device: str,
+    num_threads: int,
+) -> _Fitted:
+    """Fit rows [lo, hi) with given parameters and rounds (a search's choice; no trials of its own)."""
+    t = settings.training
+    y = fit_labels(p, t.objective)
     out = models.fit(
         opts.model_type,
         params,
@@ -273,9 +338,10 @@ def _search_and_fit(
         seed=t.seed,
         feature_names=p.inputs,
         objective=t.objective,
+        max_bin=t.max_bin,
     )
     scale = edge_scale(p, lo, hi, t.edge_scale_bars) if t.objective == "classification" else None
-    return _Fitted(out.booster, params, trials, fit_seconds + out.seconds, rounds, scale)
+    return _Fitted(out.booster, params, [], out.seconds, rounds, scale)
 
 
 MIN_META_ROWS = 30  # signals (and both outcomes) a meta model needs: fewer and the primary trades alone
@@ -347,6 +413,7 @@ def primary_inner_oos(
             seed=t.seed,
             feature_names=p.inputs,
             objective=t.objective,
+            max_bin=t.max_bin,
         )
         scale = edge_scale(p, a, b, t.edge_scale_bars) if t.objective == "classification" else None
         inner_fit = _Fitted(out.booster, fitted.params, [], out.seconds, fitted.rounds, scale)
@@ -401,6 +468,7 @@ def fit_meta(
         seed=t.seed,
         feature_names=[*p.inputs, "primary_edge_bps"],
         objective="classification",
+        max_bin=t.max_bin,
     )
     return _Meta(out.booster, r, positives, "fitted", time.perf_counter() - start)
 
@@ -606,7 +674,11 @@ def train_coin(
     metrics["evaluation"] = "out-of-sample walk-forward folds, after costs"
     gates = evaluate_gates(metrics, settings.gates, opts.min_deflated_sharpe)
 
-    final = _search_and_fit(p, 0, n, settings, opts, market_type, device, num_threads)
+    if t.final_search == "last_fold":  # the last fold's choice, whose OOS block the metrics just measured
+        last = fold_logs[-1]
+        final = _refit(p, 0, n, last["params"], last["rounds"], settings, opts, device, num_threads)
+    else:
+        final = _search_and_fit(p, 0, n, settings, opts, market_type, device, num_threads)
     fit_seconds += final.fit_seconds
     importance = models.gain_importance(opts.model_type, final.booster, p.inputs)
     model_bytes = models.to_bytes(opts.model_type, final.booster)
@@ -636,6 +708,7 @@ def train_coin(
         "final_params": final.params,
         "num_boost_round": t.num_boost_round,
         "final_rounds": final.rounds,
+        "final_search": t.final_search,
         "early_stopping_rounds": opts.early_stopping_rounds,
         "n_trials_per_search": opts.n_trials,
         "n_trials_total_oos": n_trials_total,

@@ -191,17 +191,22 @@ def _by_search(fits: list[dict[str, Any]]) -> list[tuple[list[dict[str, Any]], d
 def test_search_and_early_stopping_see_only_the_folds_training_rows(spied: Spied) -> None:
     """Every trial trains on a contiguous block at the start of the fold's training window and is scored
     (early stopping included) on a contiguous tail that ends at the window's end, with the purge
-    (horizon + 1 + embargo rows) between them; the fold's refit trains on exactly its window."""
+    (horizon + 1 + embargo rows) between them; the fold's refit trains on exactly its window. The shipped
+    model is refitted on every row, after its own search (final_search all_rows) or none (last_fold)."""
     t = _settings().training
     gap = purge_gap(t.horizon_bars, t.embargo_bars)
     n = spied.prepared.frame.height
     folds = _folds(n)
     searches = _by_search(spied.fits)
-    assert len(searches) == len(folds) + 1  # one search per fold, then the final model's over all rows
+    assert len(searches) == len(folds) + 1  # one search per fold, then the final model's refit on all rows
     windows = [(f.train_start, f.train_end, f.test_start) for f in folds] + [(0, n, n)]
     scored = iter(spied.val_scores)
     for (trials, refit), (start, end, test_start) in zip(searches, windows, strict=True):
         assert end + (gap if end < n else 0) <= test_start
+        if end == n and t.final_search == "last_fold":  # no search of its own: the last fold's choice
+            assert trials == [] and np.array_equal(refit["train"], np.arange(0, n))
+            assert next(scored, None) is None  # and no after-cost score on rows past the last fold's
+            continue
         assert len(trials) == 3  # the shrunk budget: 3 trials
         for trial in trials:
             fit, val = trial["train"], trial["valid"]
