@@ -1,8 +1,9 @@
 """Per-coin training time: train_coin as configured against a named peer measured in the same run.
 
 Peers (`--peer`):
-* `previous`: the search path before the cost work of issue N.4 (every per-round early-stopping score
-  through the full `run_backtest`, `max_bin` 255) with everything else as configured;
+* `previous`: the training before the cost work of issue N.4 (every per-round early-stopping score
+  through the full `run_backtest`, `max_bin` 255, a fifth search for the shipped model: `final_search`
+  all_rows) with everything else as configured;
 * `fixed`: the same search with a fixed budget (every trial boosts all rounds: no early stopping).
 
 `train_coin` does more than fit: labels, costs, the walk-forward, optuna's bookkeeping, the after-cost
