@@ -248,6 +248,7 @@ def train_pooled(
                     num_threads=num_threads,
                     feature_names=inputs,
                     early_stopping_rounds=opts.early_stopping_rounds,
+                    max_bin=t.max_bin,
                 )
                 params, trials, rounds = res.best_params, res.trials, res.best_rounds
                 fit_seconds += res.fit_seconds
@@ -261,6 +262,7 @@ def train_pooled(
             num_threads=num_threads,
             seed=t.seed,
             feature_names=inputs,
+            max_bin=t.max_bin,
         )
         fit_seconds += out.seconds
         n_trials_total += len(trials)
