@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from huracan_core.dates import parse_day
+from huracan_core.dates import last_complete_day, parse_day
 
 
 def research_cmd(
@@ -66,6 +66,9 @@ def research_cmd(
         nights = [parse_day(n) for n in night]
     except ValueError as exc:
         raise fail(f"--night: {exc}") from None
+    newest = last_complete_day()
+    if late := [n for n in nights if n > newest]:  # a night not closed yet has no bars to replay
+        raise fail(f"--night {late[0]} has not closed yet: the newest complete UTC day is {newest}")
     try:
         pins = [normalise_symbol(s) for s in symbols.split(",") if s.strip()] if symbols else None
     except SymbolError as exc:

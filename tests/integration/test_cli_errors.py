@@ -147,6 +147,12 @@ def _run_cases() -> list[Case]:
         c("kill-switch-home-blocked", ["kill-switch", "on", "--reason", "test"], ["{d}/blocker/home"], {"HURACAN_HOME": "{d}/blocker/home"}, (1,)),
         c("kill-switch-garbage-state", ["kill-switch", "status"], ["kill_switch.json", "unreadable"], garbage),
         c("ray-status-garbage-record", ["ray", "status"], ["no local Ray head recorded"], garbage, (1,)),
+        # --- research: data folder, nights, variants ---
+        c("research-data-missing", ["research", "--data", "{d}/absent", "--night", DAY], ["--data {d}/absent is not a folder of recorded candles"], codes=(2,)),
+        c("research-night-text", ["research", "--data", "{d}", "--night", "nope"], ["--night", "YYYY-MM-DD"], codes=(2,)),
+        c("research-night-future", ["research", "--data", "{d}", "--night", "2999-01-01"], ["--night 2999-01-01 has not closed yet"], codes=(2,)),
+        c("research-variant-unknown", ["research", "--data", "{d}", "--night", DAY, "--variant", "nope"], ["variant(s) nope not in"], codes=(2,)),
+        c("research-config-missing", ["research", "--data", "{d}", "--night", DAY, "--config", "{d}/absent.yaml"], ["{d}/absent.yaml does not exist"], codes=(2,)),
         c("unknown-command", ["nope"], ["No such command 'nope'"], codes=(2,)),
     ]
     # fmt: on
