@@ -7,6 +7,7 @@ Secrets are `SecretStr` so they never end up in a log line, an export or a synce
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import date
 from pathlib import Path
@@ -25,8 +26,12 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from huracan_core.candles.reader import folder_timeframe
 from huracan_core.cron import check_cron
 from huracan_core.timeframes import TIMEFRAMES
+
+AUTO = "auto"
+AUTO_LOOKBACK_BARS = 2880  # market.lookback_days auto: this many bars of the timeframe (1h: 120 days)
 
 DEFAULT_CONFIG = Path("config/settings.yaml")
 # overlays beside settings.yaml: `production` (ccxt, PostgreSQL, remote), `daily` (the seed's daily bars)
@@ -70,10 +75,13 @@ class MarketSettings(_Section):
     # money of the trade records and exports (e.g. GBP, converted at the market source's point-in-time
     # <CCY>/<quote> rate, huracan_core.market.fx); None: the quote currency
     account_currency: str | None = None
-    # hourly bars by default: 120 days give ~2,880 rows per coin, enough for 4 purged folds and > 100
-    # out-of-sample trades (the `daily` profile keeps the seed's 1d / 150 days)
-    timeframe: str = "1h"
-    lookback_days: int = Field(120, ge=10, le=5000)
+    # "auto" (the default): the source's own bars, hourly for synthetic and ccxt, the recorded files'
+    # spacing for replay (a folder of daily bars is a daily night, not a refusal of every coin); a named
+    # timeframe is held to, and replay files at another spacing are refused naming the setting
+    timeframe: str = "auto"
+    # "auto": days for ~AUTO_LOOKBACK_BARS rows of the timeframe (1h: 120 days, 4h: 480, 1d: 2,880), enough
+    # for 4 purged folds and > 100 out-of-sample trades (the `daily` profile keeps the seed's 1d / 150 days)
+    lookback_days: int = Field(0, ge=0, le=5000)
     # opt-in feature family computed over the night's universe at each bar (ranks of returns, volume and
     # volatility, excess return over the universe, breadth, dispersion, market volatility:
     # features/cross_sectional.py); off keeps the default recipe (and its content hash) as it is
@@ -111,9 +119,31 @@ class MarketSettings(_Section):
     @field_validator("timeframe")
     @classmethod
     def _timeframe(cls, v: str) -> str:
-        if v not in TIMEFRAMES:
-            raise ValueError(f"must be one of {', '.join(TIMEFRAMES)}")
+        if v != AUTO and v not in TIMEFRAMES:
+            raise ValueError(f"must be one of {', '.join(TIMEFRAMES)} or {AUTO}")
         return v
+
+    @field_validator("lookback_days", mode="before")
+    @classmethod
+    def _lookback(cls, v: Any) -> Any:
+        if v == AUTO:
+            return 0
+        if isinstance(v, int | str) and str(v).strip().lstrip("-").isdigit() and 0 <= int(v) < 10:
+            raise ValueError(f"must be at least 10 days or {AUTO}, not {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _resolve_auto(self) -> MarketSettings:
+        """Settle `auto` to the timeframe and lookback this night runs on, so every reader sees one value."""
+        if self.timeframe == AUTO:
+            if self.source == "replay" and self.replay_dir is not None:
+                object.__setattr__(self, "timeframe", folder_timeframe(self.replay_dir))
+            else:
+                object.__setattr__(self, "timeframe", "1h")
+        if self.lookback_days == 0:
+            days = math.ceil(AUTO_LOOKBACK_BARS * TIMEFRAMES[self.timeframe] / 86400)
+            object.__setattr__(self, "lookback_days", min(5000, max(10, days)))
+        return self
 
     @property
     def timeframe_seconds(self) -> int:
@@ -534,7 +564,9 @@ def format_validation_error(exc: ValidationError) -> str:
             else value
         )
         msg = err["msg"].removeprefix("Value error, ")
-        if loc:
+        if loc and isinstance(value, dict):  # a whole section's check: its value is the section, not a key's
+            lines.append(f"invalid settings in {key}: {msg}")
+        elif loc:
             lines.append(f"invalid setting {key} = {shown!r}: {msg} (env {_env_name(loc)})")
         else:
             lines.append(f"invalid settings: {msg}")

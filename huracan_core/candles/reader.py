@@ -13,13 +13,20 @@ millisecond open times. Parquet: the same columns, `timestamp` as integer ms or 
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 
 import polars as pl
 
 from huracan_core.candles.frame import CANDLE_COLUMNS, VALUE_COLUMNS, conform
-from huracan_core.candles.validation import CandleValidationError, bar_spacing_problem, validate_candles
+from huracan_core.candles.validation import (
+    CandleValidationError,
+    bar_spacing_problem,
+    median_bar_spacing_s,
+    validate_candles,
+)
+from huracan_core.timeframes import TIMEFRAMES
 
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -75,6 +82,40 @@ def read_candle_file(
     except CandleValidationError as exc:
         raise CandleFileError(path, str(exc)) from None
     return frame
+
+
+def folder_timeframe(folder: Path) -> str:
+    """The timeframe of a replay folder's recorded bars (its first candle file's median spacing), for
+    `market.timeframe: auto`. ValueError naming the folder or file when it cannot be told: no candle file,
+    an unreadable one, or a spacing that is no timeframe the engine knows."""
+    folder = Path(folder)
+    files = (
+        sorted(p for p in folder.iterdir() if p.suffix.lower() in CSV_SUFFIXES + PARQUET_SUFFIXES)
+        if folder.is_dir()
+        else []
+    )
+    if not files:
+        raise ValueError(
+            f"timeframe auto: {folder} holds no candle file (<BASE>-USDT.csv or .parquet) to read the bars' "
+            "spacing from; set market.timeframe"
+        )
+    return _file_timeframe(str(files[0]), files[0].stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _file_timeframe(path: str, _mtime_ns: int) -> str:
+    """Cached per file version: settings load in every stage and Ray task, the file is read once."""
+    try:
+        spacing = median_bar_spacing_s(read_candle_file(Path(path)))
+    except CandleFileError as exc:
+        raise ValueError(f"timeframe auto: {exc}; set market.timeframe") from None
+    names = {seconds: name for name, seconds in TIMEFRAMES.items()}
+    if spacing is None or int(spacing) not in names:
+        raise ValueError(
+            f"timeframe auto: the bars of {path} are {spacing} s apart, not one of "
+            f"{', '.join(TIMEFRAMES)}; set market.timeframe"
+        )
+    return names[int(spacing)]
 
 
 def _read_csv(path: Path) -> pl.DataFrame:

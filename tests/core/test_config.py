@@ -243,3 +243,40 @@ def test_default_lookback_leaves_room_for_every_gate(home: Path, monkeypatch: py
     monkeypatch.setenv("HURACAN_PROFILE", "daily")
     daily = load_settings()
     assert _out_of_sample_bars(daily) < 4 * daily.gates.min_trades
+
+
+def _bars(folder: Path, step_ms: int, n: int = 40) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    start = 1_700_006_400_000  # a UTC midnight
+    rows = [f"{start + i * step_ms},100,101,99,100,5" for i in range(n)]
+    (folder / "AAA-USDT.csv").write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+
+
+def test_auto_timeframe_follows_the_recorded_bars_and_the_lookback_the_timeframe(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replay folder of daily bars under the default settings is a daily night with enough days for
+    ~2,880 bars, not a refusal of every coin ("bars are 1d apart, not 1h"); synthetic stays hourly, 120
+    days; a named timeframe is held to; a folder that cannot tell is refused naming the setting."""
+    monkeypatch.delenv("HURACAN_PROFILE")
+    s = load_settings()
+    assert (s.market.timeframe, s.market.lookback_days) == ("1h", 120)
+    _bars(tmp_path / "daily", 86_400_000)
+    _bars(tmp_path / "four", 14_400_000)
+    monkeypatch.setenv("HURACAN_MARKET__SOURCE", "replay")
+    monkeypatch.setenv("HURACAN_MARKET__REPLAY_DIR", str(tmp_path / "daily"))
+    s = load_settings()
+    assert (s.market.timeframe, s.market.lookback_days) == ("1d", 2880)
+    monkeypatch.setenv("HURACAN_MARKET__REPLAY_DIR", str(tmp_path / "four"))
+    assert (load_settings().market.timeframe, load_settings().market.lookback_days) == ("4h", 480)
+    monkeypatch.setenv("HURACAN_MARKET__TIMEFRAME", "1h")  # named: held to (the reader refuses the files)
+    monkeypatch.setenv("HURACAN_MARKET__LOOKBACK_DAYS", "30")
+    assert (load_settings().market.timeframe, load_settings().market.lookback_days) == ("1h", 30)
+    monkeypatch.delenv("HURACAN_MARKET__TIMEFRAME")
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("HURACAN_MARKET__REPLAY_DIR", str(tmp_path / "empty"))
+    with pytest.raises(ConfigError, match="holds no candle file .* set market.timeframe"):
+        load_settings()
+    monkeypatch.setenv("HURACAN_MARKET__LOOKBACK_DAYS", "5")
+    with pytest.raises(ConfigError, match="market.lookback_days = '5': must be at least 10 days or auto"):
+        load_settings()
