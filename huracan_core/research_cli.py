@@ -80,12 +80,17 @@ def research_cmd(
         extra["market"] = {
             k: v for k, v in (("lookback_days", lookback_days), ("timeframe", timeframe)) if v is not None
         }
+    if not data.expanduser().is_dir():  # refused before anything is written (run_research checks too)
+        raise fail(f"research: --data {data.expanduser().resolve()} is not a folder of recorded candles")
+    try:
+        variants = load_variants(config, variant)
+    except ResearchError as exc:
+        raise fail(f"research: {exc}") from None
     out_dir = out or default_out_dir()
     configure_logging(out_dir / "logs")  # the stages' info lines go to a file; warnings still to stderr
     err = Console(stderr=True)
     homes = out_dir / "homes" if keep_homes else Path(tempfile.mkdtemp(prefix="huracan-research-"))
     try:
-        variants = load_variants(config, variant)
         result = run_research(
             variants,
             nights,
