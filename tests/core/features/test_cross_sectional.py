@@ -172,7 +172,12 @@ def test_huracan_research_has_a_cross_sectional_variant(tmp_path: Path) -> None:
     from huracan_core.research import load_variants, variant_settings
 
     [variant] = load_variants(Path(__file__).parents[3] / "config" / "research.yaml", ["cross_sectional"])
-    settings = variant_settings(variant, home=tmp_path / "home", data_dir=tmp_path, n_variants=2)
+    data = tmp_path / "data"  # a replay folder of hourly bars (market.timeframe auto reads their spacing)
+    data.mkdir()
+    start = 1_700_006_400_000
+    rows = "\n".join(f"{start + i * 3_600_000},1,1,1,1,1" for i in range(30))
+    (data / "AAA-USDT.csv").write_text(f"timestamp,open,high,low,close,volume\n{rows}\n")
+    settings = variant_settings(variant, home=tmp_path / "home", data_dir=data, n_variants=2)
     assert settings.market.cross_sectional_features
     assert night_recipe(settings).columns_of(FAMILY) == default_recipe(
         "1h", cross_sectional_family=True
