@@ -398,25 +398,10 @@ def primary_inner_oos(
         )
     except TooShortError:
         return np.zeros(0, dtype=int), np.zeros(0)
-    y = fit_labels(p, t.objective)
     rows, edges = [], []
     for f in inner:
         a, b, c, d = lo + f.train_start, lo + f.train_end, lo + f.test_start, lo + f.test_end
-        out = models.fit(
-            opts.model_type,
-            fitted.params,
-            p.x[a:b],
-            y[a:b],
-            fitted.rounds,
-            device=device,
-            num_threads=num_threads,
-            seed=t.seed,
-            feature_names=p.inputs,
-            objective=t.objective,
-            max_bin=t.max_bin,
-        )
-        scale = edge_scale(p, a, b, t.edge_scale_bars) if t.objective == "classification" else None
-        inner_fit = _Fitted(out.booster, fitted.params, [], out.seconds, fitted.rounds, scale)
+        inner_fit = _refit(p, a, b, fitted.params, fitted.rounds, settings, opts, device, num_threads)
         rows.append(np.arange(c, d))
         edges.append(inner_fit.edge(opts.model_type, p.x[c:d], t.objective, num_threads))
     return np.concatenate(rows), np.concatenate(edges)
