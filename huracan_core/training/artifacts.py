@@ -218,6 +218,7 @@ class LoadedModel:
     encoder: SharedEncoder | None
     metadata: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    meta_booster: Any = None  # the meta-labelling gate (meta_model.bin), when the model was trained with one
 
     @property
     def model_id(self) -> str:
@@ -245,7 +246,9 @@ class LoadedModel:
             raise ModelRecipeMismatch(f"{self.model_dir}: features lack model inputs {missing[:5]}")
         x = frame.select(pl.col(c).cast(pl.Float64) for c in self.input_columns).to_numpy()
         # the expected edge in bps under the folder's config.json `target` (classifier, meta gate)
-        return models.predict_bps(self.model_type, self.booster, x, self.config, self.model_dir, num_threads)
+        return models.predict_bps(
+            self.model_type, self.booster, x, self.config, self.meta_booster, num_threads
+        )
 
 
 def load_model(model_dir: Path, expected_recipe_hash: str | None = None) -> LoadedModel:
@@ -271,6 +274,12 @@ def load_model(model_dir: Path, expected_recipe_hash: str | None = None) -> Load
     if sha256_bytes(model_bytes) != metadata.get("model_sha256"):
         raise IntegrityError(f"{model_dir / 'model.bin'}: sha256 differs from metadata.json")
     encoder = load_shared_encoder(model_dir / "encoder") if (model_dir / "encoder").is_dir() else None
+    meta_path = model_dir / models.META_MODEL_FILE  # verified with the manifest above when it is listed
+    meta_booster = (
+        models.from_bytes(config["model_type"], meta_path.read_bytes())
+        if ((config.get("target") or {}).get("meta") or {}).get("fitted")
+        else None
+    )
     return LoadedModel(
         model_dir=model_dir,
         model_type=config["model_type"],
@@ -280,6 +289,7 @@ def load_model(model_dir: Path, expected_recipe_hash: str | None = None) -> Load
         encoder=encoder,
         metadata=metadata,
         config=config,
+        meta_booster=meta_booster,
     )
 
 

@@ -24,11 +24,9 @@ model's own last training rows, recorded in config.json), so the cost threshold 
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import lightgbm as lgb
@@ -280,20 +278,17 @@ def meta_gate(edge: np.ndarray, probability: np.ndarray, threshold: float) -> np
     return np.where(keep | ~np.isfinite(e), e, 0.0)
 
 
-_META_CACHE: dict[str, tuple[str, Any]] = {}  # meta model path -> (sha256 of its bytes, booster)
-
-
 def predict_bps(
     model_type: ModelType,
     booster: Any,
     x: np.ndarray,
     config: dict[str, Any],
-    model_dir: Path | None = None,
+    meta_booster: Any = None,
     num_threads: int = 1,
 ) -> np.ndarray:
     """What a saved model folder predicts: the expected edge (bps) under its config.json's `target`
     (objective, edge scale) and, when it was trained with meta-labelling, gated by its meta model
-    (`meta_model.bin` beside model.bin, listed in and verified by the folder's manifest). A folder
+    (`meta_booster`, parsed from the folder's verified `meta_model.bin` by `load_model`). A folder
     without `target` (trained before targets were settings) is a regression on forward returns."""
     raw = predict(model_type, booster, x, num_threads)
     spec = config.get("target") or {}
@@ -301,16 +296,9 @@ def predict_bps(
     meta = spec.get("meta") or {}
     if not meta.get("fitted"):
         return edge
-    if model_dir is None:
-        raise ValueError("a model trained with meta-labelling needs its folder to load the meta model")
-    path = Path(model_dir) / META_MODEL_FILE
-    data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    held = _META_CACHE.get(str(path))
-    if held is None or held[0] != digest:  # parsed once per file content: a replaced file is re-read
-        held = (digest, from_bytes(model_type, data))
-        _META_CACHE[str(path)] = held
-    prob = predict(model_type, held[1], meta_inputs(x, edge), num_threads)
+    if meta_booster is None:
+        raise ValueError("a model trained with meta-labelling needs its meta model to predict")
+    prob = predict(model_type, meta_booster, meta_inputs(x, edge), num_threads)
     return meta_gate(edge, prob, float(meta["threshold"]))
 
 
