@@ -21,6 +21,7 @@ Everything is vectorised numpy (segment-wise cumulative sums), no Python loop ov
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,6 +124,44 @@ def _path(
     return log_value, before + mark + exit_log
 
 
+def _checked_grid(prices: np.ndarray, leg_cost: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The fill prices and per-bar leg costs as float arrays, refused when unusable."""
+    prices = np.asarray(prices, dtype=float)
+    if prices.ndim != 1 or len(prices) == 0:
+        raise ValueError(f"the price grid must be 1-D and non-empty, got shape {prices.shape}")
+    if not np.all(np.isfinite(prices)) or np.any(prices <= 0):
+        raise ValueError("execution prices must be finite and > 0")
+    cost = np.broadcast_to(np.asarray(leg_cost, dtype=float), prices.shape).copy()
+    if np.any(~np.isfinite(cost)) or np.any(cost < 0):
+        raise ValueError("leg costs must be finite and >= 0")
+    return prices, cost
+
+
+def _checked_target(target: np.ndarray, prices: np.ndarray, close_at_end: bool) -> np.ndarray:
+    """Positions as −1/0/+1, one per grid bar; the last forced flat with `close_at_end`."""
+    target = np.sign(np.asarray(target, dtype=float))
+    if target.shape != prices.shape:
+        raise ValueError(
+            f"prices and target must be 1-D of equal length, got {prices.shape} and {target.shape}"
+        )
+    if np.any(~np.isfinite(target)):
+        raise ValueError("target positions must be finite (use 0 for flat)")
+    if close_at_end:
+        target = target.copy()
+        target[-1] = 0.0
+    return target
+
+
+def _round_trips(target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(entry bars, exit bars) of the closed trades: an entry without an exit is open, not counted."""
+    prev = np.concatenate([[0.0], target[:-1]])
+    changed = target != prev
+    entries = np.flatnonzero(changed & (target != 0))
+    exits = np.flatnonzero(changed & (prev != 0))
+    closed = min(len(entries), len(exits))
+    return entries[:closed], exits[:closed]
+
+
 def run_backtest(
     prices: np.ndarray,
     target: np.ndarray,
@@ -141,25 +180,8 @@ def run_backtest(
     With `close_at_end` the last bar's target is forced flat, so every trade is a closed round trip
     (what an out-of-sample evaluation must report: no open PnL counted as realised).
     """
-    prices = np.asarray(prices, dtype=float)
-    target = np.sign(np.asarray(target, dtype=float))
-    if prices.ndim != 1 or target.shape != prices.shape:
-        raise ValueError(
-            f"prices and target must be 1-D of equal length, got {prices.shape} and {target.shape}"
-        )
-    if len(prices) == 0:
-        raise ValueError("cannot backtest an empty price grid")
-    if not np.all(np.isfinite(prices)) or np.any(prices <= 0):
-        raise ValueError("execution prices must be finite and > 0")
-    if np.any(~np.isfinite(target)):
-        raise ValueError("target positions must be finite (use 0 for flat)")
-    if close_at_end:
-        target = target.copy()
-        target[-1] = 0.0
-    cost = np.broadcast_to(np.asarray(leg_cost, dtype=float), prices.shape).copy()
-    if np.any(~np.isfinite(cost)) or np.any(cost < 0):
-        raise ValueError("leg costs must be finite and >= 0")
-
+    prices, cost = _checked_grid(prices, leg_cost)
+    target = _checked_target(target, prices, close_at_end)
     funding = funding_grid(len(prices), funding_per_bar, funding_long, funding_short)
     zero = np.zeros(len(prices))
     log_value, in_cash = _path(prices, target, cost, funding)
@@ -168,13 +190,7 @@ def run_backtest(
     value = np.exp(log_value)
     returns = np.expm1(np.diff(np.concatenate([[0.0], log_value])))
     gross_returns = np.expm1(np.diff(np.concatenate([[0.0], g_log_value])))
-
-    prev = np.concatenate([[0.0], target[:-1]])
-    changed = target != prev
-    entries = np.flatnonzero(changed & (target != 0))
-    exits = np.flatnonzero(changed & (prev != 0))
-    closed = min(len(entries), len(exits))  # an entry without an exit is an open trade: not counted
-    entries, exits = entries[:closed], exits[:closed]
+    entries, exits = _round_trips(target)
     trade_ret = np.expm1(in_cash[exits] - in_cash[entries])
     trade_gross = np.expm1(g_in_cash[exits] - g_in_cash[entries])
     return BacktestResult(
@@ -189,6 +205,31 @@ def run_backtest(
         trade_gross_return=trade_gross,
         legs=int(np.abs(np.diff(np.concatenate([[0.0], target]))).sum()),
     )
+
+
+def trade_sum_bps(
+    prices: np.ndarray,
+    leg_cost: float | np.ndarray,
+    funding_per_bar: float = 0.0,
+    funding_long: np.ndarray | None = None,
+    funding_short: np.ndarray | None = None,
+) -> Callable[[np.ndarray], float]:
+    """`target -> sum(run_backtest(prices, target, leg_cost, ...).trade_return) x 1e4` for one fixed grid.
+
+    Why: the search's early stopping scores every boosting round on the same validation grid, so the
+    grid's checks and arrays are made once, and each call runs only the after-cost account path and the
+    round trips that run_backtest itself runs (the same code, so the same float), not its gross path and
+    per-bar returns, which the score does not read."""
+    prices, cost = _checked_grid(prices, leg_cost)
+    funding = funding_grid(len(prices), funding_per_bar, funding_long, funding_short)
+
+    def score(target: np.ndarray) -> float:
+        t = _checked_target(target, prices, close_at_end=True)
+        _, in_cash = _path(prices, t, cost, funding)
+        entries, exits = _round_trips(t)
+        return float(np.sum(np.expm1(in_cash[exits] - in_cash[entries])) * 1e4)
+
+    return score
 
 
 def signal_positions(

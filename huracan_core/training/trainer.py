@@ -39,8 +39,7 @@ import numpy as np
 import polars as pl
 
 from huracan_core.atomic import sha256_bytes, write_bytes, write_json, write_manifest, write_parquet
-from huracan_core.backtest import _path as backtest_path  # the account path run_backtest itself uses
-from huracan_core.backtest import funding_grid, signal_positions
+from huracan_core.backtest import signal_positions, trade_sum_bps
 from huracan_core.config import Settings
 from huracan_core.costs import CostInputs
 from huracan_core.funding import FundingSeries
@@ -146,9 +145,8 @@ def _val_score(p: Prepared, lo: int, hi: int, market_type: str) -> Callable[[np.
 
     Early stopping calls this after every boosting round, so it is the search's inner loop: the grid's
     prices, leg costs and funding are built once here, and each call runs only the after-cost account
-    path of `run_backtest` (backtest._path, the same arithmetic on the same inputs, so the sum is the
-    one `run_backtest(...).trade_return` gives, bit for bit: tests/core/training/test_search.py), not its
-    gross path, input checks and per-bar returns that the score does not read. The positions often do not
+    path and round trips of `run_backtest` (backtest.trade_sum_bps: the same code, so the sum is the one
+    `run_backtest(...).trade_return` gives, bit for bit: tests/core/training/test_search.py). The positions often do not
     change from one round to the next, so the last positions and their score are kept and the path is
     skipped then."""
     prices = np.append(p.exec_price[lo:hi], p.next_exec[hi - 1])
@@ -169,41 +167,6 @@ def _val_score(p: Prepared, lo: int, hi: int, market_type: str) -> Callable[[np.
         return last[1]
 
     return on_edges
-
-
-def trade_sum_bps(
-    prices: np.ndarray,
-    leg_cost: np.ndarray,
-    funding_per_bar: float = 0.0,
-    funding_long: np.ndarray | None = None,
-    funding_short: np.ndarray | None = None,
-) -> Callable[[np.ndarray], float]:
-    """`target -> sum of run_backtest(prices, target, leg_cost, ...).trade_return x 1e4` for a fixed grid
-    (closed round trips after every cost, the last bar forced flat), with the grid's checks and arrays
-    made once instead of per call. Same arithmetic as run_backtest (its `_path`), so the same float."""
-    prices = np.asarray(prices, dtype=float)
-    if prices.ndim != 1 or not len(prices) or not np.all(np.isfinite(prices)) or np.any(prices <= 0):
-        raise ValueError("execution prices must be 1-D, non-empty, finite and > 0")
-    cost = np.broadcast_to(np.asarray(leg_cost, dtype=float), prices.shape).copy()
-    if np.any(~np.isfinite(cost)) or np.any(cost < 0):
-        raise ValueError("leg costs must be finite and >= 0")
-    funding = funding_grid(len(prices), funding_per_bar, funding_long, funding_short)
-
-    def score(target: np.ndarray) -> float:
-        t = np.sign(np.asarray(target, dtype=float))
-        if t.shape != prices.shape or np.any(~np.isfinite(t)):
-            raise ValueError("target positions must be finite, one per grid bar")
-        t = t.copy()
-        t[-1] = 0.0
-        _, in_cash = backtest_path(prices, t, cost, funding)
-        prev = np.concatenate([[0.0], t[:-1]])
-        changed = t != prev
-        entries = np.flatnonzero(changed & (t != 0))
-        exits = np.flatnonzero(changed & (prev != 0))
-        closed = min(len(entries), len(exits))
-        return float(np.sum(np.expm1(in_cash[exits[:closed]] - in_cash[entries[:closed]])) * 1e4)
-
-    return score
 
 
 def _edge_score(score: Callable[[np.ndarray], float], scale: float) -> Callable[[np.ndarray], float]:

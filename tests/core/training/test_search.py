@@ -10,10 +10,10 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
-from huracan_core.backtest import run_backtest
+from huracan_core.backtest import run_backtest, trade_sum_bps
 from huracan_core.training import models
 from huracan_core.training.search import search
-from huracan_core.training.trainer import TrainOptions, search_budget, trade_sum_bps, train_coin
+from huracan_core.training.trainer import TrainOptions, search_budget, train_coin
 from tests.core.training.conftest import DAY, cost_inputs, fast_settings
 
 
