@@ -5,7 +5,7 @@ only the model that ships differs: every row refitted with the last fold's measu
 (last_fold) or with those of a fifth search on a purged inner split of every row (all_rows). This trains
 each recorded coin on several nights both ways and scores each shipped model on the `--forward-days`
 after its training date, with the search's own after-cost rule (signal threshold = round trip + margin,
-trainer._val_score over those rows), so the two can be compared where neither has seen the data.
+trainer.val_score over those rows), so the two can be compared where neither has seen the data.
 
     .venv/bin/python benchmarks/final_search.py --data ../shared/data/binance/1h [--nights 4] [--forward-days 30]
 """
@@ -92,7 +92,7 @@ def main() -> int:
                         bar_seconds=bar_s,
                     )
                     booster = models.from_bytes("lightgbm", (r.model_dir / "model.bin").read_bytes())
-                    value = trainer._val_score(p, lo, hi, "spot")(
+                    value = trainer.val_score(p, lo, hi, "spot")(
                         models.predict("lightgbm", booster, p.x[lo:hi])
                     )
                     net[mode].append(value)

@@ -141,8 +141,8 @@ class _Night:
 
     def run(self, symbol: str, settings: Settings, opts: TrainOptions, score: Any) -> TrainResult:
         """train_coin with `score` as the search's early-stopping score (the peer's or ours)."""
-        held = trainer._val_score
-        trainer._val_score = score
+        held = trainer.val_score
+        trainer.val_score = score
         try:
             return train_coin(
                 symbol=symbol,
@@ -158,7 +158,7 @@ class _Night:
                 options=opts,
             )
         finally:
-            trainer._val_score = held
+            trainer.val_score = held
 
 
 HEAD = (
@@ -256,7 +256,7 @@ def main() -> int:
         peer_opts, peer_score = opts, previous_val_score
         peer_name = "previous (run_backtest score every round, max_bin 255, final search on all rows)"
     else:
-        peer_settings, peer_score = ours_settings, trainer._val_score
+        peer_settings, peer_score = ours_settings, trainer.val_score
         peer_opts = replace(opts, early_stopping_rounds=0)
         peer_name = f"fixed budget ({opts.n_trials} trials x {ours_settings.training.num_boost_round} rounds)"
     t = ours_settings.training
@@ -288,7 +288,7 @@ def main() -> int:
             if args.profile:
                 prof = cProfile.Profile()
                 prof.enable()
-                r = run(args.profile, ours_settings, opts, trainer._val_score)
+                r = run(args.profile, ours_settings, opts, trainer.val_score)
                 prof.disable()
                 print(
                     f"{args.profile}: {r.n_samples} rows, {r.train_seconds:.2f} s, fits {r.fit_seconds:.2f} s"
@@ -303,7 +303,7 @@ def main() -> int:
                 for _ in range(args.repeat):
                     a = run(symbol, peer_settings, peer_opts, peer_score)
                     walls["peer"].append(a.train_seconds)
-                    b = run(symbol, ours_settings, opts, trainer._val_score)
+                    b = run(symbol, ours_settings, opts, trainer.val_score)
                     walls["ours"].append(b.train_seconds)
                 assert a is not None and b is not None
                 if a.skipped_reason or b.skipped_reason:

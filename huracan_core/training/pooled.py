@@ -46,7 +46,7 @@ from huracan_core.training.encoder import resolve_encoder
 from huracan_core.training.evaluate import evaluate_predictions
 from huracan_core.training.search import default_params, search
 from huracan_core.training.splits import Fold, inner_split, walk_forward
-from huracan_core.training.trainer import TrainOptions, _val_score, search_budget
+from huracan_core.training.trainer import TrainOptions, search_budget, val_score
 
 
 @dataclass
@@ -114,11 +114,11 @@ def _label_end_ms(features: pl.DataFrame, p: Prepared, as_of_cut: Any, span: int
 
 def _pooled_score(coins: list[_Coin], ranges: list[tuple[int, int]]) -> Callable[[np.ndarray], float]:
     """Summed after-cost PnL (bps) of each coin's rows [lo, hi) under the pooled predictions, which arrive
-    concatenated coin by coin in `ranges` order (the trainer's `_val_score` per coin)."""
+    concatenated coin by coin in `ranges` order (the trainer's `val_score` per coin)."""
     scorers, bounds, at = [], [], 0
     for c, (lo, hi) in zip(coins, ranges, strict=True):
         if hi > lo:
-            scorers.append(_val_score(c.p, lo, hi, c.market_type))
+            scorers.append(val_score(c.p, lo, hi, c.market_type))
             bounds.append((at, at + hi - lo))
             at += hi - lo
 

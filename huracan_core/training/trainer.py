@@ -139,7 +139,7 @@ def _skip(symbol: str, reason: str, n_samples: int, start: float) -> TrainResult
     )
 
 
-def _val_score(p: Prepared, lo: int, hi: int, market_type: str) -> Callable[[np.ndarray], float]:
+def val_score(p: Prepared, lo: int, hi: int, market_type: str) -> Callable[[np.ndarray], float]:
     """After-cost net PnL (bps, summed over closed trades) of the signal rule on rows [lo, hi), from
     expected edges in bps (a classifier's probabilities are turned into edges before: `_edge_score`).
 
@@ -248,7 +248,7 @@ def _search_and_fit(
     fit_seconds = 0.0
     if split is not None and n_trials > 0:
         (a, b), (c, d) = split
-        score = _val_score(p, c, d, market_type)
+        score = val_score(p, c, d, market_type)
         if t.objective == "classification":  # probabilities -> edges with the fit rows' own scale
             score = _edge_score(score, edge_scale(p, a, b, t.edge_scale_bars))
         res = search(

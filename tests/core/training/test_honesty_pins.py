@@ -105,7 +105,7 @@ def _run_spied(
     seen: dict[str, Any] = {}
     fits: list[dict[str, Any]] = []
     val_scores: list[tuple[int, int]] = []
-    real_prepare, real_fit, real_val_score = trainer.prepare, models.fit, trainer._val_score
+    real_prepare, real_fit, real_val_score = trainer.prepare, models.fit, trainer.val_score
 
     def spy_prepare(*a: Any, **k: Any) -> Prepared:
         p = real_prepare(*a, **k)
@@ -159,7 +159,7 @@ def _run_spied(
     with mp.context() as m:
         m.setattr(trainer, "prepare", spy_prepare)
         m.setattr(models, "fit", spy_fit)
-        m.setattr(trainer, "_val_score", spy_val_score)
+        m.setattr(trainer, "val_score", spy_val_score)
         result = _train(home, feats, recipe, _settings(gates=GATES), cost_inputs())
     log = json.loads((result.model_dir / "training_log.json").read_text())
     return Spied(result, seen["p"], fits, val_scores, log)
@@ -366,7 +366,7 @@ def test_the_searchs_after_cost_score_charges_the_full_cost_model(case: str, fea
     lo, hi = 400, 700
     i = np.arange(hi - lo)
     pred = np.where((i // 7) % 3 == 0, 1e4, np.where((i // 7) % 3 == 1, -1e4, 0.0))  # clears any threshold
-    score = trainer._val_score(p, lo, hi, inputs.market_type)(pred)
+    score = trainer.val_score(p, lo, hi, inputs.market_type)(pred)
     leg_bps = np.array([exp.leg_bps[t] for t in p.frame["timestamp"][lo:hi].to_list()])
     prices = np.append(p.exec_price[lo:hi], p.next_exec[hi - 1])
     position = np.append(_signal(pred, np.zeros(len(pred)), inputs.market_type), 0.0)

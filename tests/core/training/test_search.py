@@ -151,7 +151,7 @@ def test_the_shipped_model_refits_the_last_folds_choice_or_searches_all_rows(
     from tests.support.planted import planted_candles
 
     feats = build_features(planted_candles(13, n_bars=1500), recipe)  # folds that choose differently
-    real = trainer._val_score
+    real = trainer.val_score
     scored: dict[str, list[tuple[int, int]]] = {"last_fold": [], "all_rows": []}
     mode = "last_fold"
 
@@ -159,7 +159,7 @@ def test_the_shipped_model_refits_the_last_folds_choice_or_searches_all_rows(
         scored[mode].append((lo, hi))
         return real(p, lo, hi, market_type)
 
-    monkeypatch.setattr(trainer, "_val_score", spy)
+    monkeypatch.setattr(trainer, "val_score", spy)
     out = {}
     for mode in ("last_fold", "all_rows"):  # noqa: B007 (spy reads it)
         res = train_coin(
