@@ -20,6 +20,7 @@ a variant sets it).
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import shutil
@@ -30,6 +31,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from huracan_core.atomic import write_json, write_text
 from huracan_core.config import ConfigError, Settings, load_settings, read_yaml
 from huracan_core.metrics import SelectionCount, selection_deflated_sharpe
 from huracan_core.paths import EngineHome, day_tag, stamp
@@ -392,19 +394,19 @@ def write_outputs(result: ResearchResult, out_dir: Path) -> list[Path]:
     """`research.json` (every row, the variants, the count) and one `<variant>.csv` per variant."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = [out_dir / "research.json"]
-    written[0].write_text(json.dumps(result.to_json(), indent=2, default=str) + "\n")
+    written = [write_json(out_dir / "research.json", result.to_json())]
     for variant in result.variants:
-        path = out_dir / f"{variant.name}.csv"
-        with open(path, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-            writer.writeheader()
-            for r in result.rows_of(variant.name):
-                row = {k: v for k, v in asdict(r).items() if k in COLUMNS}
-                row["failed_gates"] = ";".join(r.failed_gates)
-                row["passed"] = r.passed
-                writer.writerow(row)
-        written.append(path)
+        buffer = io.StringIO(newline="")
+        writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+        writer.writeheader()
+        for r in result.rows_of(variant.name):
+            row = {k: v for k, v in asdict(r).items() if k in COLUMNS}
+            row["failed_gates"] = ";".join(r.failed_gates)
+            row["passed"] = r.passed
+            writer.writerow(row)
+        written.append(
+            write_text(out_dir / f"{variant.name}.csv", buffer.getvalue())
+        )  # atomic, like the rest
     result.out_dir = out_dir
     return written
 
