@@ -89,11 +89,9 @@ def folder_timeframe(folder: Path) -> str:
     `market.timeframe: auto`. ValueError naming the folder or file when it cannot be told: no candle file,
     an unreadable one, or a spacing that is no timeframe the engine knows."""
     folder = Path(folder)
-    files = (
-        sorted(p for p in folder.iterdir() if p.suffix.lower() in CSV_SUFFIXES + PARQUET_SUFFIXES)
-        if folder.is_dir()
-        else []
-    )
+    if not folder.is_dir():
+        raise ValueError(f"timeframe auto: replay folder {folder} does not exist; set market.replay_dir")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in CSV_SUFFIXES + PARQUET_SUFFIXES)
     if not files:
         raise ValueError(
             f"timeframe auto: {folder} holds no candle file (<BASE>-USDT.csv or .parquet) to read the bars' "

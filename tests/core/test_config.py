@@ -277,6 +277,9 @@ def test_auto_timeframe_follows_the_recorded_bars_and_the_lookback_the_timeframe
     monkeypatch.setenv("HURACAN_MARKET__REPLAY_DIR", str(tmp_path / "empty"))
     with pytest.raises(ConfigError, match="holds no candle file .* set market.timeframe"):
         load_settings()
+    monkeypatch.setenv("HURACAN_MARKET__REPLAY_DIR", str(tmp_path / "absent"))
+    with pytest.raises(ConfigError, match="replay folder .*absent does not exist; set market.replay_dir"):
+        load_settings()
     monkeypatch.setenv("HURACAN_MARKET__LOOKBACK_DAYS", "5")
     with pytest.raises(ConfigError, match="market.lookback_days = '5': must be at least 10 days or auto"):
         load_settings()
