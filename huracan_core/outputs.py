@@ -20,14 +20,18 @@ from huracan_core.night_inputs import night_recipe
 from huracan_core.paths import EngineHome
 
 
-def _parquet(path: Path) -> str | None:
+def _schema(path: Path) -> tuple[list[str], str | None]:
+    """(column names, problem): the file's columns when it is a readable parquet file, else why not."""
     if not path.is_file():
-        return f"{path} is missing"
+        return [], f"{path} is missing"
     try:
-        pl.read_parquet_schema(path)
+        return pl.read_parquet_schema(path).names(), None
     except Exception as exc:  # noqa: BLE001 - any unreadable file is "not complete", with the reason
-        return f"{path} is not a readable parquet file ({type(exc).__name__})"
-    return None
+        return [], f"{path} is not a readable parquet file ({type(exc).__name__})"
+
+
+def _parquet(path: Path) -> str | None:
+    return _schema(path)[1]
 
 
 def _json(path: Path) -> str | None:
@@ -44,9 +48,10 @@ def _features(settings: Settings, path: Path) -> str | None:
     """The coin's features file, readable and holding every column of tonight's recipe: a file written
     before `market.cross_sectional_features` was switched on lacks that family, and training on it would
     fail every coin ("features frame lacks columns"), so the step is due again instead."""
-    if problem := _parquet(path):
+    names, problem = _schema(path)
+    if problem:
         return problem
-    missing = sorted(set(night_recipe(settings).model_columns) - set(pl.read_parquet_schema(path).names()))
+    missing = sorted(set(night_recipe(settings).model_columns) - set(names))
     if missing:
         return f"{path} lacks {len(missing)} column(s) of tonight's recipe ({', '.join(missing[:4])})"
     return None
